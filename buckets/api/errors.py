@@ -1,0 +1,66 @@
+"""COS errors: each class carries its wire code and HTTP status; `cos_operation` renders them."""
+
+
+class CosError(Exception):
+    status = 400
+    code = "InvalidRequest"
+    message = "The request is invalid."
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message or self.message)
+        self.message = message or self.message
+
+
+def _error(name: str, status: int, message: str) -> type[CosError]:
+    return type(name, (CosError,), {"code": name, "status": status, "message": message})
+
+
+AccessDenied = _error("AccessDenied", 403, "Access Denied.")
+BadDigest = _error("BadDigest", 400, "The Content-MD5 you specified did not match what was received.")
+BucketAlreadyExists = _error("BucketAlreadyExists", 409, "The requested bucket name is not available.")
+BucketAlreadyOwnedByYou = _error(
+    "BucketAlreadyOwnedByYou", 409, "The bucket you tried to create already exists, and you own it."
+)
+BucketNotEmpty = _error("BucketNotEmpty", 409, "The bucket you tried to delete is not empty.")
+EntityTooLarge = _error("EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed object size.")
+IncompleteBody = _error(
+    "IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header."
+)
+InternalError = _error("InternalError", 500, "We encountered an internal error. Please try again.")
+InvalidAccessKeyId = _error("InvalidAccessKeyId", 403, "The SecretId you provided does not exist.")
+InvalidArgument = _error("InvalidArgument", 400, "Invalid Argument.")
+InvalidBucketName = _error("InvalidBucketName", 400, "The specified bucket is not valid.")
+InvalidDigest = _error("InvalidDigest", 400, "The Content-MD5 you specified is not valid.")
+InvalidRange = _error("InvalidRange", 416, "The requested range is not satisfiable.")
+InvalidRequest = _error("InvalidRequest", 400, "The request is invalid.")
+InvalidURI = _error("InvalidURI", 400, "Couldn't parse the specified URI.")
+KeyTooLong = _error("KeyTooLong", 400, "Your key is too long.")
+MalformedXML = _error(
+    "MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema."
+)
+MethodNotAllowed = _error("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+MissingContentLength = _error("MissingContentLength", 411, "You must provide the Content-Length HTTP header.")
+NoSuchBucket = _error("NoSuchBucket", 404, "The specified bucket does not exist.")
+NoSuchKey = _error("NoSuchKey", 404, "The specified key does not exist.")
+NotImplementedOperation = type(
+    "NotImplementedOperation",
+    (CosError,),
+    {"code": "NotImplemented", "status": 501, "message": "This operation is not implemented by Kinko."},
+)
+PreconditionFailed = _error("PreconditionFailed", 412, "At least one of the preconditions you specified did not hold.")
+RequestHeaderTooLarge = _error("RequestHeaderTooLarge", 400, "Your request header exceeds the maximum allowed size.")
+RequestTimeTooSkewed = _error(
+    "RequestTimeTooSkewed", 403, "The difference between the request time and the server's time is too large."
+)
+SignatureDoesNotMatch = _error(
+    "SignatureDoesNotMatch",
+    403,
+    "The request signature we calculated does not match the signature you provided. "
+    "Check your SecretKey and signing method.",
+)
+
+
+MetadataTooLarge = _error("MetadataTooLarge", 400, "Your metadata headers exceed the maximum allowed metadata size.")
+SSEHeaderNotAllowed = _error(
+    "SSEHeaderNotAllowed", 400, "x-cos-server-side-encryption is not allowed on GET or HEAD Object."
+)

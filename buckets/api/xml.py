@@ -1,0 +1,75 @@
+"""Parse request XML (defusedxml) and render result and error XML the COS SDK can read.
+
+A document is built from (tag, value) pairs: value is text, None (an empty element) or a list of pairs
+(children; repeat a tag to make a list).
+"""
+
+import xml.etree.ElementTree as ET  # noqa: S405 - rendering only; parsing goes through defusedxml
+from datetime import datetime
+from urllib.parse import quote
+
+from defusedxml import ElementTree as SafeET
+from defusedxml.common import DefusedXmlException
+
+from . import errors
+
+Node = tuple[str, "str | None | list[Node]"]
+
+MAX_XML_BYTES = 2 * 1024 * 1024
+
+
+def _build(parent: ET.Element, children: list[Node]) -> None:
+    for tag, value in children:
+        element = ET.SubElement(parent, tag)
+        if isinstance(value, list):
+            _build(element, value)
+        elif value is not None:
+            element.text = value
+
+
+def render(root: str, content: "str | list[Node]") -> bytes:
+    element = ET.Element(root)
+    if isinstance(content, str):
+        element.text = content
+    else:
+        _build(element, content)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(element, encoding="utf-8", xml_declaration=False)
+
+
+def render_error(code: str, message: str, resource: str, request_id: str) -> bytes:
+    return render(
+        "Error",
+        [
+            ("Code", code),
+            ("Message", message),
+            ("Resource", resource),
+            ("RequestId", request_id),
+            ("TraceId", request_id),
+        ],
+    )
+
+
+def parse(body: bytes, root: str) -> ET.Element:
+    """Parse a request body whose root element must be `root`; anything else is MalformedXML."""
+    try:
+        element = SafeET.fromstring(body)
+    except (ET.ParseError, DefusedXmlException, ValueError):
+        raise errors.MalformedXML() from None
+    if element.tag != root:
+        raise errors.MalformedXML(f"The root element must be {root}.")
+    return element
+
+
+def iso8601(moment: datetime, fraction: bool = True) -> str:
+    """COS timestamps: 2019-05-24T11:49:50.000Z in listings, no fraction in ListAllMyBucketsResult."""
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    return text + (".000Z" if fraction else "Z")
+
+
+def url_encode(value: str, encoding_type: str | None) -> str:
+    """Listing fields with encoding-type=url: %XX with %20 for space (the SDK unquotes, so never '+')."""
+    return quote(value, safe="-_.~") if encoding_type == "url" else value
+
+
+def bool_text(value: bool) -> str:
+    return "true" if value else "false"

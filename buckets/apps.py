@@ -1,0 +1,7 @@
+"""Buckets app: the COS object store."""
+
+from django.apps import AppConfig
+
+
+class BucketsConfig(AppConfig):
+    name = "buckets"

@@ -1,0 +1,314 @@
+"""Operations that span the database and blob storage: buckets, objects, listings, garbage collection."""
+
+import functools
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from roles.models import Account
+
+from . import storage
+from .api import errors
+from .digest import ContentDigest
+from .models import Bucket, StoredObject
+
+log = logging.getLogger(__name__)
+
+MAX_OBJECT_BYTES = 5 * 1024**3
+MAX_KEY_BYTES = 850
+BUCKET_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+MAX_BUCKET_LABEL = 50
+STORAGE_CLASSES = {
+    "STANDARD",
+    "STANDARD_IA",
+    "ARCHIVE",
+    "DEEP_ARCHIVE",
+    "INTELLIGENT_TIERING",
+    "MAZ_STANDARD",
+    "MAZ_STANDARD_IA",
+    "MAZ_INTELLIGENT_TIERING",
+}
+
+
+@dataclass(frozen=True)
+class ObjectAttributes:
+    """What a PUT keeps besides the bytes: Content-Type, standard headers, x-cos-meta-*, storage class."""
+
+    content_type: str = "application/octet-stream"
+    headers: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+    storage_class: str = "STANDARD"
+
+
+# -- buckets ----------------------------------------------------------------------------------------------
+
+
+def validate_bucket_name(name: str, appid: str) -> None:
+    label, sep, suffix = name.rpartition("-")
+    if not sep or suffix != appid:
+        raise errors.InvalidBucketName(f"Bucket names end with -<AppId>: expected '<name>-{appid}'.")
+    if not BUCKET_LABEL.match(label) or len(label) > MAX_BUCKET_LABEL:
+        raise errors.InvalidBucketName(
+            f"The bucket name must be 1-{MAX_BUCKET_LABEL} lowercase letters, digits and '-', "
+            "not starting or ending with '-', followed by -<AppId>."
+        )
+
+
+def create_bucket(owner: Account, name: str, region: str) -> Bucket:
+    validate_bucket_name(name, owner.appid)
+    if region not in settings.KINKO_REGIONS:
+        raise errors.InvalidArgument(
+            f"Region {region} is not served here; KINKO_REGIONS is {', '.join(settings.KINKO_REGIONS)}."
+        )
+    existing = Bucket.objects.filter(name=name).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                return Bucket.objects.create(name=name, owner=owner, region=region)
+        except IntegrityError:
+            existing = Bucket.objects.get(name=name)
+    # Names are unique across regions: the same owner asking again in the region it has it "owns it";
+    # anywhere else the name is simply not available.
+    if existing.owner_id == owner.id and existing.region == region:
+        raise errors.BucketAlreadyOwnedByYou()
+    raise errors.BucketAlreadyExists()
+
+
+def delete_bucket(bucket: Bucket) -> None:
+    with transaction.atomic():
+        if StoredObject.objects.filter(bucket=bucket).exists():
+            raise errors.BucketNotEmpty()
+        bucket.delete()
+
+
+# -- objects ----------------------------------------------------------------------------------------------
+
+
+def validate_key(key: str) -> None:
+    if len(key.encode("utf-8", "surrogateescape")) > MAX_KEY_BYTES:
+        raise errors.KeyTooLong(f"Object keys are at most {MAX_KEY_BYTES} bytes.")
+
+
+def read_body(body: BinaryIO, content_length: int | None) -> Iterator[bytes]:
+    """Chunks of a request body: exactly `content_length` bytes, or up to EOF for a chunked body."""
+    remaining = content_length
+    while remaining is None or remaining > 0:
+        want = storage.CHUNK_BYTES if remaining is None else min(storage.CHUNK_BYTES, remaining)
+        try:
+            chunk = body.read(want)
+        except OSError as exc:  # the client went away in the middle of the body
+            raise errors.IncompleteBody() from exc
+        if not chunk:
+            if remaining is not None:
+                raise errors.IncompleteBody()
+            return
+        if remaining is not None:
+            remaining -= len(chunk)
+        yield chunk
+
+
+def write_blob(chunks: Iterator[bytes], digest: ContentDigest, limit: int = MAX_OBJECT_BYTES) -> str:
+    """Stream chunks into a new durable blob, feeding `digest`; nothing is left on disk if anything fails."""
+    with storage.BlobWriter() as writer:
+        for chunk in chunks:
+            digest.update(chunk)
+            if digest.size_bytes > limit:
+                raise errors.EntityTooLarge()
+            writer.write(chunk)
+        return writer.commit()
+
+
+def _replace_object(bucket: Bucket, key: str, values: dict) -> StoredObject:
+    """Point (bucket, key) at a new blob in one transaction; the replaced blob is deleted after commit."""
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                old = StoredObject.objects.select_for_update().filter(bucket=bucket, key=key).first()
+                if old is None:
+                    obj = StoredObject.objects.create(bucket=bucket, key=key, **values)
+                else:
+                    old_blob = old.blob
+                    for name, value in values.items():
+                        setattr(old, name, value)
+                    old.save()
+                    obj = old
+                    transaction.on_commit(functools.partial(storage.delete_blob, old_blob))
+                return obj
+        except IntegrityError:  # a concurrent first PUT of the same key won the insert
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def put_object(
+    bucket: Bucket,
+    key: str,
+    body: BinaryIO,
+    content_length: int | None,
+    attributes: ObjectAttributes,
+    content_md5: bytes | None = None,
+) -> StoredObject:
+    validate_key(key)
+    if attributes.storage_class not in STORAGE_CLASSES:
+        raise errors.InvalidArgument(f"Storage class {attributes.storage_class} is not supported.")
+    if content_length is not None and content_length > MAX_OBJECT_BYTES:
+        raise errors.EntityTooLarge()
+    digest = ContentDigest()
+    blob = write_blob(read_body(body, content_length), digest)
+    if content_md5 is not None and digest.md5() != content_md5:
+        storage.delete_blob(blob)
+        raise errors.BadDigest()
+    try:
+        return _replace_object(
+            bucket,
+            key,
+            {
+                "size_bytes": digest.size_bytes,
+                "etag": digest.md5().hex(),
+                "crc64": str(digest.crc64),
+                "content_type": attributes.content_type,
+                "headers": attributes.headers,
+                "metadata": attributes.metadata,
+                "storage_class": attributes.storage_class,
+                "blob": blob,
+                "last_modified": timezone.now(),
+            },
+        )
+    except BaseException:
+        storage.delete_blob(blob)
+        raise
+
+
+def get_object(bucket: Bucket, key: str) -> StoredObject:
+    obj = StoredObject.objects.filter(bucket=bucket, key=key).first()
+    if obj is None:
+        raise errors.NoSuchKey()
+    return obj
+
+
+def open_object(bucket: Bucket, key: str) -> tuple[StoredObject, BinaryIO]:
+    """The object's row and an open handle on its blob.
+
+    An overwrite deletes the old blob after its commit, so a reader that lost that race looks the key up again.
+    """
+    for _ in range(3):
+        obj = get_object(bucket, key)
+        try:
+            return obj, storage.open_blob(obj.blob)
+        except FileNotFoundError:
+            continue
+    raise errors.InternalError("The object's data is missing.")
+
+
+def delete_object(bucket: Bucket, key: str) -> None:
+    with transaction.atomic():
+        obj = StoredObject.objects.select_for_update().filter(bucket=bucket, key=key).first()
+        if obj is not None:
+            blob = obj.blob
+            obj.delete()
+            transaction.on_commit(functools.partial(storage.delete_blob, blob))
+
+
+def delete_objects(bucket: Bucket, keys: list[str]) -> list[tuple[str, errors.CosError | None]]:
+    """DELETE Multiple Objects: a missing key counts as deleted."""
+    results: list[tuple[str, errors.CosError | None]] = []
+    for key in keys:
+        try:
+            validate_key(key)
+            delete_object(bucket, key)
+            results.append((key, None))
+        except errors.CosError as exc:
+            results.append((key, exc))
+    return results
+
+
+# -- listing ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Listing:
+    objects: list[StoredObject]
+    common_prefixes: list[str]
+    is_truncated: bool
+    next_marker: str | None
+
+
+def _successor(prefix: str) -> str:
+    """The smallest string greater than every string that starts with `prefix` (code-point order)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def list_objects(
+    bucket: Bucket, prefix: str = "", delimiter: str = "", marker: str = "", max_keys: int = 1000
+) -> Listing:
+    """GET Bucket: keys after `marker` under `prefix`, rolled up at `delimiter`, in UTF-8 byte order."""
+    base = StoredObject.objects.filter(bucket=bucket).order_by("key")
+    if prefix:
+        base = base.filter(key__startswith=prefix)
+    objects: list[StoredObject] = []
+    prefixes: list[str] = []
+    lower, inclusive = marker, False
+    batch_size = min(max_keys + 1, 1000)
+
+    def next_batch() -> list[StoredObject]:
+        qs = base.filter(key__gte=lower) if inclusive else base.filter(key__gt=lower) if lower else base
+        return list(qs[:batch_size])
+
+    last_returned: str | None = None
+    while True:
+        batch = next_batch()
+        if not batch:
+            return Listing(objects, prefixes, False, None)
+        restart = False
+        for obj in batch:
+            common = None
+            if delimiter:
+                cut = obj.key.find(delimiter, len(prefix))
+                if cut >= 0:
+                    common = obj.key[: cut + len(delimiter)]
+            if common is not None and marker.startswith(common):
+                lower, inclusive, restart = _successor(common), True, True
+                break
+            if len(objects) + len(prefixes) >= max_keys:
+                return Listing(objects, prefixes, True, last_returned)
+            if common is not None:
+                prefixes.append(common)
+                last_returned = common
+                lower, inclusive, restart = _successor(common), True, True
+                break
+            objects.append(obj)
+            last_returned = obj.key
+            lower, inclusive = obj.key, False
+        if not restart and len(batch) < batch_size:
+            return Listing(objects, prefixes, False, None)
+
+
+def list_buckets(owner: Account, region: str | None = None) -> list[Bucket]:
+    buckets = Bucket.objects.filter(owner=owner)
+    if region:
+        buckets = buckets.filter(region=region)
+    return list(buckets.order_by("name"))
+
+
+# -- garbage collection -----------------------------------------------------------------------------------
+
+
+def collect_orphan_blobs(older_than_seconds: float | None = None) -> int:
+    """Remove temp files of crashed writers and committed blobs no row points at (a crash between the
+    rename and the commit). Young files are left alone: their upload may still be committing."""
+    grace = settings.KINKO_ORPHAN_GRACE_SECONDS if older_than_seconds is None else older_than_seconds
+    removed = storage.sweep_temp_files(grace)
+    for ids in storage.iter_blob_ids(grace):
+        referenced = set(StoredObject.objects.filter(blob__in=ids).values_list("blob", flat=True))
+        for blob_id in set(ids) - referenced:
+            storage.delete_blob(blob_id)
+            removed += 1
+    if removed:
+        log.info("garbage collection removed %d orphan blob file(s)", removed)
+    return removed

@@ -1,0 +1,144 @@
+"""The only settings file: environment variables with working defaults (see PRODUCT.md)."""
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name, str(default).lower())
+    if value not in ("true", "false"):
+        raise ImproperlyConfigured(f"{name} must be 'true' or 'false', not {value!r}")
+    return value == "true"
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEV_SECRET_KEY = "kinko-insecure-development-secret-key-do-not-deploy"  # noqa: S105 - refused by a check
+DEBUG = env_bool("DEBUG", True)
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
+# The COS API addresses buckets by Host (any domain), so every host name is valid here.
+ALLOWED_HOSTS = ["*"]
+
+DATA_DIR = Path(os.environ.get("KINKO_DATA_DIR", BASE_DIR / "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)  # SQLite and the keystore need it before any command runs
+STORAGE_ROOT = DATA_DIR / "objects"
+KINKO_APPID = os.environ.get("KINKO_APPID", "1250000000")
+KINKO_REGIONS = env_list("KINKO_REGIONS", "ap-guangzhou,ap-shanghai,ap-beijing,ap-hongkong,ap-singapore")
+KINKO_KMS_REGIONS = env_list("KINKO_KMS_REGIONS", "ap-guangzhou,ap-shanghai,ap-beijing,ap-hongkong")
+KINKO_SSE_C_ALLOW_HTTP = env_bool("KINKO_SSE_C_ALLOW_HTTP", False)
+# Uploads and multipart parts older than this are garbage when no row points at them.
+KINKO_ORPHAN_GRACE_SECONDS = int(os.environ.get("KINKO_ORPHAN_GRACE_SECONDS", "3600"))
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "console",
+    "keys",
+    "roles",
+    "buckets",
+]
+
+MIDDLEWARE = [
+    # First: COS XML requests are routed by Host and never reach the console's stack.
+    "console.routing.CosApiMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "console.urls"
+WSGI_APPLICATION = "console.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": DATA_DIR / "kinko.sqlite3",
+        "OPTIONS": {
+            # Several gunicorn workers and the Celery worker share the file: WAL lets readers run during a
+            # write, IMMEDIATE avoids the read-to-write lock upgrade that deadlocks under concurrency.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        },
+        "CONN_MAX_AGE": 600,
+    }
+}
+if os.environ.get("DATABASE_URL"):
+    from console.dburl import parse_database_url
+
+    DATABASES["default"] = parse_database_url(os.environ["DATABASE_URL"])
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "static"
+
+# COS bodies are streamed from the WSGI input by the COS views; these limits guard the console forms only.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {
+        "data_folder_in": str(DATA_DIR / "broker" / "queue"),
+        "data_folder_out": str(DATA_DIR / "broker" / "queue"),
+        "processed_folder": str(DATA_DIR / "broker" / "processed"),
+        "store_processed": False,
+    }
+    if CELERY_BROKER_URL.startswith("filesystem")
+    else {}
+)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BEAT_SCHEDULE = {
+    "collect-orphan-blobs": {"task": "buckets.tasks.collect_orphan_blobs", "schedule": 3600.0},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("KINKO_LOG_LEVEL", "INFO")},
+    # Django logs 4xx/5xx with the request line; COS errors are logged by the COS layer itself.
+    "loggers": {"django.request": {"level": "ERROR"}},
+}
