@@ -10,6 +10,7 @@ class Bucket(models.Model):
     name = models.CharField(max_length=64, unique=True)  # full wire name: <name>-<appid>
     owner = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="buckets")
     region = models.CharField(max_length=32)
+    acl = models.JSONField(default=list)  # grants, see buckets.acl; [] means owner only
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -29,7 +30,9 @@ class StoredObject(models.Model):
     headers = models.JSONField(default=dict)  # standard representation headers kept verbatim
     metadata = models.JSONField(default=dict)  # x-cos-meta-* (lowercase name → value)
     storage_class = models.CharField(max_length=32, default="STANDARD")
-    blob = models.CharField(max_length=64)
+    acl = models.JSONField(null=True, default=None)  # grants; None = "default", the bucket's ACL applies
+    blob = models.CharField(max_length=64, blank=True)  # "" for multipart objects: see segments
+    part_count = models.PositiveIntegerField(default=0)
     last_modified = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -38,3 +41,55 @@ class StoredObject(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bucket.name}/{self.key}"
+
+
+class ObjectSegment(models.Model):
+    """One part of a multipart object: its bytes stay in the part's blob, in order."""
+
+    obj = models.ForeignKey(StoredObject, on_delete=models.CASCADE, related_name="segments")
+    number = models.PositiveIntegerField()
+    blob = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["obj", "number"], name="unique_segment_number")]
+        ordering = ["obj", "number"]
+
+    def __str__(self) -> str:
+        return f"{self.obj} segment {self.number}"
+
+
+class MultipartUpload(models.Model):
+    bucket = models.ForeignKey(Bucket, on_delete=models.CASCADE, related_name="uploads")
+    key = models.CharField(max_length=1024)
+    upload_id = models.CharField(max_length=64, unique=True)
+    initiator = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="uploads")
+    content_type = models.CharField(max_length=255, default="application/octet-stream")
+    headers = models.JSONField(default=dict)
+    metadata = models.JSONField(default=dict)
+    storage_class = models.CharField(max_length=32, default="STANDARD")
+    acl = models.JSONField(null=True, default=None)
+    initiated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["bucket", "key", "initiated_at", "upload_id"]
+
+    def __str__(self) -> str:
+        return f"{self.bucket.name}/{self.key} ({self.upload_id})"
+
+
+class Part(models.Model):
+    upload = models.ForeignKey(MultipartUpload, on_delete=models.CASCADE, related_name="parts")
+    number = models.PositiveIntegerField()
+    size_bytes = models.BigIntegerField()
+    etag = models.CharField(max_length=80)
+    crc64 = models.CharField(max_length=24)
+    blob = models.CharField(max_length=64)
+    last_modified = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["upload", "number"], name="unique_part_number")]
+        ordering = ["upload", "number"]
+
+    def __str__(self) -> str:
+        return f"{self.upload} part {self.number}"

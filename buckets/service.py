@@ -14,9 +14,9 @@ from django.utils import timezone
 from roles.models import Account
 
 from . import storage
-from .api import errors
+from .api import conditions, errors
 from .digest import ContentDigest
-from .models import Bucket, StoredObject
+from .models import Bucket, ObjectSegment, Part, StoredObject
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def validate_bucket_name(name: str, appid: str) -> None:
         )
 
 
-def create_bucket(owner: Account, name: str, region: str) -> Bucket:
+def create_bucket(owner: Account, name: str, region: str, acl: list[dict] | None = None) -> Bucket:
     validate_bucket_name(name, owner.appid)
     if region not in settings.KINKO_REGIONS:
         raise errors.InvalidArgument(
@@ -70,7 +70,7 @@ def create_bucket(owner: Account, name: str, region: str) -> Bucket:
     if existing is None:
         try:
             with transaction.atomic():
-                return Bucket.objects.create(name=name, owner=owner, region=region)
+                return Bucket.objects.create(name=name, owner=owner, region=region, acl=acl or [])
         except IntegrityError:
             existing = Bucket.objects.get(name=name)
     # Names are unique across regions: the same owner asking again in the region it has it "owns it";
@@ -78,6 +78,16 @@ def create_bucket(owner: Account, name: str, region: str) -> Bucket:
     if existing.owner_id == owner.id and existing.region == region:
         raise errors.BucketAlreadyOwnedByYou()
     raise errors.BucketAlreadyExists()
+
+
+def set_bucket_acl(bucket: Bucket, grants: list[dict]) -> None:
+    bucket.acl = grants
+    bucket.save(update_fields=["acl"])
+
+
+def set_object_acl(obj: StoredObject, grants: list[dict] | None) -> None:
+    obj.acl = grants
+    obj.save(update_fields=["acl"])
 
 
 def delete_bucket(bucket: Bucket) -> None:
@@ -93,6 +103,11 @@ def delete_bucket(bucket: Bucket) -> None:
 def validate_key(key: str) -> None:
     if len(key.encode("utf-8", "surrogateescape")) > MAX_KEY_BYTES:
         raise errors.KeyTooLong(f"Object keys are at most {MAX_KEY_BYTES} bytes.")
+
+
+def validate_storage_class(storage_class: str) -> None:
+    if storage_class not in STORAGE_CLASSES:
+        raise errors.InvalidArgument(f"Storage class {storage_class} is not supported.")
 
 
 def read_body(body: BinaryIO, content_length: int | None) -> Iterator[bytes]:
@@ -124,21 +139,22 @@ def write_blob(chunks: Iterator[bytes], digest: ContentDigest, limit: int = MAX_
         return writer.commit()
 
 
-def _replace_object(bucket: Bucket, key: str, values: dict) -> StoredObject:
-    """Point (bucket, key) at a new blob in one transaction; the replaced blob is deleted after commit."""
+def replace_object(bucket: Bucket, key: str, values: dict, segments: list[tuple[str, int]] = ()) -> StoredObject:
+    """Point (bucket, key) at new bytes in one transaction; the replaced blobs are deleted after commit."""
     for attempt in range(2):
         try:
             with transaction.atomic():
                 old = StoredObject.objects.select_for_update().filter(bucket=bucket, key=key).first()
-                if old is None:
-                    obj = StoredObject.objects.create(bucket=bucket, key=key, **values)
-                else:
-                    old_blob = old.blob
-                    for name, value in values.items():
-                        setattr(old, name, value)
-                    old.save()
-                    obj = old
-                    transaction.on_commit(functools.partial(storage.delete_blob, old_blob))
+                garbage = []
+                if old is not None:
+                    garbage = [blob for blob, _ in object_blobs(old)]
+                    old.delete()
+                obj = StoredObject.objects.create(bucket=bucket, key=key, part_count=len(segments), **values)
+                ObjectSegment.objects.bulk_create(
+                    ObjectSegment(obj=obj, number=n, blob=blob, size_bytes=size)
+                    for n, (blob, size) in enumerate(segments, start=1)
+                )
+                transaction.on_commit(functools.partial(storage.delete_blobs, garbage))
                 return obj
         except IntegrityError:  # a concurrent first PUT of the same key won the insert
             if attempt:
@@ -153,10 +169,10 @@ def put_object(
     content_length: int | None,
     attributes: ObjectAttributes,
     content_md5: bytes | None = None,
+    acl: list[dict] | None = None,
 ) -> StoredObject:
     validate_key(key)
-    if attributes.storage_class not in STORAGE_CLASSES:
-        raise errors.InvalidArgument(f"Storage class {attributes.storage_class} is not supported.")
+    validate_storage_class(attributes.storage_class)
     if content_length is not None and content_length > MAX_OBJECT_BYTES:
         raise errors.EntityTooLarge()
     digest = ContentDigest()
@@ -164,8 +180,14 @@ def put_object(
     if content_md5 is not None and digest.md5() != content_md5:
         storage.delete_blob(blob)
         raise errors.BadDigest()
+    return _commit_blob(bucket, key, blob, digest, attributes, acl)
+
+
+def _commit_blob(
+    bucket: Bucket, key: str, blob: str, digest: ContentDigest, attributes: ObjectAttributes, acl: list[dict] | None
+) -> StoredObject:
     try:
-        return _replace_object(
+        return replace_object(
             bucket,
             key,
             {
@@ -176,6 +198,7 @@ def put_object(
                 "headers": attributes.headers,
                 "metadata": attributes.metadata,
                 "storage_class": attributes.storage_class,
+                "acl": acl,
                 "blob": blob,
                 "last_modified": timezone.now(),
             },
@@ -185,6 +208,26 @@ def put_object(
         raise
 
 
+def copy_object(
+    source: StoredObject, bucket: Bucket, key: str, attributes: ObjectAttributes | None, acl: list[dict] | None = None
+) -> StoredObject:
+    """PUT Object - Copy: the source's bytes under a new key; metadata copied (attributes None) or replaced."""
+    validate_key(key)
+    if source.size_bytes > MAX_OBJECT_BYTES:
+        raise errors.EntityTooLarge("Objects over 5 GiB are copied with multipart Upload Part - Copy.")
+    if attributes is None:
+        if source.bucket_id == bucket.id and source.key == key:
+            raise errors.InvalidRequest(
+                "This copy request is illegal because it is trying to copy an object to itself without changing "
+                "the object's metadata (use x-cos-metadata-directive: Replaced)."
+            )
+        attributes = ObjectAttributes(source.content_type, source.headers, source.metadata, source.storage_class)
+    validate_storage_class(attributes.storage_class)
+    digest = ContentDigest()
+    blob = write_blob(iter(open_object(source, 0, source.size_bytes)), digest)
+    return _commit_blob(bucket, key, blob, digest, attributes, acl)
+
+
 def get_object(bucket: Bucket, key: str) -> StoredObject:
     obj = StoredObject.objects.filter(bucket=bucket, key=key).first()
     if obj is None:
@@ -192,17 +235,50 @@ def get_object(bucket: Bucket, key: str) -> StoredObject:
     return obj
 
 
-def open_object(bucket: Bucket, key: str) -> tuple[StoredObject, BinaryIO]:
-    """The object's row and an open handle on its blob.
+def object_blobs(obj: StoredObject) -> list[tuple[str, int]]:
+    """The (blob id, size) list that holds the object's bytes, in order."""
+    if obj.part_count == 0:
+        return [(obj.blob, obj.size_bytes)]
+    return list(obj.segments.order_by("number").values_list("blob", "size_bytes"))
 
-    An overwrite deletes the old blob after its commit, so a reader that lost that race looks the key up again.
+
+def open_object(obj: StoredObject, first: int, length: int) -> storage.BlobReader:
+    return storage.BlobReader(object_blobs(obj), first, length)
+
+
+@dataclass
+class ObjectRead:
+    """GET/HEAD Object: what to answer. `span` is the inclusive byte range for a 206, `body` None for HEAD/304."""
+
+    obj: StoredObject
+    not_modified: bool = False
+    span: tuple[int, int] | None = None
+    body: storage.BlobReader | None = None
+
+    @property
+    def length(self) -> int:
+        return self.obj.size_bytes if self.span is None else self.span[1] - self.span[0] + 1
+
+
+def read_object(bucket: Bucket, key: str, request_headers, want_body: bool) -> ObjectRead:
+    """Look the object up, apply the conditional headers and Range, and open its bytes when a body is wanted.
+
+    An overwrite deletes the replaced blobs right after its commit; a reader that lost that race looks again.
     """
     for _ in range(3):
         obj = get_object(bucket, key)
+        if not conditions.check_preconditions(request_headers, obj.etag, obj.last_modified):
+            return ObjectRead(obj, not_modified=True)
+        span = conditions.parse_range(request_headers.get("Range"), obj.size_bytes)
+        read = ObjectRead(obj, span=span)
+        if not want_body:
+            return read
+        first = 0 if span is None else span[0]
         try:
-            return obj, storage.open_blob(obj.blob)
+            read.body = open_object(obj, first, read.length)
         except FileNotFoundError:
             continue
+        return read
     raise errors.InternalError("The object's data is missing.")
 
 
@@ -210,9 +286,9 @@ def delete_object(bucket: Bucket, key: str) -> None:
     with transaction.atomic():
         obj = StoredObject.objects.select_for_update().filter(bucket=bucket, key=key).first()
         if obj is not None:
-            blob = obj.blob
+            garbage = [blob for blob, _ in object_blobs(obj)]
             obj.delete()
-            transaction.on_commit(functools.partial(storage.delete_blob, blob))
+            transaction.on_commit(functools.partial(storage.delete_blobs, garbage))
 
 
 def delete_objects(bucket: Bucket, keys: list[str]) -> list[tuple[str, errors.CosError | None]]:
@@ -305,7 +381,11 @@ def collect_orphan_blobs(older_than_seconds: float | None = None) -> int:
     grace = settings.KINKO_ORPHAN_GRACE_SECONDS if older_than_seconds is None else older_than_seconds
     removed = storage.sweep_temp_files(grace)
     for ids in storage.iter_blob_ids(grace):
-        referenced = set(StoredObject.objects.filter(blob__in=ids).values_list("blob", flat=True))
+        referenced = {
+            *StoredObject.objects.filter(blob__in=ids).values_list("blob", flat=True),
+            *ObjectSegment.objects.filter(blob__in=ids).values_list("blob", flat=True),
+            *Part.objects.filter(blob__in=ids).values_list("blob", flat=True),
+        }
         for blob_id in set(ids) - referenced:
             storage.delete_blob(blob_id)
             removed += 1

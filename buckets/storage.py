@@ -81,29 +81,59 @@ def open_blob(blob_id: str):
 
 
 class BlobReader:
-    """Iterate `length` bytes of an open blob from `offset` in bounded chunks; closes the file when done."""
+    """Iterate `length` bytes from `offset` of a sequence of blobs read back to back, in bounded chunks.
 
-    def __init__(self, file, offset: int, length: int) -> None:
-        self._file = file
+    The first blob is opened at once (so a missing blob is noticed before a response starts); later ones when
+    the read reaches them. Iterating to the end, or `close()`, closes whatever is open.
+    """
+
+    def __init__(self, blobs: list[tuple[str, int]], offset: int, length: int) -> None:
+        self._blobs = blobs
         self._offset = offset
         self._remaining = length
+        self._file = None
+        start = 0
+        self._index = 0
+        while self._index < len(blobs) and start + blobs[self._index][1] <= offset:
+            start += blobs[self._index][1]
+            self._index += 1
+        self._skip = offset - start
+        if self._remaining > 0:
+            self._file = open_blob(blobs[self._index][0])
 
     def __iter__(self) -> Iterator[bytes]:
-        self._file.seek(self._offset)
-        while self._remaining > 0:
-            chunk = self._file.read(min(CHUNK_BYTES, self._remaining))
-            if not chunk:
-                raise OSError("blob is shorter than its recorded size")
-            self._remaining -= len(chunk)
-            yield chunk
-        self.close()
+        try:
+            while self._remaining > 0:
+                if self._file is None:
+                    self._file = open_blob(self._blobs[self._index][0])
+                self._file.seek(self._skip)
+                left_in_blob = self._blobs[self._index][1] - self._skip
+                while self._remaining > 0 and left_in_blob > 0:
+                    chunk = self._file.read(min(CHUNK_BYTES, self._remaining, left_in_blob))
+                    if not chunk:
+                        raise OSError("blob is shorter than its recorded size")
+                    self._remaining -= len(chunk)
+                    left_in_blob -= len(chunk)
+                    yield chunk
+                self._file.close()
+                self._file, self._skip = None, 0
+                self._index += 1
+        finally:
+            self.close()
 
     def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def delete_blob(blob_id: str) -> None:
     blob_path(blob_id).unlink(missing_ok=True)
+
+
+def delete_blobs(blob_ids: list[str]) -> None:
+    for blob_id in blob_ids:
+        delete_blob(blob_id)
 
 
 def sweep_temp_files(older_than_seconds: float, now: float | None = None) -> int:

@@ -24,14 +24,14 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
     if not first_text:  # suffix range: the last N bytes
         length = int(last_text)
         if length == 0 or size == 0:
-            raise errors.InvalidRange()
+            raise errors.InvalidRange(size)
         return max(0, size - length), size - 1
     first = int(first_text)
     last = int(last_text) if last_text else size - 1
     if last < first:
         return None
     if first >= size:
-        raise errors.InvalidRange()
+        raise errors.InvalidRange(size)
     return first, min(last, size - 1)
 
 

@@ -31,7 +31,18 @@ InvalidAccessKeyId = _error("InvalidAccessKeyId", 403, "The SecretId you provide
 InvalidArgument = _error("InvalidArgument", 400, "Invalid Argument.")
 InvalidBucketName = _error("InvalidBucketName", 400, "The specified bucket is not valid.")
 InvalidDigest = _error("InvalidDigest", 400, "The Content-MD5 you specified is not valid.")
-InvalidRange = _error("InvalidRange", 416, "The requested range is not satisfiable.")
+
+
+class InvalidRange(CosError):
+    status = 416
+    code = "InvalidRange"
+    message = "The requested range is not satisfiable."
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size  # for Content-Range: bytes */<size>
+
+
 InvalidRequest = _error("InvalidRequest", 400, "The request is invalid.")
 InvalidURI = _error("InvalidURI", 400, "Couldn't parse the specified URI.")
 KeyTooLong = _error("KeyTooLong", 400, "Your key is too long.")
@@ -63,4 +74,14 @@ SignatureDoesNotMatch = _error(
 MetadataTooLarge = _error("MetadataTooLarge", 400, "Your metadata headers exceed the maximum allowed metadata size.")
 SSEHeaderNotAllowed = _error(
     "SSEHeaderNotAllowed", 400, "x-cos-server-side-encryption is not allowed on GET or HEAD Object."
+)
+EntityTooSmall = _error("EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size.")
+InvalidPart = _error("InvalidPart", 400, "One or more of the specified parts could not be found.")
+InvalidPartOrder = _error("InvalidPartOrder", 400, "The list of parts was not in ascending order.")
+NoSuchUpload = _error("NoSuchUpload", 404, "The specified multipart upload does not exist.")
+InvalidCopySource = _error("InvalidCopySource", 400, "The copy source is not valid.")
+NoSuchCopySource = _error("NoSuchCopySource", 404, "The specified copy source does not exist.")
+InvalidPolicyDocument = _error("InvalidPolicyDocument", 400, "The content of the form does not meet the conditions.")
+MalformedPOSTRequest = _error(
+    "MalformedPOSTRequest", 400, "The body of your POST request is not well-formed multipart/form-data."
 )

@@ -6,79 +6,47 @@ import logging
 import uuid
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.multipartparser import MultiPartParserError
+from django.utils import timezone
 from django.utils.http import http_date
 
-from buckets import service, storage
+from buckets import acl, multipart, service
 from buckets.models import Bucket, StoredObject
 from roles.principal import Principal
 
 from . import auth, conditions, errors, xml
-from .headers import RESPONSE_OVERRIDES, content_length, content_md5, object_attributes, raw_headers, to_wire
-from .urls import CosTarget
+from . import post_object as form
+from .headers import (
+    RESPONSE_OVERRIDES,
+    content_length,
+    content_md5,
+    object_attributes,
+    raw_headers,
+    to_text,
+    to_wire,
+)
+from .responses import empty_response, error_response, xml_response
+from .urls import BUCKET_HOST, CosTarget
 
 log = logging.getLogger(__name__)
 
-# Query names that select an operation other than the plain one on a bucket or object.
-SUBRESOURCES = {
-    "acl",
-    "append",
-    "cors",
-    "delete",
-    "domain",
-    "encryption",
-    "intelligenttiering",
-    "inventory",
-    "lifecycle",
-    "location",
-    "logging",
-    "object-lock",
-    "origin",
-    "partNumber",
-    "policy",
-    "referer",
-    "replication",
-    "restore",
-    "select",
-    "symlink",
-    "tagging",
-    "uploadId",
-    "uploads",
-    "versioning",
-    "versions",
-    "website",
-}
+# Query names that select an operation other than the plain one, most specific first.
+SUBRESOURCES = (
+    "uploads", "uploadId", "acl", "delete", "location", "append", "cors", "domain", "encryption",
+    "intelligenttiering", "inventory", "lifecycle", "logging", "object-lock", "origin", "policy", "referer",
+    "replication", "restore", "select", "symlink", "tagging", "versioning", "versions", "website",
+)  # fmt: skip
 SSE_HEADERS = ("HTTP_X_COS_SERVER_SIDE_ENCRYPTION", "HTTP_X_COS_SERVER_SIDE_ENCRYPTION_CUSTOMER_ALGORITHM")
 MAX_DELETE_OBJECTS = 1000
+OWNER = "OWNER"  # operations only the bucket's owner may perform
 
 
 def new_request_id() -> str:
     return base64.b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-
-
-def empty_response(status: int = 200) -> HttpResponse:
-    response = HttpResponse(status=status)
-    del response["Content-Type"]
-    response["Content-Length"] = "0"
-    return response
-
-
-def xml_response(body: bytes, status: int = 200) -> HttpResponse:
-    response = HttpResponse(body, status=status, content_type="application/xml")
-    response["Content-Length"] = str(len(body))
-    return response
-
-
-def error_response(exc: errors.CosError, target: CosTarget, request_id: str, method: str) -> HttpResponse:
-    if method == "HEAD":
-        response = empty_response(exc.status)
-    else:
-        response = xml_response(xml.render_error(exc.code, exc.message, target.resource, request_id), exc.status)
-    response["x-cos-trace-id"] = request_id
-    if isinstance(exc, errors.InvalidRange):
-        response["Content-Range"] = f"bytes */{getattr(exc, 'size', '*')}"
-    return response
 
 
 class CosRequest:
@@ -89,10 +57,15 @@ class CosRequest:
         self.target = target
         self.principal = principal
         self.query = request.GET
+        self.meta = request.META
 
     @property
     def key(self) -> str:
         return self.target.key
+
+    @property
+    def uin(self) -> str | None:
+        return self.principal.account.uin if self.principal else None
 
 
 Operation = Callable[[CosRequest], HttpResponse]
@@ -116,13 +89,12 @@ def handle(request: HttpRequest, target: CosTarget) -> HttpResponse:
 
 def route(request: HttpRequest, target: CosTarget) -> Operation:
     method = request.method
-    chosen = SUBRESOURCES.intersection(request.GET.keys())
     if target.bucket is None:
         if method == "GET":
             return list_buckets
         raise errors.MethodNotAllowed()
+    subresource = next((name for name in SUBRESOURCES if name in request.GET), None)
     table = OBJECT_OPERATIONS if target.key else BUCKET_OPERATIONS
-    subresource = next(iter(sorted(chosen)), None)
     operation = table.get((method, subresource))
     if operation is None:
         if subresource is not None:
@@ -131,93 +103,62 @@ def route(request: HttpRequest, target: CosTarget) -> Operation:
     return operation
 
 
+# -- authorization ----------------------------------------------------------------------------------------
+
+
 def require_signature(req: CosRequest) -> Principal:
     if req.principal is None:
         raise errors.AccessDenied("Anonymous access is not allowed; sign the request.")
     return req.principal
 
 
-def with_bucket(view: Callable[[CosRequest, Bucket], HttpResponse]) -> Operation:
-    """Require a signature and load the caller's bucket from the Host."""
-
-    @wraps(view)
-    def wrapper(req: CosRequest) -> HttpResponse:
-        require_signature(req)
-        bucket = Bucket.objects.filter(name=req.target.bucket).select_related("owner").first()
-        if bucket is None or bucket.region != req.target.region:
-            raise errors.NoSuchBucket()
-        if bucket.owner_id != req.principal.account.id:
-            raise errors.AccessDenied()
-        return view(req, bucket)
-
-    return wrapper
+def load_bucket(name: str, region: str | None) -> Bucket:
+    bucket = Bucket.objects.filter(name=name).select_related("owner").first()
+    if bucket is None or (region is not None and bucket.region != region):
+        raise errors.NoSuchBucket()
+    return bucket
 
 
-# -- service ----------------------------------------------------------------------------------------------
+def is_owner(req: CosRequest, bucket: Bucket) -> bool:
+    return req.principal is not None and req.principal.account.id == bucket.owner_id
 
 
-def list_buckets(req: CosRequest) -> HttpResponse:
-    account = require_signature(req).account
-    buckets = service.list_buckets(account, region=req.query.get("region") or None)
-    marker = req.query.get("marker", "")
-    max_keys = _int_param(req, "max-keys", 2000, 1, 2000)
-    after = [b for b in buckets if b.name > marker] if marker else buckets
-    page = after[:max_keys]
-    truncated = len(after) > max_keys
-    owner = [("ID", account.owner_id), ("DisplayName", account.uin)]
-    body = [
-        ("Owner", owner),
-        (
-            "Buckets",
-            [
-                (
-                    "Bucket",
-                    [
-                        ("Name", b.name),
-                        ("Location", b.region),
-                        ("CreationDate", xml.iso8601(b.created_at, False)),
-                        ("BucketType", "cos"),
-                    ],
-                )
-                for b in page
-            ],
-        ),
-        ("Marker", marker or None),
-        ("IsTruncated", xml.bool_text(truncated)),
-    ]
-    if truncated:
-        body.append(("NextMarker", page[-1].name))
-    return xml_response(xml.render("ListAllMyBucketsResult", body))
+def authorize_bucket(req: CosRequest, bucket: Bucket, permission: str) -> None:
+    if is_owner(req, bucket):
+        return
+    if permission == OWNER or not acl.grants_permission(bucket.acl, req.uin, permission):
+        raise errors.AccessDenied()
 
 
-# -- buckets ----------------------------------------------------------------------------------------------
+def authorize_object(req: CosRequest, bucket: Bucket, key: str, permission: str) -> None:
+    """Object ACLs: an object without its own ACL ("default") follows its bucket's."""
+    if is_owner(req, bucket):
+        return
+    object_acl = StoredObject.objects.filter(bucket=bucket, key=key).values_list("acl", flat=True).first()
+    grants = bucket.acl if object_acl is None else object_acl
+    if not acl.grants_permission(grants, req.uin, permission):
+        raise errors.AccessDenied()
 
 
-def create_bucket(req: CosRequest) -> HttpResponse:
-    principal = require_signature(req)
-    body = _read_xml_body(req)
-    if body.strip():
-        xml.parse(body, "CreateBucketConfiguration")
-    service.create_bucket(principal.account, req.target.bucket, req.target.region)
-    return empty_response()
+def cos_operation(permission: str, on: str = "bucket") -> Callable[[Callable], Operation]:
+    """Load the addressed bucket and check that the caller holds `permission` on the bucket or the object."""
+
+    def decorate(view: Callable[[CosRequest, Bucket], HttpResponse]) -> Operation:
+        @wraps(view)
+        def wrapper(req: CosRequest) -> HttpResponse:
+            bucket = load_bucket(req.target.bucket, req.target.region)
+            if on == "object":
+                authorize_object(req, bucket, req.key, permission)
+            else:
+                authorize_bucket(req, bucket, permission)
+            return view(req, bucket)
+
+        return wrapper
+
+    return decorate
 
 
-@with_bucket
-def head_bucket(req: CosRequest, bucket: Bucket) -> HttpResponse:
-    response = empty_response()
-    response["x-cos-bucket-region"] = bucket.region
-    return response
-
-
-@with_bucket
-def delete_bucket(req: CosRequest, bucket: Bucket) -> HttpResponse:
-    service.delete_bucket(bucket)
-    return empty_response(204)
-
-
-@with_bucket
-def get_bucket_location(req: CosRequest, bucket: Bucket) -> HttpResponse:
-    return xml_response(xml.render("LocationConstraint", bucket.region))
+# -- request parsing --------------------------------------------------------------------------------------
 
 
 def _int_param(req: CosRequest, name: str, default: int, low: int, high: int) -> int:
@@ -236,14 +177,149 @@ def _encoding_type(req: CosRequest) -> str | None:
     return value or None
 
 
-@with_bucket
+def _read_xml_body(req: CosRequest) -> bytes:
+    """A bounded request document, its Content-MD5 checked when sent."""
+    body = req.http.read(xml.MAX_XML_BYTES + 1)
+    if len(body) > xml.MAX_XML_BYTES:
+        raise errors.MalformedXML("The request document is too large.")
+    expected = content_md5(req.http)
+    if expected is not None and hashlib.md5(body).digest() != expected:
+        raise errors.BadDigest()
+    return body
+
+
+def _request_headers(req: CosRequest) -> dict[str, str]:
+    return {name.lower(): value for name, value in req.http.headers.items()}
+
+
+def _acl_from_headers(req: CosRequest, owner_id: str, allowed: tuple[str, ...]) -> list[dict] | None:
+    """The ACL a write asks for: grant headers, else x-cos-acl; None when neither (object: "default")."""
+    grants = acl.header_grants(_request_headers(req), owner_id)
+    if grants is not None:
+        return grants
+    canned = req.meta.get("HTTP_X_COS_ACL")
+    if canned is None or canned == "default":
+        return None
+    return acl.canned_grants(canned, owner_id, allowed)
+
+
+def _refuse_sse(req: CosRequest) -> None:
+    if any(name.startswith("x-cos-server-side-encryption") for name in req.query):
+        raise errors.InvalidArgument(
+            "Server-side encryption is requested with request headers (or the bucket default), not URL parameters."
+        )
+    if any(name in req.meta for name in SSE_HEADERS):
+        raise errors.NotImplementedOperation("Server-side encryption is not available yet.")
+
+
+def _body(req: CosRequest) -> tuple[object, int | None]:
+    length = content_length(req.http)
+    # Django only reads Content-Length bodies; a chunked body is read de-chunked from the server's input.
+    return (req.http if length is not None else req.meta["wsgi.input"]), length
+
+
+def parse_copy_source(value: str) -> tuple[str, str, str]:
+    """x-cos-copy-source: <bucket>-<appid>.cos.<region>.<any domain>/<percent-encoded key>[?versionId=…]."""
+    text = to_text(value).strip()
+    if "://" not in text:
+        text = "http://" + text.lstrip("/")
+    parts = urlsplit(text)
+    match = BUCKET_HOST.match(parts.hostname or "")
+    key = unquote(parts.path)[1:]
+    if not match or not key:
+        raise errors.InvalidCopySource("x-cos-copy-source must be <bucket>-<appid>.cos.<region>.<domain>/<key>.")
+    return match["bucket"].lower(), match["region"].lower(), key
+
+
+def load_copy_source(req: CosRequest) -> StoredObject:
+    name, region, key = parse_copy_source(req.meta["HTTP_X_COS_COPY_SOURCE"])
+    try:
+        bucket = load_bucket(name, region)
+    except errors.NoSuchBucket:
+        raise errors.NoSuchBucket("The copy source bucket does not exist.") from None
+    authorize_object(req, bucket, key, "READ")
+    source = StoredObject.objects.filter(bucket=bucket, key=key).first()
+    if source is None:
+        raise errors.NoSuchKey("The copy source key does not exist.")
+    copy_conditions = {
+        header: req.meta.get("HTTP_X_COS_COPY_SOURCE_" + header.upper().replace("-", "_"))
+        for header in ("If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
+    }
+    present = {name: value for name, value in copy_conditions.items() if value is not None}
+    if not conditions.check_preconditions(present, source.etag, source.last_modified):
+        raise errors.PreconditionFailed()
+    return source
+
+
+# -- service ----------------------------------------------------------------------------------------------
+
+
+def list_buckets(req: CosRequest) -> HttpResponse:
+    account = require_signature(req).account
+    buckets = service.list_buckets(account, region=req.query.get("region") or None)
+    marker = req.query.get("marker", "")
+    max_keys = _int_param(req, "max-keys", 2000, 1, 2000)
+    after = [b for b in buckets if b.name > marker] if marker else buckets
+    page = after[:max_keys]
+    truncated = len(after) > max_keys
+    owner = [("ID", account.owner_id), ("DisplayName", account.uin)]
+    body = [
+        ("Owner", owner),
+        ("Buckets", [
+            ("Bucket", [("Name", b.name), ("Location", b.region),
+                        ("CreationDate", xml.iso8601(b.created_at, False)), ("BucketType", "cos")])
+            for b in page
+        ]),
+        ("Marker", marker or None),
+        ("IsTruncated", xml.bool_text(truncated)),
+    ]  # fmt: skip
+    if truncated:
+        body.append(("NextMarker", page[-1].name))
+    return xml_response(xml.render("ListAllMyBucketsResult", body))
+
+
+# -- buckets ----------------------------------------------------------------------------------------------
+
+
+def create_bucket(req: CosRequest) -> HttpResponse:
+    account = require_signature(req).account
+    body = _read_xml_body(req)
+    if body.strip():
+        xml.parse(body, "CreateBucketConfiguration")
+    grants = _acl_from_headers(req, account.owner_id, acl.BUCKET_CANNED)
+    service.create_bucket(account, req.target.bucket, req.target.region, grants)
+    return empty_response()
+
+
+@cos_operation("READ")
+def head_bucket(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    response = empty_response()
+    response["x-cos-bucket-region"] = bucket.region
+    return response
+
+
+@cos_operation(OWNER)
+def delete_bucket(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    service.delete_bucket(bucket)
+    return empty_response(204)
+
+
+@cos_operation("READ")
+def get_bucket_location(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    return xml_response(xml.render("LocationConstraint", bucket.region))
+
+
+@cos_operation("READ")
 def list_objects(req: CosRequest, bucket: Bucket) -> HttpResponse:
     q = req.query
     prefix, delimiter, marker = q.get("prefix", ""), q.get("delimiter", ""), q.get("marker", "")
     max_keys = _int_param(req, "max-keys", 1000, 0, 1000)
     encoding = _encoding_type(req)
     listing = service.list_objects(bucket, prefix=prefix, delimiter=delimiter, marker=marker, max_keys=max_keys)
-    enc = lambda value: xml.url_encode(value, encoding)  # noqa: E731
+
+    def enc(value: str) -> str:
+        return xml.url_encode(value, encoding)
+
     owner = [("ID", bucket.owner.appid), ("DisplayName", bucket.owner.appid)]
     body: list = [("Name", bucket.name)]
     if encoding:
@@ -259,25 +335,18 @@ def list_objects(req: CosRequest, bucket: Bucket) -> HttpResponse:
         body.append(("NextMarker", enc(listing.next_marker)))
     body += [("CommonPrefixes", [("Prefix", enc(p))]) for p in listing.common_prefixes]
     body += [
-        (
-            "Contents",
-            [
-                ("Key", enc(o.key)),
-                ("LastModified", xml.iso8601(o.last_modified)),
-                ("ETag", f'"{o.etag}"'),
-                ("Size", str(o.size_bytes)),
-                ("Owner", owner),
-                ("StorageClass", o.storage_class),
-            ],
-        )
+        ("Contents", [
+            ("Key", enc(o.key)), ("LastModified", xml.iso8601(o.last_modified)), ("ETag", f'"{o.etag}"'),
+            ("Size", str(o.size_bytes)), ("Owner", owner), ("StorageClass", o.storage_class),
+        ])
         for o in listing.objects
-    ]
+    ]  # fmt: skip
     response = xml_response(xml.render("ListBucketResult", body))
     response["x-cos-bucket-region"] = bucket.region
     return response
 
 
-@with_bucket
+@cos_operation("WRITE")
 def delete_objects(req: CosRequest, bucket: Bucket) -> HttpResponse:
     root = xml.parse(_read_xml_body(req), "Delete")
     quiet = (root.findtext("Quiet") or "false").strip().lower() == "true"
@@ -294,37 +363,45 @@ def delete_objects(req: CosRequest, bucket: Bucket) -> HttpResponse:
     return xml_response(xml.render("DeleteResult", children))
 
 
-def _read_xml_body(req: CosRequest) -> bytes:
-    """A bounded request document, its Content-MD5 checked when sent."""
-    body = req.http.read(xml.MAX_XML_BYTES + 1)
-    if len(body) > xml.MAX_XML_BYTES:
-        raise errors.MalformedXML("The request document is too large.")
-    expected = content_md5(req.http)
-    if expected is not None and hashlib.md5(body).digest() != expected:
-        raise errors.BadDigest()
-    return body
+def _acl_document(owner_id: str, grants: list[dict]) -> bytes:
+    rendered = []
+    for grant in grants:
+        if grant["type"] == "Group":
+            grantee = ("Grantee", [("URI", grant["uri"])], {f"{{{xml.XSI}}}type": "Group"})
+        else:
+            grantee = ("Grantee", [("ID", grant["id"]), ("DisplayName", grant["id"])],
+                       {f"{{{xml.XSI}}}type": "CanonicalUser"})  # fmt: skip
+        rendered.append(("Grant", [grantee, ("Permission", grant["permission"])]))
+    owner = [("ID", owner_id), ("DisplayName", owner_id)]
+    return xml.render("AccessControlPolicy", [("Owner", owner), ("AccessControlList", rendered)])
+
+
+def _acl_from_request(req: CosRequest, owner_id: str, allowed: tuple[str, ...]) -> list[dict] | None:
+    """PUT ?acl: an AccessControlPolicy body, else grant headers, else x-cos-acl."""
+    body = _read_xml_body(req)
+    if body.strip():
+        return acl.policy_grants(xml.parse(body, "AccessControlPolicy"))
+    grants = _acl_from_headers(req, owner_id, allowed)
+    if grants is None and req.meta.get("HTTP_X_COS_ACL") is None:
+        raise errors.InvalidArgument("PUT ?acl needs x-cos-acl, x-cos-grant-* headers or an AccessControlPolicy.")
+    return grants
+
+
+@cos_operation("READ_ACP")
+def get_bucket_acl(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    owner_id = bucket.owner.owner_id
+    return xml_response(_acl_document(owner_id, bucket.acl or [acl.owner_grant(owner_id)]))
+
+
+@cos_operation("WRITE_ACP")
+def put_bucket_acl(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    owner_id = bucket.owner.owner_id
+    grants = _acl_from_request(req, owner_id, acl.BUCKET_CANNED)
+    service.set_bucket_acl(bucket, grants or [acl.owner_grant(owner_id)])
+    return empty_response()
 
 
 # -- objects ----------------------------------------------------------------------------------------------
-
-
-def _refuse_sse(req: CosRequest) -> None:
-    if any(name in req.http.META for name in SSE_HEADERS):
-        raise errors.NotImplementedOperation("Server-side encryption is not available yet.")
-
-
-@with_bucket
-def put_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
-    if "HTTP_X_COS_COPY_SOURCE" in req.http.META:
-        raise errors.NotImplementedOperation("PUT Object - Copy is not implemented yet.")
-    _refuse_sse(req)
-    length = content_length(req.http)
-    body = req.http if length is not None else req.http.META["wsgi.input"]
-    obj = service.put_object(bucket, req.key, body, length, object_attributes(req.http), content_md5(req.http))
-    response = empty_response()
-    response["ETag"] = f'"{obj.etag}"'
-    response["x-cos-hash-crc64ecma"] = obj.crc64
-    return response
 
 
 def _object_headers(response: HttpResponse, obj: StoredObject) -> None:
@@ -340,38 +417,54 @@ def _object_headers(response: HttpResponse, obj: StoredObject) -> None:
         response[name] = to_wire(value)
 
 
+@cos_operation("WRITE")
+def put_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    if "HTTP_X_COS_COPY_SOURCE" in req.meta:
+        return copy_object(req, bucket)
+    _refuse_sse(req)
+    body, length = _body(req)
+    grants = _acl_from_headers(req, bucket.owner.owner_id, acl.OBJECT_CANNED)
+    obj = service.put_object(
+        bucket, req.key, body, length, object_attributes(req.http), content_md5(req.http), acl=grants
+    )
+    response = empty_response()
+    response["ETag"] = f'"{obj.etag}"'
+    response["x-cos-hash-crc64ecma"] = obj.crc64
+    return response
+
+
+def copy_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    _refuse_sse(req)
+    source = load_copy_source(req)
+    directive = req.meta.get("HTTP_X_COS_METADATA_DIRECTIVE", "Copy")
+    if directive not in ("Copy", "Replaced"):
+        raise errors.InvalidArgument("x-cos-metadata-directive must be Copy or Replaced.")
+    attributes = object_attributes(req.http) if directive == "Replaced" else None
+    grants = _acl_from_headers(req, bucket.owner.owner_id, acl.OBJECT_CANNED)
+    obj = service.copy_object(source, bucket, req.key, attributes, acl=grants)
+    return xml_response(xml.render("CopyObjectResult", [
+        ("ETag", f'"{obj.etag}"'), ("LastModified", xml.iso8601(obj.last_modified, False)),
+        ("CRC64", obj.crc64),
+    ]))  # fmt: skip
+
+
 def _read_object(req: CosRequest, bucket: Bucket, with_body: bool) -> HttpResponse:
-    if "HTTP_X_COS_SERVER_SIDE_ENCRYPTION" in req.http.META:
+    if "HTTP_X_COS_SERVER_SIDE_ENCRYPTION" in req.meta:
         raise errors.SSEHeaderNotAllowed()
-    obj, blob = service.open_object(bucket, req.key)
-    try:
-        if not conditions.check_preconditions(req.http.headers, obj.etag, obj.last_modified):
-            blob.close()
-            response = empty_response(304)
-            response["Content-Length"] = str(obj.size_bytes)
-            _object_headers(response, obj)
-            return response
-        try:
-            span = conditions.parse_range(req.http.headers.get("Range"), obj.size_bytes)
-        except errors.InvalidRange as exc:
-            exc.size = obj.size_bytes
-            raise
-    except BaseException:
-        blob.close()
-        raise
-    first, last = span if span is not None else (0, obj.size_bytes - 1)
-    length = last - first + 1
-    status = 206 if span is not None else 200
-    if with_body:
-        response = StreamingHttpResponse(
-            storage.BlobReader(blob, first, length), status=status, content_type=to_wire(obj.content_type)
-        )
+    read = service.read_object(bucket, req.key, req.http.headers, want_body=with_body)
+    obj = read.obj
+    status = 206 if read.span else 200
+    if read.not_modified:
+        response = empty_response(304)
+        response["Content-Length"] = str(obj.size_bytes)
+    elif read.body is not None:
+        response = StreamingHttpResponse(read.body, status=status, content_type=to_wire(obj.content_type))
     else:
-        blob.close()
         response = HttpResponse(status=status, content_type=to_wire(obj.content_type))
-    response["Content-Length"] = str(length)
-    if span is not None:
-        response["Content-Range"] = f"bytes {first}-{last}/{obj.size_bytes}"
+    if not read.not_modified:
+        response["Content-Length"] = str(read.length)
+        if read.span is not None:
+            response["Content-Range"] = f"bytes {read.span[0]}-{read.span[1]}/{obj.size_bytes}"
     _object_headers(response, obj)
     for param, header in RESPONSE_OVERRIDES.items():
         if param in req.query:
@@ -379,21 +472,266 @@ def _read_object(req: CosRequest, bucket: Bucket, with_body: bool) -> HttpRespon
     return response
 
 
-@with_bucket
+@cos_operation("READ", on="object")
 def get_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
     return _read_object(req, bucket, with_body=True)
 
 
-@with_bucket
+@cos_operation("READ", on="object")
 def head_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
     return _read_object(req, bucket, with_body=False)
 
 
-@with_bucket
+@cos_operation("WRITE")
 def delete_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
     service.validate_key(req.key)
     service.delete_object(bucket, req.key)
     return empty_response(204)
+
+
+@cos_operation("READ_ACP", on="object")
+def get_object_acl(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    obj = service.get_object(bucket, req.key)
+    owner_id = bucket.owner.owner_id
+    response = xml_response(_acl_document(owner_id, obj.acl or [acl.owner_grant(owner_id)]))
+    if obj.acl is None:
+        response["x-cos-acl"] = "default"
+    return response
+
+
+@cos_operation("WRITE_ACP", on="object")
+def put_object_acl(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    obj = service.get_object(bucket, req.key)
+    service.set_object_acl(obj, _acl_from_request(req, bucket.owner.owner_id, acl.OBJECT_CANNED))
+    return empty_response()
+
+
+# -- POST Object ------------------------------------------------------------------------------------------
+
+
+def post_object(req: CosRequest) -> HttpResponse:
+    """Browser form upload: the policy and q-sign fields sign it, or the bucket must be public-read-write."""
+    if not req.meta.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
+        raise errors.MethodNotAllowed()
+    bucket = load_bucket(req.target.bucket, req.target.region)
+    handler = form.BlobUploadHandler(req.http)
+    req.http.upload_handlers = [handler]
+    try:
+        fields = {name: req.http.POST[name] for name in req.http.POST}
+        form_file = req.http.FILES.get(form.FILE_FIELD)
+    except (MultiPartParserError, RequestDataTooBig):
+        raise errors.MalformedPOSTRequest() from None
+    finally:
+        handler.abort()
+    if form_file is None:
+        raise errors.InvalidArgument("The form has no file field.")
+    try:
+        return _store_form_upload(req, bucket, fields, form_file)
+    except BaseException:
+        form_file.discard()
+        raise
+
+
+def _store_form_upload(
+    req: CosRequest, bucket: Bucket, fields: dict[str, str], form_file: form.FormFile
+) -> HttpResponse:
+    key_template = fields.get("key")
+    if not key_template:
+        raise errors.InvalidArgument("The form has no key field.")
+    key = key_template.replace("${filename}", form_file.file_name or "")
+    principal = None
+    if "policy" in fields:
+        policy_text, policy = form.decode_policy(fields["policy"])
+        principal = form.verify_signature(fields, policy_text)
+        form.check_policy(policy, {**fields, "key": key, "bucket": bucket.name},
+                                 form_file.digest.size_bytes, timezone.now())  # fmt: skip
+    elif any(name.startswith("q-") for name in fields):
+        raise errors.AccessDenied("A signed form needs its policy.")
+    upload_req = CosRequest(req.http, req.target, principal)
+    authorize_bucket(upload_req, bucket, "WRITE")
+    if any(name.lower().startswith("x-cos-server-side-encryption") for name in fields):
+        raise errors.NotImplementedOperation("Server-side encryption is not available yet.")
+    expected_md5 = fields.get("Content-MD5")
+    if expected_md5 is not None and base64.b64encode(form_file.digest.md5()).decode() != expected_md5.strip():
+        raise errors.BadDigest()
+    canned = fields.get("acl")
+    grants = acl.canned_grants(canned, bucket.owner.owner_id, acl.OBJECT_CANNED) if canned else None
+    obj = service.commit_form_upload(
+        bucket, key, form_file.blob, form_file.digest, _form_attributes(fields, form_file), grants or None
+    )
+    return _post_object_response(req, bucket, obj, fields)
+
+
+def _form_attributes(fields: dict[str, str], form_file: form.FormFile) -> service.ObjectAttributes:
+    lowered = {name.lower(): value for name, value in fields.items()}
+    headers = {
+        name: lowered[name.lower()]
+        for name in ("Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires")
+        if name.lower() in lowered
+    }
+    metadata = {name: value for name, value in lowered.items() if name.startswith("x-cos-meta-")}
+    return service.ObjectAttributes(
+        content_type=lowered.get("content-type") or form_file.content_type or "application/octet-stream",
+        headers=headers,
+        metadata=metadata,
+        storage_class=lowered.get("x-cos-storage-class", "STANDARD").upper(),
+    )
+
+
+def _post_object_response(req: CosRequest, bucket: Bucket, obj: StoredObject, fields: dict) -> HttpResponse:
+    location = f"http://{req.target.host}/{quote(obj.key)}"
+    redirect = fields.get("success_action_redirect")
+    if redirect:
+        query = urlencode({"bucket": bucket.name, "key": obj.key, "etag": f'"{obj.etag}"'})
+        response = empty_response(303)
+        response["Location"] = redirect + ("&" if "?" in redirect else "?") + query
+    else:
+        status = fields.get("success_action_status", "204")
+        if status == "201":
+            response = xml_response(xml.render("PostResponse", [
+                ("Location", location), ("Bucket", bucket.name), ("Key", obj.key), ("ETag", f'"{obj.etag}"'),
+            ]), status=201)  # fmt: skip
+        else:
+            response = empty_response(200 if status == "200" else 204)
+        response["Location"] = location
+    response["ETag"] = f'"{obj.etag}"'
+    return response
+
+
+# -- multipart upload -------------------------------------------------------------------------------------
+
+
+def _initiator(owner_id: str) -> list:
+    return [("ID", owner_id), ("DisplayName", owner_id)]
+
+
+@cos_operation("WRITE")
+def create_multipart_upload(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    _refuse_sse(req)
+    principal = require_signature(req)
+    grants = _acl_from_headers(req, bucket.owner.owner_id, acl.OBJECT_CANNED)
+    upload = multipart.create_multipart_upload(
+        bucket, req.key, principal.account, object_attributes(req.http), acl=grants
+    )
+    return xml_response(xml.render("InitiateMultipartUploadResult", [
+        ("Bucket", bucket.name), ("Key", upload.key), ("UploadId", upload.upload_id),
+    ]))  # fmt: skip
+
+
+def _upload(req: CosRequest, bucket: Bucket) -> multipart.MultipartUpload:
+    return multipart.get_upload(bucket, req.key, req.query.get("uploadId", ""))
+
+
+@cos_operation("WRITE")
+def upload_part(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    if "partNumber" not in req.query:
+        raise errors.InvalidArgument("Upload Part needs partNumber.")
+    number = multipart.validate_part_number(req.query["partNumber"])
+    upload = _upload(req, bucket)
+    if "HTTP_X_COS_COPY_SOURCE" in req.meta:
+        return _upload_part_copy(req, upload, number)
+    body, length = _body(req)
+    part = multipart.upload_part(upload, number, body, length, content_md5(req.http))
+    response = empty_response()
+    response["ETag"] = f'"{part.etag}"'
+    return response
+
+
+def _upload_part_copy(req: CosRequest, upload: multipart.MultipartUpload, number: int) -> HttpResponse:
+    source = load_copy_source(req)
+    range_header = req.meta.get("HTTP_X_COS_COPY_SOURCE_RANGE", "").strip()
+    span = None
+    if range_header:
+        try:
+            span = conditions.parse_range(range_header, source.size_bytes)
+        except errors.InvalidRange:
+            span = None
+        if span is None or not range_header.startswith("bytes=") or "-" not in range_header[6:]:
+            raise errors.InvalidArgument("x-cos-copy-source-range must be bytes=first-last within the source.")
+    part = multipart.upload_part_copy(upload, number, source, span)
+    return xml_response(xml.render("CopyPartResult", [
+        ("ETag", f'"{part.etag}"'), ("LastModified", xml.iso8601(part.last_modified, False)),
+    ]))  # fmt: skip
+
+
+@cos_operation("WRITE")
+def complete_multipart_upload(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    upload = _upload(req, bucket)
+    root = xml.parse(_read_xml_body(req), "CompleteMultipartUpload")
+    listed = []
+    for element in root.findall("Part"):
+        number_text = (element.findtext("PartNumber") or "").strip()
+        if not number_text.isdigit():
+            raise errors.MalformedXML("Each Part needs a PartNumber.")
+        listed.append((int(number_text), element.findtext("ETag") or ""))
+    obj = multipart.complete_multipart_upload(upload, listed)
+    return xml_response(xml.render("CompleteMultipartUploadResult", [
+        ("Location", f"http://{req.target.host}/{quote(obj.key)}"), ("Bucket", bucket.name),
+        ("Key", obj.key), ("ETag", f'"{obj.etag}"'),
+    ]))  # fmt: skip
+
+
+@cos_operation("WRITE")
+def abort_multipart_upload(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    multipart.abort_multipart_upload(_upload(req, bucket))
+    return empty_response(204)
+
+
+@cos_operation("READ")
+def list_parts(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    upload = _upload(req, bucket)
+    marker = _int_param(req, "part-number-marker", 0, 0, multipart.MAX_PART_NUMBER)
+    max_parts = _int_param(req, "max-parts", 1000, 1, 1000)
+    encoding = _encoding_type(req)
+    page = multipart.list_parts(upload, marker, max_parts)
+    initiator = _initiator(upload.initiator.owner_id)
+    body: list = [("Bucket", bucket.name)]
+    if encoding:
+        body.append(("EncodingType", encoding))
+    body += [
+        ("Key", xml.url_encode(upload.key, encoding)), ("UploadId", upload.upload_id),
+        ("Initiator", initiator), ("Owner", _initiator(bucket.owner.owner_id)),
+        ("StorageClass", upload.storage_class), ("PartNumberMarker", str(marker)),
+        ("NextPartNumberMarker", str(page.next_marker)), ("MaxParts", str(max_parts)),
+        ("IsTruncated", xml.bool_text(page.is_truncated)),
+    ]  # fmt: skip
+    body += [
+        ("Part", [("PartNumber", str(p.number)), ("LastModified", xml.iso8601(p.last_modified)),
+                  ("ETag", f'"{p.etag}"'), ("Size", str(p.size_bytes))])
+        for p in page.parts
+    ]  # fmt: skip
+    return xml_response(xml.render("ListPartsResult", body))
+
+
+@cos_operation("READ")
+def list_multipart_uploads(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    q = req.query
+    prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
+    key_marker, upload_id_marker = q.get("key-marker", ""), q.get("upload-id-marker", "")
+    max_uploads = _int_param(req, "max-uploads", 1000, 1, 1000)
+    encoding = _encoding_type(req)
+    page = multipart.list_multipart_uploads(bucket, prefix, delimiter, key_marker, upload_id_marker, max_uploads)
+
+    def enc(value: str) -> str | None:
+        return xml.url_encode(value, encoding) or None
+
+    body: list = [("Bucket", bucket.name)]
+    if encoding:
+        body.append(("EncodingType", encoding))
+    body += [
+        ("KeyMarker", enc(key_marker)), ("UploadIdMarker", upload_id_marker or None),
+        ("NextKeyMarker", enc(page.next_key_marker)), ("NextUploadIdMarker", page.next_upload_id_marker or None),
+        ("MaxUploads", str(max_uploads)), ("IsTruncated", xml.bool_text(page.is_truncated)),
+        ("Prefix", enc(prefix)), ("Delimiter", enc(delimiter)),
+    ]  # fmt: skip
+    body += [
+        ("Upload", [("Key", enc(u.key)), ("UploadId", u.upload_id), ("StorageClass", u.storage_class),
+                    ("Initiator", _initiator(u.initiator.owner_id)), ("Owner", _initiator(bucket.owner.owner_id)),
+                    ("Initiated", xml.iso8601(u.initiated_at))])
+        for u in page.uploads
+    ]  # fmt: skip
+    body += [("CommonPrefixes", [("Prefix", enc(p))]) for p in page.common_prefixes]
+    return xml_response(xml.render("ListMultipartUploadsResult", body))
 
 
 BUCKET_OPERATIONS: dict[tuple[str, str | None], Operation] = {
@@ -401,12 +739,23 @@ BUCKET_OPERATIONS: dict[tuple[str, str | None], Operation] = {
     ("HEAD", None): head_bucket,
     ("DELETE", None): delete_bucket,
     ("GET", None): list_objects,
+    ("POST", None): post_object,
     ("GET", "location"): get_bucket_location,
     ("POST", "delete"): delete_objects,
+    ("GET", "acl"): get_bucket_acl,
+    ("PUT", "acl"): put_bucket_acl,
+    ("GET", "uploads"): list_multipart_uploads,
 }
 OBJECT_OPERATIONS: dict[tuple[str, str | None], Operation] = {
     ("PUT", None): put_object,
     ("GET", None): get_object,
     ("HEAD", None): head_object,
     ("DELETE", None): delete_object,
+    ("GET", "acl"): get_object_acl,
+    ("PUT", "acl"): put_object_acl,
+    ("POST", "uploads"): create_multipart_upload,
+    ("PUT", "uploadId"): upload_part,
+    ("POST", "uploadId"): complete_multipart_upload,
+    ("DELETE", "uploadId"): abort_multipart_upload,
+    ("GET", "uploadId"): list_parts,
 }

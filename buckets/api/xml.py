@@ -13,14 +13,16 @@ from defusedxml.common import DefusedXmlException
 
 from . import errors
 
-Node = tuple[str, "str | None | list[Node]"]
+Node = tuple[str, "str | None | list[Node]"] | tuple[str, "str | None | list[Node]", dict[str, str]]
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+ET.register_namespace("xsi", XSI)
 
 MAX_XML_BYTES = 2 * 1024 * 1024
 
 
 def _build(parent: ET.Element, children: list[Node]) -> None:
-    for tag, value in children:
-        element = ET.SubElement(parent, tag)
+    for tag, value, *attributes in children:
+        element = ET.SubElement(parent, tag, attributes[0] if attributes else {})
         if isinstance(value, list):
             _build(element, value)
         elif value is not None:

@@ -1,0 +1,150 @@
+"""POST Object (browser form upload): the streamed file field, the signed policy and its conditions."""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
+from datetime import datetime
+
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+from django.http import HttpRequest
+
+from buckets import service, storage
+from buckets.digest import ContentDigest
+from roles.models import ApiKey
+from roles.principal import Principal
+
+from . import errors
+
+FILE_FIELD = "file"
+
+
+class FormFile:
+    """The form's file, already durable as a blob; `discard()` deletes it when the upload is refused."""
+
+    def __init__(self, blob: str, digest: ContentDigest, file_name: str, content_type: str | None) -> None:
+        self.blob, self.digest, self.file_name, self.content_type = blob, digest, file_name, content_type
+
+    def discard(self) -> None:
+        storage.delete_blob(self.blob)
+
+
+class BlobUploadHandler(FileUploadHandler):
+    """Django upload handler that streams the `file` field into a blob in 1 MiB chunks; nothing is buffered whole."""
+
+    chunk_size = storage.CHUNK_BYTES
+
+    def __init__(self, request: HttpRequest | None = None) -> None:
+        super().__init__(request)
+        self.writer: storage.BlobWriter | None = None
+        self.digest = ContentDigest()
+        self.result: FormFile | None = None
+
+    def new_file(self, field_name, file_name, content_type, *args, **kwargs) -> None:
+        if field_name != FILE_FIELD or self.result is not None:
+            raise SkipFile()
+        super().new_file(field_name, file_name, content_type, *args, **kwargs)
+        self.writer = storage.BlobWriter()
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        self.digest.update(raw_data)
+        if self.digest.size_bytes > service.MAX_OBJECT_BYTES:
+            self.abort()
+            raise errors.EntityTooLarge()
+        self.writer.write(raw_data)
+        return None
+
+    def file_complete(self, file_size: int) -> FormFile:
+        self.result = FormFile(self.writer.commit(), self.digest, self.file_name, self.content_type)
+        self.writer = None
+        return self.result
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.abort()
+            self.writer = None
+
+    def upload_interrupted(self) -> None:
+        self.abort()
+
+
+def decode_policy(policy_b64: str) -> tuple[str, dict]:
+    try:
+        text = base64.b64decode(policy_b64, validate=True).decode("utf-8")
+        policy = json.loads(text)
+    except (binascii.Error, ValueError):
+        raise errors.InvalidPolicyDocument("The policy is not base64-encoded JSON.") from None
+    if not isinstance(policy, dict) or not isinstance(policy.get("conditions", []), list):
+        raise errors.InvalidPolicyDocument("The policy must be an object with a conditions list.")
+    return text, policy
+
+
+def verify_signature(fields: dict[str, str], policy_text: str, now: float | None = None) -> Principal:
+    """The form's q-sign fields: SignKey = HMAC-SHA1(SecretKey, KeyTime); signature over SHA1(policy JSON)."""
+    if fields.get("q-sign-algorithm", "").lower() != "sha1":
+        raise errors.AccessDenied("q-sign-algorithm must be sha1.")
+    for name in ("q-ak", "q-key-time", "q-signature"):
+        if not fields.get(name):
+            raise errors.AccessDenied(f"The form is missing {name}.")
+    start, sep, end = fields["q-key-time"].partition(";")
+    if not sep or not start.isdigit() or not end.isdigit():
+        raise errors.AccessDenied("q-key-time is malformed.")
+    now = time.time() if now is None else now
+    if now > int(end):
+        raise errors.AccessDenied("Request has expired")
+    api_key = ApiKey.objects.select_related("account").filter(secret_id=fields["q-ak"]).first()
+    if api_key is None or not api_key.is_active:
+        raise errors.InvalidAccessKeyId()
+    key_time = fields["q-key-time"]
+    sign_key = hmac.new(api_key.secret_key().encode(), key_time.encode(), hashlib.sha1).hexdigest()
+    string_to_sign = hashlib.sha1(policy_text.encode("utf-8")).hexdigest()
+    expected = hmac.new(sign_key.encode(), string_to_sign.encode(), hashlib.sha1).hexdigest()
+    if not hmac.compare_digest(expected, fields["q-signature"].lower()):
+        raise errors.SignatureDoesNotMatch()
+    return Principal(account=api_key.account, api_key=api_key)
+
+
+def _refuse(reason: str) -> errors.CosError:
+    return errors.AccessDenied(f"Invalid according to Policy: {reason}")
+
+
+def _parse_expiration(value: object) -> datetime:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise errors.InvalidPolicyDocument("The policy expiration is not an ISO 8601 time.") from None
+
+
+def check_policy(policy: dict, fields: dict[str, str], size: int, now: datetime) -> None:
+    """Every condition of the policy must hold for the form (field names compare case-insensitively)."""
+    if "expiration" not in policy:
+        raise errors.InvalidPolicyDocument("The policy needs an expiration.")
+    if now >= _parse_expiration(policy["expiration"]):
+        raise _refuse("Policy expired.")
+    lowered = {name.lower(): value for name, value in fields.items()}
+    for condition in policy.get("conditions", []):
+        if isinstance(condition, dict):
+            checks = [("eq", name, value) for name, value in condition.items()]
+        elif isinstance(condition, list) and len(condition) == 3:
+            checks = [tuple(condition)]
+        else:
+            raise errors.InvalidPolicyDocument(f"Unsupported condition {condition!r}.")
+        for operator, name, expected in checks:
+            operator = str(operator).lower()
+            if operator == "content-length-range":
+                low, high = int(name), int(expected)
+                if not low <= size <= high:
+                    raise _refuse(f"Content length {size} is not within [{low}, {high}].")
+                continue
+            field = str(name).lstrip("$").lower()
+            actual = lowered.get(field)
+            if actual is None:
+                raise _refuse(f"Policy condition failed: {field} is missing from the form.")
+            if operator == "eq" and actual != str(expected):
+                raise _refuse(f"Policy condition failed: {field} must equal {expected!r}.")
+            if operator == "starts-with" and not actual.startswith(str(expected)):
+                raise _refuse(f"Policy condition failed: {field} must start with {expected!r}.")
+            if operator not in ("eq", "starts-with"):
+                raise errors.InvalidPolicyDocument(f"Unsupported condition operator {operator!r}.")

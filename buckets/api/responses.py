@@ -1,0 +1,30 @@
+"""HTTP responses of the COS API: empty, XML, and error documents, with header names in the SDK's exact case."""
+
+from django.http import HttpResponse
+
+from . import errors, xml
+from .urls import CosTarget
+
+
+def empty_response(status: int = 200) -> HttpResponse:
+    response = HttpResponse(status=status)
+    del response["Content-Type"]
+    response["Content-Length"] = "0"
+    return response
+
+
+def xml_response(body: bytes, status: int = 200) -> HttpResponse:
+    response = HttpResponse(body, status=status, content_type="application/xml")
+    response["Content-Length"] = str(len(body))
+    return response
+
+
+def error_response(exc: errors.CosError, target: CosTarget, request_id: str, method: str) -> HttpResponse:
+    if method == "HEAD":
+        response = empty_response(exc.status)
+    else:
+        response = xml_response(xml.render_error(exc.code, exc.message, target.resource, request_id), exc.status)
+    response["x-cos-trace-id"] = request_id
+    if isinstance(exc, errors.InvalidRange):
+        response["Content-Range"] = f"bytes */{exc.size}"
+    return response
