@@ -28,6 +28,7 @@ ALLOWED_HOSTS = ["*"]
 DATA_DIR = Path(os.environ.get("KINKO_DATA_DIR", BASE_DIR / "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)  # SQLite and the keystore need it before any command runs
 STORAGE_ROOT = DATA_DIR / "objects"
+KINKO_HTTPS_PORT = int(os.environ.get("KINKO_HTTPS_PORT", "8443"))
 KINKO_APPID = os.environ.get("KINKO_APPID", "1250000000")
 KINKO_REGIONS = env_list("KINKO_REGIONS", "ap-guangzhou,ap-shanghai,ap-beijing,ap-hongkong,ap-singapore")
 KINKO_KMS_REGIONS = env_list("KINKO_KMS_REGIONS", "ap-guangzhou,ap-shanghai,ap-beijing,ap-hongkong")

@@ -1,9 +1,18 @@
-"""The only importer of `cryptography`: AES-256-GCM sealing and randomness. Bytes in, bytes out."""
+"""The only importer of `cryptography`: AES-256-GCM sealing, randomness, and the development CA's X.509.
 
+Bytes in, bytes out: no ORM, no settings.
+"""
+
+import datetime
+import ipaddress
 import os
 
+from cryptography import x509
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -39,3 +48,75 @@ def unseal(key: bytes, sealed: bytes, aad: bytes = b"") -> bytes:
     if len(sealed) < NONCE_BYTES + TAG_BYTES:
         raise DecryptError("sealed value is too short")
     return gcm_decrypt(key, sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
+
+
+# -- X.509 for the development CA (TLS on KINKO_HTTPS_PORT) ---------------------------------------------------
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Kinko development"),
+        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+    ])  # fmt: skip
+
+
+def _private_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())  # fmt: skip
+
+
+def make_ca(common_name: str, days: int) -> tuple[bytes, bytes]:
+    """A self-signed CA: (certificate PEM, private key PEM)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(_name(common_name))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    return cert.public_bytes(serialization.Encoding.PEM), _private_pem(key)
+
+
+def make_leaf(
+    ca_cert_pem: bytes, ca_key_pem: bytes, dns_names: list[str], ip_addresses: list[str], days: int
+) -> tuple[bytes, bytes]:
+    """A server certificate signed by the CA for the given names: (certificate PEM, private key PEM)."""
+    ca_cert = x509.load_pem_x509_certificate(ca_cert_pem)
+    ca_key = serialization.load_pem_private_key(ca_key_pem, password=None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    names = [x509.DNSName(name) for name in dns_names] + [
+        x509.IPAddress(ipaddress.ip_address(ip)) for ip in ip_addresses
+    ]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(dns_names[0]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), _private_pem(key)
+
+
+def certificate_names(cert_pem: bytes) -> set[str]:
+    """The DNS names and IP addresses a certificate covers."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return set(san.get_values_for_type(x509.DNSName)) | {str(ip) for ip in san.get_values_for_type(x509.IPAddress)}

@@ -23,6 +23,7 @@ REGION = "ap-guangzhou"
 @dataclass
 class LiveKinko:
     port: int
+    https_port: int
     data_dir: Path
     appid: str
     secret_id: str
@@ -32,6 +33,11 @@ class LiveKinko:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ca_bundle(self) -> Path:
+        """The development CA the HTTPS listener's certificate chains to."""
+        return self.data_dir / "tls" / "ca.pem"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -53,7 +59,7 @@ def _manage(env: dict, *args: str) -> str:
 def kinko(tmp_path_factory) -> LiveKinko:
     """One real server for the session: migrate, bootstrap, then `manage.py serve` (gunicorn) on a free port."""
     data_dir = tmp_path_factory.mktemp("kinko-data")
-    port = _free_port()
+    port, https_port = _free_port(), _free_port()
     env = {
         **os.environ,
         "KINKO_DATA_DIR": str(data_dir),
@@ -67,13 +73,13 @@ def kinko(tmp_path_factory) -> LiveKinko:
     log_path = data_dir / "server.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--no-worker", "--port", str(port)],
+            [sys.executable, "manage.py", "serve", "--no-worker", "--port", str(port), "--https-port", str(https_port)],
             cwd=ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    server = LiveKinko(port, data_dir, creds["AppId"], creds["SecretId"], creds["SecretKey"], log_path)
+    server = LiveKinko(port, https_port, data_dir, creds["AppId"], creds["SecretId"], creds["SecretKey"], log_path)
     deadline = time.monotonic() + 30
     while True:
         try:

@@ -11,39 +11,24 @@ from django.core.management.base import BaseCommand
 
 from buckets import service
 from console import health
+from keys.tls import TlsFiles, ensure_tls_files
 
 # Measured on these machines (PERFORMANCE.md): fewer page faults on large bodies, 40-70% faster big PUTs.
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "1073741824"}
 
 
-def gunicorn_command(bind: str, workers: int, threads: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "console.wsgi:application",
-        "--bind",
-        bind,
-        "--worker-class",
-        "gthread",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
+def gunicorn_command(bind: str, workers: int, threads: int, tls: TlsFiles | None = None) -> list[str]:
+    command = [
+        sys.executable, "-m", "gunicorn", "console.wsgi:application",
+        "--bind", bind, "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
         # SO_REUSEPORT spreads keep-alive connections over the workers; no control socket to clean up.
-        "--reuse-port",
-        "--no-control-socket",
-        "--timeout",
-        "300",
-        "--graceful-timeout",
-        "10",
-        "--keep-alive",
-        "75",
-        "--access-logfile",
-        "-",
-        "--access-logformat",
-        '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
-    ]
+        "--reuse-port", "--no-control-socket",
+        "--timeout", "300", "--graceful-timeout", "10", "--keep-alive", "75",
+        "--access-logfile", "-", "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
+    ]  # fmt: skip
+    if tls is not None:
+        command += ["--certfile", str(tls.cert), "--keyfile", str(tls.key)]
+    return command
 
 
 def celery_command() -> list[str]:
@@ -72,13 +57,24 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument("--threads", type=int, default=4)
+        parser.add_argument(
+            "--https-port", type=int, default=settings.KINKO_HTTPS_PORT, help="TLS listener; 0 turns it off"
+        )
         parser.add_argument("--no-worker", action="store_true", help="do not start the Celery worker")
 
     def handle(self, *args, **options) -> None:
         health.ensure_broker_dirs()
         service.collect_orphan_blobs()
         env = {**os.environ, **MALLOC_ENV}
-        commands = [gunicorn_command(f"{options['host']}:{options['port']}", options["workers"], options["threads"])]
+        host, workers, threads = options["host"], options["workers"], options["threads"]
+        commands = [gunicorn_command(f"{host}:{options['port']}", workers, threads)]
+        if options["https_port"]:
+            tls = ensure_tls_files()
+            commands.append(gunicorn_command(f"{host}:{options['https_port']}", workers, threads, tls))
+            self.stdout.write(
+                f"Kinko on https://{host}:{options['https_port']}/"
+                + (f" (development CA for REQUESTS_CA_BUNDLE: {tls.ca})" if tls.ca else "")
+            )
         if not options["no_worker"]:
             commands.append(celery_command())
         self.stdout.write(f"Kinko on http://{options['host']}:{options['port']}/ (data in {settings.DATA_DIR})")
