@@ -16,7 +16,7 @@ from roles.models import Account
 from . import storage
 from .api import conditions, errors
 from .digest import ContentDigest
-from .models import Bucket, ObjectSegment, Part, StoredObject
+from .models import Bucket, ObjectSegment, StoredObject
 
 log = logging.getLogger(__name__)
 
@@ -370,25 +370,3 @@ def list_buckets(owner: Account, region: str | None = None) -> list[Bucket]:
     if region:
         buckets = buckets.filter(region=region)
     return list(buckets.order_by("name"))
-
-
-# -- garbage collection -----------------------------------------------------------------------------------
-
-
-def collect_orphan_blobs(older_than_seconds: float | None = None) -> int:
-    """Remove temp files of crashed writers and committed blobs no row points at (a crash between the
-    rename and the commit). Young files are left alone: their upload may still be committing."""
-    grace = settings.KINKO_ORPHAN_GRACE_SECONDS if older_than_seconds is None else older_than_seconds
-    removed = storage.sweep_temp_files(grace)
-    for ids in storage.iter_blob_ids(grace):
-        referenced = {
-            *StoredObject.objects.filter(blob__in=ids).values_list("blob", flat=True),
-            *ObjectSegment.objects.filter(blob__in=ids).values_list("blob", flat=True),
-            *Part.objects.filter(blob__in=ids).values_list("blob", flat=True),
-        }
-        for blob_id in set(ids) - referenced:
-            storage.delete_blob(blob_id)
-            removed += 1
-    if removed:
-        log.info("garbage collection removed %d orphan blob file(s)", removed)
-    return removed

@@ -2,9 +2,10 @@
 
 from celery import shared_task
 
-from buckets import service
+from buckets import housekeeping
 
 
 @shared_task
-def collect_orphan_blobs() -> int:
-    return service.collect_orphan_blobs()
+def collect_garbage() -> dict:
+    collected = housekeeping.collect_garbage()
+    return {"stale_uploads": collected.stale_uploads, "orphan_files": collected.orphan_files}

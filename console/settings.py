@@ -35,6 +35,8 @@ KINKO_KMS_REGIONS = env_list("KINKO_KMS_REGIONS", "ap-guangzhou,ap-shanghai,ap-b
 KINKO_SSE_C_ALLOW_HTTP = env_bool("KINKO_SSE_C_ALLOW_HTTP", False)
 # Uploads and multipart parts older than this are garbage when no row points at them.
 KINKO_ORPHAN_GRACE_SECONDS = int(os.environ.get("KINKO_ORPHAN_GRACE_SECONDS", "3600"))
+# Multipart uploads neither completed nor aborted within this many days are aborted.
+KINKO_MULTIPART_EXPIRY_DAYS = int(os.environ.get("KINKO_MULTIPART_EXPIRY_DAYS", "7"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -130,7 +132,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
 )
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
-    "collect-orphan-blobs": {"task": "buckets.tasks.collect_orphan_blobs", "schedule": 3600.0},
+    "collect-garbage": {"task": "buckets.tasks.collect_garbage", "schedule": 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 

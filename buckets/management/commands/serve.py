@@ -9,7 +9,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from buckets import service
+from buckets import housekeeping
 from console import health
 from keys.tls import TlsFiles, ensure_tls_files
 
@@ -64,7 +64,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         health.ensure_broker_dirs()
-        service.collect_orphan_blobs()
+        housekeeping.collect_orphan_blobs()
         env = {**os.environ, **MALLOC_ENV}
         host, workers, threads = options["host"], options["workers"], options["threads"]
         commands = [gunicorn_command(f"{host}:{options['port']}", workers, threads)]
