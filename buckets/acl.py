@@ -47,7 +47,7 @@ def _grantee(text: str) -> dict:
         if value != ALL_USERS:
             raise errors.InvalidArgument(f"Unknown group {value!r}.")
         return {"type": "Group", "uri": value}
-    if value.isdigit():
+    if value.isdecimal():
         value = f"qcs::cam::uin/{value}:uin/{value}"
     return {"type": "CanonicalUser", "id": value}
 

@@ -48,7 +48,7 @@ def get_upload(bucket: Bucket, key: str, upload_id: str) -> MultipartUpload:
 
 
 def validate_part_number(value: str) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PART_NUMBER:
+    if not value.isdecimal() or not 1 <= int(value) <= MAX_PART_NUMBER:
         raise errors.InvalidArgument(f"partNumber must be an integer from 1 to {MAX_PART_NUMBER}.")
     return int(value)
 
@@ -194,7 +194,7 @@ def list_multipart_uploads(
     """In-progress uploads ordered by key then initiation, after (key_marker, upload_id_marker)."""
     qs = MultipartUpload.objects.filter(bucket=bucket).order_by("key", "initiated_at", "upload_id")
     if prefix:
-        qs = qs.filter(key__startswith=prefix)
+        qs = qs.filter(**service.key_prefix_filter(prefix))
     uploads: list[MultipartUpload] = []
     prefixes: list[str] = []
     past_marker = not key_marker

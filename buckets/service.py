@@ -139,22 +139,31 @@ def write_blob(chunks: Iterator[bytes], digest: ContentDigest, limit: int = MAX_
         return writer.commit()
 
 
+def _discard_after_commit(obj: StoredObject) -> None:
+    """Free a replaced or deleted object's blobs once the transaction commits.
+
+    A single blob is deleted at once: a reader already holds it open. A multipart object's readers open its
+    segments one after another, so its blobs are only retired: left to garbage collection after the grace period.
+    """
+    blobs = [blob for blob, _ in object_blobs(obj)]
+    release = storage.delete_blobs if obj.part_count == 0 else storage.retire_blobs
+    transaction.on_commit(functools.partial(release, blobs))
+
+
 def replace_object(bucket: Bucket, key: str, values: dict, segments: list[tuple[str, int]] = ()) -> StoredObject:
     """Point (bucket, key) at new bytes in one transaction; the replaced blobs are deleted after commit."""
     for attempt in range(2):
         try:
             with transaction.atomic():
                 old = StoredObject.objects.select_for_update().filter(bucket=bucket, key=key).first()
-                garbage = []
                 if old is not None:
-                    garbage = [blob for blob, _ in object_blobs(old)]
+                    _discard_after_commit(old)
                     old.delete()
                 obj = StoredObject.objects.create(bucket=bucket, key=key, part_count=len(segments), **values)
                 ObjectSegment.objects.bulk_create(
                     ObjectSegment(obj=obj, number=n, blob=blob, size_bytes=size)
                     for n, (blob, size) in enumerate(segments, start=1)
                 )
-                transaction.on_commit(functools.partial(storage.delete_blobs, garbage))
                 return obj
         except IntegrityError:  # a concurrent first PUT of the same key won the insert
             if attempt:
@@ -286,9 +295,8 @@ def delete_object(bucket: Bucket, key: str) -> None:
     with transaction.atomic():
         obj = StoredObject.objects.select_for_update().filter(bucket=bucket, key=key).first()
         if obj is not None:
-            garbage = [blob for blob, _ in object_blobs(obj)]
+            _discard_after_commit(obj)
             obj.delete()
-            transaction.on_commit(functools.partial(storage.delete_blobs, garbage))
 
 
 def delete_objects(bucket: Bucket, keys: list[str]) -> list[tuple[str, errors.CosError | None]]:
@@ -320,13 +328,18 @@ def _successor(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
+def key_prefix_filter(prefix: str, field: str = "key") -> dict[str, str]:
+    """Keys starting with `prefix`, case-sensitively (SQLite's LIKE, behind __startswith, ignores ASCII case)."""
+    return {f"{field}__gte": prefix, f"{field}__lt": _successor(prefix)}
+
+
 def list_objects(
     bucket: Bucket, prefix: str = "", delimiter: str = "", marker: str = "", max_keys: int = 1000
 ) -> Listing:
     """GET Bucket: keys after `marker` under `prefix`, rolled up at `delimiter`, in UTF-8 byte order."""
     base = StoredObject.objects.filter(bucket=bucket).order_by("key")
     if prefix:
-        base = base.filter(key__startswith=prefix)
+        base = base.filter(**key_prefix_filter(prefix))
     objects: list[StoredObject] = []
     prefixes: list[str] = []
     lower, inclusive = marker, False

@@ -136,6 +136,16 @@ def delete_blobs(blob_ids: list[str]) -> None:
         delete_blob(blob_id)
 
 
+def retire_blobs(blob_ids: list[str]) -> None:
+    """Leave unreferenced blobs to the orphan sweep, which skips files younger than its grace period."""
+    now = time.time()
+    for blob_id in blob_ids:
+        try:
+            os.utime(blob_path(blob_id), (now, now))
+        except FileNotFoundError:
+            continue
+
+
 def sweep_temp_files(older_than_seconds: float, now: float | None = None) -> int:
     """Remove temp files left by crashed writers."""
     now = time.time() if now is None else now

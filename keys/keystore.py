@@ -4,6 +4,7 @@ import base64
 import binascii
 import functools
 import os
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -29,16 +30,24 @@ def _decode(value: str, origin: str) -> bytes:
 
 
 def _load_or_create_file(path: Path) -> bytes:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        # O_EXCL: two processes starting at once must not each write their own key.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    if path.exists():
         return _decode(path.read_text(), str(path))
-    with os.fdopen(fd, "w") as f:
-        f.write(base64.b64encode(crypto.random_bytes(crypto.KEY_BYTES)).decode())
-        f.flush()
-        os.fsync(f.fileno())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Write a complete temp file, then link it into place: os.link fails if the name exists, so of two processes
+    # starting at once exactly one key wins and nobody ever reads a half-written file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(base64.b64encode(crypto.random_bytes(crypto.KEY_BYTES)).decode())
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+    finally:
+        tmp.unlink(missing_ok=True)
     return _decode(path.read_text(), str(path))
 
 

@@ -66,7 +66,7 @@ def compute_signature(
 
 def _parse_time(value: str) -> tuple[int, int]:
     start, sep, end = value.partition(";")
-    if not sep or not start.isdigit() or not end.isdigit():
+    if not sep or not start.isdecimal() or not end.isdecimal():
         raise errors.AccessDenied("q-sign-time is malformed.")
     return int(start), int(end)
 
@@ -136,6 +136,6 @@ def authenticate(
         candidates.append({**signed_headers, "host": encode(host.rsplit(b":", 1)[0])})
     for candidate in candidates:
         expected = compute_signature(secret_key, sig.key_time, method, path, signed_params, list(candidate.items()))
-        if hmac.compare_digest(expected, sig.signature):
+        if hmac.compare_digest(expected.encode(), sig.signature.encode("utf-8", "surrogateescape")):
             return Principal(account=api_key.account, api_key=api_key)
     raise errors.SignatureDoesNotMatch()

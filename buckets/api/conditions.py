@@ -27,12 +27,12 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
             raise errors.InvalidRange(size)
         return max(0, size - length), size - 1
     first = int(first_text)
-    last = int(last_text) if last_text else size - 1
-    if last < first:
+    if last_text and int(last_text) < first:
         return None
     if first >= size:
         raise errors.InvalidRange(size)
-    return first, min(last, size - 1)
+    last = min(int(last_text), size - 1) if last_text else size - 1
+    return first, last
 
 
 def _http_date(value: str) -> datetime:
@@ -45,9 +45,18 @@ def _http_date(value: str) -> datetime:
     return moment
 
 
-def _etag_matches(header: str, etag: str) -> bool:
-    candidates = {tag.strip().removeprefix("W/").strip('"') for tag in header.split(",")}
-    return "*" in candidates or etag in candidates
+def _etag_matches(header: str, etag: str, weak: bool) -> bool:
+    """If-None-Match compares weakly (W/ tags match); If-Match strongly (RFC 9110 §13.1.1, §13.1.2)."""
+    for tag in (part.strip() for part in header.split(",")):
+        if tag == "*":
+            return True
+        if tag.startswith("W/"):
+            if not weak:
+                continue
+            tag = tag[2:]
+        if tag.strip('"') == etag:
+            return True
+    return False
 
 
 def check_preconditions(headers, etag: str, last_modified: datetime) -> bool:
@@ -58,14 +67,14 @@ def check_preconditions(headers, etag: str, last_modified: datetime) -> bool:
     modified = last_modified.replace(microsecond=0)
     if_match = headers.get("If-Match")
     if if_match is not None:
-        if not _etag_matches(if_match, etag):
+        if not _etag_matches(if_match, etag, weak=False):
             raise errors.PreconditionFailed()
     elif (value := headers.get("If-Unmodified-Since")) is not None:
         if modified > _http_date(value):
             raise errors.PreconditionFailed()
     if_none_match = headers.get("If-None-Match")
     if if_none_match is not None:
-        return not _etag_matches(if_none_match, etag)
+        return not _etag_matches(if_none_match, etag, weak=True)
     if (value := headers.get("If-Modified-Since")) is not None:
         return modified > _http_date(value)
     return True

@@ -52,7 +52,7 @@ def content_length(request: HttpRequest) -> int | None:
     """The declared body length; None for a chunked body. PUT without either → 411."""
     value = request.META.get("CONTENT_LENGTH", "")
     if value:
-        if not value.isdigit():
+        if not value.isdecimal():
             raise errors.InvalidArgument("Content-Length must be a non-negative integer.")
         return int(value)
     if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():

@@ -89,7 +89,7 @@ def verify_signature(fields: dict[str, str], policy_text: str, now: float | None
         if not fields.get(name):
             raise errors.AccessDenied(f"The form is missing {name}.")
     start, sep, end = fields["q-key-time"].partition(";")
-    if not sep or not start.isdigit() or not end.isdigit():
+    if not sep or not start.isdecimal() or not end.isdecimal():
         raise errors.AccessDenied("q-key-time is malformed.")
     now = time.time() if now is None else now
     if now > int(end):
@@ -101,7 +101,7 @@ def verify_signature(fields: dict[str, str], policy_text: str, now: float | None
     sign_key = hmac.new(api_key.secret_key().encode(), key_time.encode(), hashlib.sha1).hexdigest()
     string_to_sign = hashlib.sha1(policy_text.encode("utf-8")).hexdigest()
     expected = hmac.new(sign_key.encode(), string_to_sign.encode(), hashlib.sha1).hexdigest()
-    if not hmac.compare_digest(expected, fields["q-signature"].lower()):
+    if not hmac.compare_digest(expected.encode(), fields["q-signature"].lower().encode("utf-8", "surrogateescape")):
         raise errors.SignatureDoesNotMatch()
     return Principal(account=api_key.account, api_key=api_key)
 

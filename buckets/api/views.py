@@ -165,7 +165,7 @@ def _int_param(req: CosRequest, name: str, default: int, low: int, high: int) ->
     value = req.query.get(name, "")
     if value == "":
         return default
-    if not value.isdigit() or not low <= int(value) <= high:
+    if not value.isdecimal() or not low <= int(value) <= high:
         raise errors.InvalidArgument(f"{name} must be an integer from {low} to {high}.")
     return int(value)
 
@@ -661,7 +661,7 @@ def complete_multipart_upload(req: CosRequest, bucket: Bucket) -> HttpResponse:
     listed = []
     for element in root.findall("Part"):
         number_text = (element.findtext("PartNumber") or "").strip()
-        if not number_text.isdigit():
+        if not number_text.isdecimal():
             raise errors.MalformedXML("Each Part needs a PartNumber.")
         listed.append((int(number_text), element.findtext("ETag") or ""))
     obj = multipart.complete_multipart_upload(upload, listed)
