@@ -6,15 +6,19 @@ from django.http import HttpRequest, HttpResponse
 
 from buckets.api import urls as cos_urls
 from buckets.api import views as cos_views
+from console import tcapi
 
 
 class CosApiMiddleware:
-    """COS requests skip sessions, CSRF and the URL resolver: they carry their own signature and errors."""
+    """COS XML and API 3.0 requests skip sessions, CSRF and the URL resolver: they carry their own signatures and
+    errors. API 3.0 calls are recognised before COS, as their Host is the bare server address."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if tcapi.is_api_call(request.META, request.path_info):
+            return tcapi.handle(request)
         target = cos_urls.resolve(request.META, request.path_info)
         if target is None:
             return self.get_response(request)

@@ -133,6 +133,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "collect-garbage": {"task": "buckets.tasks.collect_garbage", "schedule": 3600.0},
+    "rotate-due-keys": {"task": "keys.tasks.rotate_due_keys", "schedule": 3600.0},
+    "purge-pending-deletions": {"task": "keys.tasks.purge_pending_deletions", "schedule": 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 

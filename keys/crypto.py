@@ -10,8 +10,10 @@ import os
 from cryptography import x509
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hmac import HMAC
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 KEY_BYTES = 32
@@ -60,7 +62,7 @@ def _name(common_name: str) -> x509.Name:
     ])  # fmt: skip
 
 
-def _private_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+def _private_pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())  # fmt: skip
 
@@ -120,3 +122,46 @@ def certificate_names(cert_pem: bytes) -> set[str]:
     cert = x509.load_pem_x509_certificate(cert_pem)
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     return set(san.get_values_for_type(x509.DNSName)) | {str(ip) for ip in san.get_values_for_type(x509.IPAddress)}
+
+
+# -- key derivation and RSA key wrapping (KMS import) ------------------------------------------------------------
+
+
+def hkdf_sha256(key: bytes, salt: bytes, info: bytes, length: int = KEY_BYTES) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(key)
+
+
+def hmac_sha256(key: bytes, message: bytes) -> bytes:
+    mac = HMAC(key, hashes.SHA256())
+    mac.update(message)
+    return mac.finalize()
+
+
+def rsa_generate_2048() -> tuple[bytes, bytes]:
+    """(private key PEM, public key DER SubjectPublicKeyInfo) for wrapping imported material."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_der = key.public_key().public_bytes(serialization.Encoding.DER,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)  # fmt: skip
+    return _private_pem(key), public_der
+
+
+# The three wrapping algorithms Tencent's import API offers; OAEP-SHA1 is its choice, not ours.
+RSA_PADDINGS = {
+    "RSAES_PKCS1_V1_5": lambda: padding.PKCS1v15(),
+    "RSAES_OAEP_SHA_1": lambda: padding.OAEP(
+        mgf=padding.MGF1(hashes.SHA1()),  # noqa: S303
+        algorithm=hashes.SHA1(),  # noqa: S303
+        label=None,
+    ),
+    "RSAES_OAEP_SHA_256": lambda: padding.OAEP(
+        mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None
+    ),
+}
+
+
+def rsa_unwrap(private_pem: bytes, wrapped: bytes, algorithm: str) -> bytes:
+    key = serialization.load_pem_private_key(private_pem, password=None)
+    try:
+        return key.decrypt(wrapped, RSA_PADDINGS[algorithm]())
+    except ValueError:
+        raise DecryptError("the material could not be unwrapped") from None

@@ -65,6 +65,12 @@ def create_api_key(account: Account, secret_id: str | None = None, secret_key: s
     )
 
 
+def root_account() -> Account:
+    """The root account (created with its first key pair if absent)."""
+    ensure_root_credentials()
+    return Account.objects.get(appid=settings.KINKO_APPID)
+
+
 @transaction.atomic
 def ensure_root_credentials() -> Credentials:
     """The root account and its first key pair: from KINKO_SECRET_ID/KINKO_SECRET_KEY, else generated once.
