@@ -16,9 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from rest_framework import serializers
 
+from console.apierror import ApiError, error
+from roles import policy
+from roles import service as roles
 from roles.models import ApiKey
 from roles.principal import Principal
 
@@ -28,23 +32,6 @@ VERSIONS = {"2019-01-18": "kms", "2019-01-16": "cam"}
 MAX_SKEW_SECONDS = 300
 MAX_BODY_BYTES = 10 * 1024 * 1024
 TC3_PREFIX = "TC3-HMAC-SHA256 "
-
-
-class ApiError(Exception):
-    """An API 3.0 error: `code` as Tencent spells it; rendered as {"Response": {"Error": …}}."""
-
-    code = "InternalError"
-    message = "An internal error occurred."
-
-    def __init__(self, message: str | None = None, code: str | None = None):
-        super().__init__(message or self.message)
-        self.message = message or self.message
-        if code is not None:
-            self.code = code
-
-
-def error(code: str, message: str) -> ApiError:
-    return ApiError(message, code=code)
 
 
 @dataclass(frozen=True)
@@ -268,6 +255,17 @@ def _params(call: RawCall) -> dict:
     return params
 
 
+def _first_problem(problems, path: str = "") -> tuple[str, object]:
+    """The dotted name (Tags.0.Key, as the legacy form spells it) and the first error of DRF's nested errors."""
+    if isinstance(problems, dict):
+        name, inner = next(iter(problems.items()))
+        return _first_problem(inner, f"{path}.{name}" if path else str(name))
+    if isinstance(problems, list) and problems and isinstance(problems[0], (dict, list)):
+        index = next(i for i, p in enumerate(problems) if p)
+        return _first_problem(problems[index], f"{path}.{index}")
+    return path, problems[0] if isinstance(problems, list) else problems
+
+
 def validate(params_class: type[serializers.Serializer] | None, data: dict) -> dict:
     if params_class is None:
         if data:
@@ -279,12 +277,26 @@ def validate(params_class: type[serializers.Serializer] | None, data: dict) -> d
     if unknown:
         raise error("UnknownParameter", f"Unknown parameter: {unknown[0]}.")
     if not serializer.is_valid():
-        name, problems = next(iter(serializer.errors.items()))
-        problem = problems[0] if isinstance(problems, list) else problems
+        path, problem = _first_problem(serializer.errors)
         if getattr(problem, "code", "") == "required":
-            raise error("MissingParameter", f"The parameter {name} is required.")
-        raise error("InvalidParameter", f"The parameter {name} is invalid: {problem}")
+            raise error("MissingParameter", f"The parameter {path} is required.")
+        raise error("InvalidParameter", f"The parameter {path} is invalid: {problem}")
     return serializer.validated_data
+
+
+# -- authorization ------------------------------------------------------------------------------------------
+
+
+def authorize(principal: Principal, service: str, action_name: str, region: str | None, params: dict) -> None:
+    """Root keys may call anything; a sub-user what its CAM policies allow on the key (KMS) or account (CAM)."""
+    account = principal.account
+    resource = "*"
+    if service == "kms" and params.get("KeyId"):
+        region = region or settings.KINKO_KMS_REGIONS[0]
+        resource = policy.kms_resource(region, account.uin, account.uin, str(params["KeyId"]))
+    if not roles.principal_may(principal, f"{service}:{action_name}", resource):
+        raise error("AuthFailure.UnauthorizedOperation",
+                    f"CAM policies do not allow {service}:{action_name} on {resource}.")  # fmt: skip
 
 
 # -- dispatch -----------------------------------------------------------------------------------------------
@@ -324,6 +336,7 @@ def handle(request: HttpRequest, now: float | None = None) -> HttpResponse:
         if registered is None:
             raise error("InvalidAction", f"The action {action_name!r} does not exist.")
         params = validate(registered.params, _params(call))
+        authorize(principal, service, action_name, region, params)
         api_request = ApiRequest(principal, service, action_name, region, request_id, language)
         payload = registered.handler(api_request, params)
     except ApiError as exc:

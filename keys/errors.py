@@ -1,6 +1,6 @@
 """KMS errors with their API 3.0 codes. buckets.sse translates them into COS errors, once."""
 
-from console.tcapi import ApiError
+from console.apierror import ApiError
 
 
 class KmsError(ApiError):

@@ -16,6 +16,8 @@ from django.utils.http import http_date
 
 from buckets import acl, multipart, service
 from buckets.models import Bucket, StoredObject
+from roles import policy
+from roles import service as roles
 from roles.principal import Principal
 
 from . import auth, conditions, errors, xml
@@ -119,38 +121,45 @@ def load_bucket(name: str, region: str | None) -> Bucket:
     return bucket
 
 
-def is_owner(req: CosRequest, bucket: Bucket) -> bool:
-    return req.principal is not None and req.principal.account.id == bucket.owner_id
+def _cam_context(req: CosRequest) -> dict:
+    """Condition keys a CAM policy may test (qcs:ip, and the SSE and ACL headers of the request)."""
+    context = {"qcs:ip": req.meta.get("REMOTE_ADDR")}
+    for header in ("x-cos-server-side-encryption", "x-cos-server-side-encryption-customer-algorithm",
+                   "x-cos-acl", "x-cos-storage-class"):  # fmt: skip
+        context[f"cos:{header}"] = req.meta.get("HTTP_" + header.upper().replace("-", "_"))
+    return context
 
 
-def authorize_bucket(req: CosRequest, bucket: Bucket, permission: str) -> None:
-    if is_owner(req, bucket):
-        return
-    if permission == OWNER or not acl.grants_permission(bucket.acl, req.uin, permission):
+def authorize(req: CosRequest, bucket: Bucket, action: str, permission: str, key: str = "",
+              object_acl: bool = False) -> None:  # fmt: skip
+    """The owner account's root keys may do anything; its sub-users what their CAM policies allow on
+    qcs::cos:<region>:uid/<appid>:<bucket>/<key>; anyone else what the ACLs grant (an object without its own
+    ACL, "default", follows its bucket's)."""
+    principal = req.principal
+    if principal is not None and principal.account.id == bucket.owner_id:
+        resource = policy.cos_resource(bucket.region, bucket.owner.appid, bucket.name, key)
+        if roles.principal_may(principal, f"cos:{action}", resource, _cam_context(req)):
+            return
+        raise errors.AccessDenied(f"CAM policies do not allow cos:{action} on {resource}.")
+    if permission == OWNER:
         raise errors.AccessDenied()
-
-
-def authorize_object(req: CosRequest, bucket: Bucket, key: str, permission: str) -> None:
-    """Object ACLs: an object without its own ACL ("default") follows its bucket's."""
-    if is_owner(req, bucket):
-        return
-    object_acl = StoredObject.objects.filter(bucket=bucket, key=key).values_list("acl", flat=True).first()
-    grants = bucket.acl if object_acl is None else object_acl
+    grants = bucket.acl
+    if object_acl:
+        own = StoredObject.objects.filter(bucket=bucket, key=key).values_list("acl", flat=True).first()
+        grants = bucket.acl if own is None else own
     if not acl.grants_permission(grants, req.uin, permission):
         raise errors.AccessDenied()
 
 
-def cos_operation(permission: str, on: str = "bucket") -> Callable[[Callable], Operation]:
-    """Load the addressed bucket and check that the caller holds `permission` on the bucket or the object."""
+def cos_operation(action: str, permission: str, on: str = "bucket") -> Callable[[Callable], Operation]:
+    """Load the addressed bucket and authorize `name/cos:<action>` (CAM) or `permission` (ACL) on the bucket or,
+    with on="object", on the addressed object."""
 
     def decorate(view: Callable[[CosRequest, Bucket], HttpResponse]) -> Operation:
         @wraps(view)
         def wrapper(req: CosRequest) -> HttpResponse:
             bucket = load_bucket(req.target.bucket, req.target.region)
-            if on == "object":
-                authorize_object(req, bucket, req.key, permission)
-            else:
-                authorize_bucket(req, bucket, permission)
+            authorize(req, bucket, action, permission, req.key, object_acl=on == "object")
             return view(req, bucket)
 
         return wrapper
@@ -237,7 +246,7 @@ def load_copy_source(req: CosRequest) -> StoredObject:
         bucket = load_bucket(name, region)
     except errors.NoSuchBucket:
         raise errors.NoSuchBucket("The copy source bucket does not exist.") from None
-    authorize_object(req, bucket, key, "READ")
+    authorize(req, bucket, "GetObject", "READ", key, object_acl=True)
     source = StoredObject.objects.filter(bucket=bucket, key=key).first()
     if source is None:
         raise errors.NoSuchKey("The copy source key does not exist.")
@@ -255,7 +264,10 @@ def load_copy_source(req: CosRequest) -> StoredObject:
 
 
 def list_buckets(req: CosRequest) -> HttpResponse:
-    account = require_signature(req).account
+    principal = require_signature(req)
+    if not roles.principal_may(principal, "cos:GetService", "*", _cam_context(req)):
+        raise errors.AccessDenied("CAM policies do not allow cos:GetService.")
+    account = principal.account
     buckets = service.list_buckets(account, region=req.query.get("region") or None)
     marker = req.query.get("marker", "")
     max_keys = _int_param(req, "max-keys", 2000, 1, 2000)
@@ -282,7 +294,11 @@ def list_buckets(req: CosRequest) -> HttpResponse:
 
 
 def create_bucket(req: CosRequest) -> HttpResponse:
-    account = require_signature(req).account
+    principal = require_signature(req)
+    account = principal.account
+    resource = policy.cos_resource(req.target.region, account.appid, req.target.bucket)
+    if not roles.principal_may(principal, "cos:PutBucket", resource, _cam_context(req)):
+        raise errors.AccessDenied(f"CAM policies do not allow cos:PutBucket on {resource}.")
     body = _read_xml_body(req)
     if body.strip():
         xml.parse(body, "CreateBucketConfiguration")
@@ -291,25 +307,25 @@ def create_bucket(req: CosRequest) -> HttpResponse:
     return empty_response()
 
 
-@cos_operation("READ")
+@cos_operation("HeadBucket", "READ")
 def head_bucket(req: CosRequest, bucket: Bucket) -> HttpResponse:
     response = empty_response()
     response["x-cos-bucket-region"] = bucket.region
     return response
 
 
-@cos_operation(OWNER)
+@cos_operation("DeleteBucket", OWNER)
 def delete_bucket(req: CosRequest, bucket: Bucket) -> HttpResponse:
     service.delete_bucket(bucket)
     return empty_response(204)
 
 
-@cos_operation("READ")
+@cos_operation("GetBucketLocation", "READ")
 def get_bucket_location(req: CosRequest, bucket: Bucket) -> HttpResponse:
     return xml_response(xml.render("LocationConstraint", bucket.region))
 
 
-@cos_operation("READ")
+@cos_operation("GetBucket", "READ")
 def list_objects(req: CosRequest, bucket: Bucket) -> HttpResponse:
     q = req.query
     prefix, delimiter, marker = q.get("prefix", ""), q.get("delimiter", ""), q.get("marker", "")
@@ -346,7 +362,7 @@ def list_objects(req: CosRequest, bucket: Bucket) -> HttpResponse:
     return response
 
 
-@cos_operation("WRITE")
+@cos_operation("DeleteMultipleObjects", "WRITE")
 def delete_objects(req: CosRequest, bucket: Bucket) -> HttpResponse:
     root = xml.parse(_read_xml_body(req), "Delete")
     quiet = (root.findtext("Quiet") or "false").strip().lower() == "true"
@@ -387,13 +403,13 @@ def _acl_from_request(req: CosRequest, owner_id: str, allowed: tuple[str, ...]) 
     return grants
 
 
-@cos_operation("READ_ACP")
+@cos_operation("GetBucketACL", "READ_ACP")
 def get_bucket_acl(req: CosRequest, bucket: Bucket) -> HttpResponse:
     owner_id = bucket.owner.owner_id
     return xml_response(_acl_document(owner_id, bucket.acl or [acl.owner_grant(owner_id)]))
 
 
-@cos_operation("WRITE_ACP")
+@cos_operation("PutBucketACL", "WRITE_ACP")
 def put_bucket_acl(req: CosRequest, bucket: Bucket) -> HttpResponse:
     owner_id = bucket.owner.owner_id
     grants = _acl_from_request(req, owner_id, acl.BUCKET_CANNED)
@@ -417,7 +433,7 @@ def _object_headers(response: HttpResponse, obj: StoredObject) -> None:
         response[name] = to_wire(value)
 
 
-@cos_operation("WRITE")
+@cos_operation("PutObject", "WRITE")
 def put_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
     if "HTTP_X_COS_COPY_SOURCE" in req.meta:
         return copy_object(req, bucket)
@@ -472,24 +488,24 @@ def _read_object(req: CosRequest, bucket: Bucket, with_body: bool) -> HttpRespon
     return response
 
 
-@cos_operation("READ", on="object")
+@cos_operation("GetObject", "READ", on="object")
 def get_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
     return _read_object(req, bucket, with_body=True)
 
 
-@cos_operation("READ", on="object")
+@cos_operation("HeadObject", "READ", on="object")
 def head_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
     return _read_object(req, bucket, with_body=False)
 
 
-@cos_operation("WRITE")
+@cos_operation("DeleteObject", "WRITE")
 def delete_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
     service.validate_key(req.key)
     service.delete_object(bucket, req.key)
     return empty_response(204)
 
 
-@cos_operation("READ_ACP", on="object")
+@cos_operation("GetObjectACL", "READ_ACP", on="object")
 def get_object_acl(req: CosRequest, bucket: Bucket) -> HttpResponse:
     obj = service.get_object(bucket, req.key)
     owner_id = bucket.owner.owner_id
@@ -499,7 +515,7 @@ def get_object_acl(req: CosRequest, bucket: Bucket) -> HttpResponse:
     return response
 
 
-@cos_operation("WRITE_ACP", on="object")
+@cos_operation("PutObjectACL", "WRITE_ACP", on="object")
 def put_object_acl(req: CosRequest, bucket: Bucket) -> HttpResponse:
     obj = service.get_object(bucket, req.key)
     service.set_object_acl(obj, _acl_from_request(req, bucket.owner.owner_id, acl.OBJECT_CANNED))
@@ -547,8 +563,7 @@ def _store_form_upload(
                                  form_file.digest.size_bytes, timezone.now())  # fmt: skip
     elif any(name.startswith("q-") for name in fields):
         raise errors.AccessDenied("A signed form needs its policy.")
-    upload_req = CosRequest(req.http, req.target, principal)
-    authorize_bucket(upload_req, bucket, "WRITE")
+    authorize(CosRequest(req.http, req.target, principal), bucket, "PostObject", "WRITE", key)
     if any(name.lower().startswith("x-cos-server-side-encryption") for name in fields):
         raise errors.NotImplementedOperation("Server-side encryption is not available yet.")
     expected_md5 = fields.get("Content-MD5")
@@ -605,7 +620,7 @@ def _initiator(owner_id: str) -> list:
     return [("ID", owner_id), ("DisplayName", owner_id)]
 
 
-@cos_operation("WRITE")
+@cos_operation("InitiateMultipartUpload", "WRITE")
 def create_multipart_upload(req: CosRequest, bucket: Bucket) -> HttpResponse:
     _refuse_sse(req)
     principal = require_signature(req)
@@ -622,7 +637,7 @@ def _upload(req: CosRequest, bucket: Bucket) -> multipart.MultipartUpload:
     return multipart.get_upload(bucket, req.key, req.query.get("uploadId", ""))
 
 
-@cos_operation("WRITE")
+@cos_operation("UploadPart", "WRITE")
 def upload_part(req: CosRequest, bucket: Bucket) -> HttpResponse:
     if "partNumber" not in req.query:
         raise errors.InvalidArgument("Upload Part needs partNumber.")
@@ -654,7 +669,7 @@ def _upload_part_copy(req: CosRequest, upload: multipart.MultipartUpload, number
     ]))  # fmt: skip
 
 
-@cos_operation("WRITE")
+@cos_operation("CompleteMultipartUpload", "WRITE")
 def complete_multipart_upload(req: CosRequest, bucket: Bucket) -> HttpResponse:
     upload = _upload(req, bucket)
     root = xml.parse(_read_xml_body(req), "CompleteMultipartUpload")
@@ -671,13 +686,13 @@ def complete_multipart_upload(req: CosRequest, bucket: Bucket) -> HttpResponse:
     ]))  # fmt: skip
 
 
-@cos_operation("WRITE")
+@cos_operation("AbortMultipartUpload", "WRITE")
 def abort_multipart_upload(req: CosRequest, bucket: Bucket) -> HttpResponse:
     multipart.abort_multipart_upload(_upload(req, bucket))
     return empty_response(204)
 
 
-@cos_operation("READ")
+@cos_operation("ListParts", "READ")
 def list_parts(req: CosRequest, bucket: Bucket) -> HttpResponse:
     upload = _upload(req, bucket)
     marker = _int_param(req, "part-number-marker", 0, 0, multipart.MAX_PART_NUMBER)
@@ -703,7 +718,7 @@ def list_parts(req: CosRequest, bucket: Bucket) -> HttpResponse:
     return xml_response(xml.render("ListPartsResult", body))
 
 
-@cos_operation("READ")
+@cos_operation("ListMultipartUploads", "READ")
 def list_multipart_uploads(req: CosRequest, bucket: Bucket) -> HttpResponse:
     q = req.query
     prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
