@@ -6,11 +6,52 @@ from django.utils import timezone
 from roles.models import Account
 
 
+class SseMode(models.TextChoices):
+    """How an object's data keys are wrapped. Every object is encrypted at rest; NONE means no SSE was asked for
+    (its data keys are wrapped by the service master key, and the API reports it unencrypted)."""
+
+    NONE = ""
+    COS = "AES256"
+    KMS = "cos/kms"
+    CUSTOMER = "SSE-C"
+
+
+class Envelope(models.Model):
+    """The object-level half of the encryption record (shared by StoredObject and MultipartUpload).
+
+    `kms_blob` is the KMS-wrapped key-encryption key of an SSE-KMS object; `ssec_key_check` is
+    HMAC-SHA256(customer key, salt) of an SSE-C object, to recognise the customer's key later without holding it.
+    """
+
+    sse = models.CharField(max_length=8, choices=SseMode.choices, default=SseMode.NONE, blank=True)
+    kms_key_id = models.CharField(max_length=36, blank=True)
+    kms_context = models.TextField(blank=True)  # the request's EncryptionContext (JSON), not secret
+    kms_blob = models.TextField(blank=True)
+    ssec_key_check = models.CharField(max_length=64, blank=True)
+    ssec_salt = models.BinaryField(default=bytes)
+
+    class Meta:
+        abstract = True
+
+
+class WrappedKey(models.Model):
+    """The blob-level half: the blob's random data key, wrapped (never stored in clear). `kek_version` names the
+    SSE-COS master key version when the service master key wraps it."""
+
+    wrapped_key = models.BinaryField(default=bytes)
+    kek_version = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
 class Bucket(models.Model):
     name = models.CharField(max_length=64, unique=True)  # full wire name: <name>-<appid>
     owner = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="buckets")
     region = models.CharField(max_length=32)
     acl = models.JSONField(default=list)  # grants, see buckets.acl; [] means owner only
+    default_sse = models.CharField(max_length=8, blank=True)  # "", "AES256" or "KMS" (bucket default encryption)
+    default_kms_key_id = models.CharField(max_length=36, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -20,7 +61,7 @@ class Bucket(models.Model):
         return self.name
 
 
-class StoredObject(models.Model):
+class StoredObject(Envelope, WrappedKey):
     bucket = models.ForeignKey(Bucket, on_delete=models.CASCADE, related_name="stored_objects")
     key = models.CharField(max_length=1024)
     size_bytes = models.BigIntegerField()
@@ -43,7 +84,7 @@ class StoredObject(models.Model):
         return f"{self.bucket.name}/{self.key}"
 
 
-class ObjectSegment(models.Model):
+class ObjectSegment(WrappedKey):
     """One part of a multipart object: its bytes stay in the part's blob, in order."""
 
     obj = models.ForeignKey(StoredObject, on_delete=models.CASCADE, related_name="segments")
@@ -59,7 +100,7 @@ class ObjectSegment(models.Model):
         return f"{self.obj} segment {self.number}"
 
 
-class MultipartUpload(models.Model):
+class MultipartUpload(Envelope):
     bucket = models.ForeignKey(Bucket, on_delete=models.CASCADE, related_name="uploads")
     key = models.CharField(max_length=1024)
     upload_id = models.CharField(max_length=64, unique=True)
@@ -78,7 +119,7 @@ class MultipartUpload(models.Model):
         return f"{self.bucket.name}/{self.key} ({self.upload_id})"
 
 
-class Part(models.Model):
+class Part(WrappedKey):
     upload = models.ForeignKey(MultipartUpload, on_delete=models.CASCADE, related_name="parts")
     number = models.PositiveIntegerField()
     size_bytes = models.BigIntegerField()

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from roles.models import Account
 
-from . import service, storage
+from . import service, sse, storage
 from .api import errors
 from .digest import ContentDigest, crc64_combine
 from .models import Bucket, MultipartUpload, Part, StoredObject
@@ -22,22 +22,19 @@ MAX_PART_BYTES = 5 * 1024**3
 MAX_PART_NUMBER = 10000
 
 
-def create_multipart_upload(
-    bucket: Bucket, key: str, initiator: Account, attributes: service.ObjectAttributes, acl: list[dict] | None = None
-) -> MultipartUpload:
+def create_multipart_upload(bucket: Bucket, key: str, initiator: Account,
+                            write: service.WriteRequest) -> tuple[MultipartUpload, dict[str, str]]:  # fmt: skip
+    """Start an upload; its SSE (request, else bucket default) is fixed here and inherited by every part."""
     service.validate_key(key)
-    service.validate_storage_class(attributes.storage_class)
-    return MultipartUpload.objects.create(
-        bucket=bucket,
-        key=key,
-        upload_id=secrets.token_hex(24),
-        initiator=initiator,
-        content_type=attributes.content_type,
-        headers=attributes.headers,
-        metadata=attributes.metadata,
-        storage_class=attributes.storage_class,
-        acl=acl,
-    )
+    service.validate_storage_class(write.attributes.storage_class)
+    keys = sse.new_envelope(bucket, write.sse_request, write.request_id, write.via_api)
+    attributes = write.attributes
+    upload = MultipartUpload.objects.create(
+        bucket=bucket, key=key, upload_id=secrets.token_hex(24), initiator=initiator,
+        content_type=attributes.content_type, headers=attributes.headers, metadata=attributes.metadata,
+        storage_class=attributes.storage_class, acl=write.acl, **keys.fields,
+    )  # fmt: skip
+    return upload, keys.echo_headers()
 
 
 def get_upload(bucket: Bucket, key: str, upload_id: str) -> MultipartUpload:
@@ -53,9 +50,11 @@ def validate_part_number(value: str) -> int:
     return int(value)
 
 
-def _store_part(upload: MultipartUpload, number: int, blob: str, digest: ContentDigest) -> Part:
+def _store_part(upload: MultipartUpload, number: int, written: service.WrittenBlob, digest: ContentDigest,
+                keys: sse.ObjectKeys) -> Part:  # fmt: skip
     """Record a written part, replacing an earlier upload of the same number; the blob is discarded on failure."""
     try:
+        wrapped = keys.wrap(written.data_key, sse.identity(upload.bucket.name, upload.key, written.blob_id))
         with transaction.atomic():
             if not MultipartUpload.objects.select_for_update().filter(pk=upload.pk).exists():
                 raise errors.NoSuchUpload()  # completed or aborted while this part was streaming
@@ -64,40 +63,46 @@ def _store_part(upload: MultipartUpload, number: int, blob: str, digest: Content
                 transaction.on_commit(functools.partial(storage.delete_blob, old.blob))
                 old.delete()
             return Part.objects.create(
-                upload=upload,
-                number=number,
-                size_bytes=digest.size_bytes,
-                etag=digest.md5().hex(),
-                crc64=str(digest.crc64),
-                blob=blob,
-            )
+                upload=upload, number=number, size_bytes=digest.size_bytes,
+                etag=service.content_etag(keys, digest), crc64=str(digest.crc64), blob=written.blob_id, **wrapped,
+            )  # fmt: skip
     except BaseException:
-        storage.delete_blob(blob)
+        storage.delete_blob(written.blob_id)
         raise
 
 
-def upload_part(
-    upload: MultipartUpload, number: int, body: BinaryIO, content_length: int | None, content_md5: bytes | None = None
-) -> Part:
+@dataclass(frozen=True)
+class PartWrite:
+    """An Upload Part's SSE context: the SSE-C key it repeats (if the upload is SSE-C) and the request id."""
+
+    customer_key: sse.CustomerKey | None = None
+    request_id: str = ""
+    via_api: bool = True
+
+
+def upload_part(upload: MultipartUpload, number: int, body: BinaryIO, content_length: int | None,
+                context: PartWrite, content_md5: bytes | None = None) -> tuple[Part, dict[str, str]]:  # fmt: skip
     if content_length is not None and content_length > MAX_PART_BYTES:
         raise errors.EntityTooLarge()
-    digest = ContentDigest()
-    blob = service.write_blob(service.read_body(body, content_length), digest, limit=MAX_PART_BYTES)
+    keys = sse.open_envelope(upload.bucket, upload, context.customer_key, context.request_id, context.via_api)
+    digest = ContentDigest(md5=service.needs_md5(keys, content_md5))
+    written = service.write_blob(service.read_body(body, content_length), digest, limit=MAX_PART_BYTES)
     if content_md5 is not None and digest.md5() != content_md5:
-        storage.delete_blob(blob)
+        storage.delete_blob(written.blob_id)
         raise errors.BadDigest()
-    return _store_part(upload, number, blob, digest)
+    return _store_part(upload, number, written, digest, keys), keys.echo_headers()
 
 
-def upload_part_copy(upload: MultipartUpload, number: int, source: StoredObject, span: tuple[int, int] | None) -> Part:
+def upload_part_copy(upload: MultipartUpload, number: int, source: StoredObject, source_keys: sse.ObjectKeys,
+                     span: tuple[int, int] | None, context: PartWrite) -> tuple[Part, dict[str, str]]:  # fmt: skip
     first, last = span if span is not None else (0, source.size_bytes - 1)
     if last - first + 1 > MAX_PART_BYTES:
         raise errors.EntityTooLarge()
-    digest = ContentDigest()
-    blob = service.write_blob(
-        iter(service.open_object(source, first, max(0, last - first + 1))), digest, limit=MAX_PART_BYTES
-    )
-    return _store_part(upload, number, blob, digest)
+    keys = sse.open_envelope(upload.bucket, upload, context.customer_key, context.request_id, context.via_api)
+    digest = ContentDigest(md5=service.needs_md5(keys, None))
+    reader = service.open_object(source, source_keys, first, max(0, last - first + 1))
+    written = service.write_blob(iter(reader), digest, limit=MAX_PART_BYTES)
+    return _store_part(upload, number, written, digest, keys), keys.echo_headers()
 
 
 def _normal_etag(value: str) -> str:
@@ -142,13 +147,27 @@ def complete_multipart_upload(upload: MultipartUpload, listed: list[tuple[int, s
                 "acl": upload.acl,
                 "blob": "",
                 "last_modified": timezone.now(),
+                **_envelope_fields(upload),
             },
-            segments=[(part.blob, part.size_bytes) for part in chosen],
+            segments=[
+                {
+                    "blob": part.blob,
+                    "size_bytes": part.size_bytes,
+                    "wrapped_key": part.wrapped_key,
+                    "kek_version": part.kek_version,
+                }
+                for part in chosen
+            ],  # fmt: skip
         )
         unused = [part.blob for number, part in stored.items() if number not in set(numbers)]
         upload.delete()
         transaction.on_commit(functools.partial(storage.delete_blobs, unused))
     return obj
+
+
+def _envelope_fields(upload: MultipartUpload) -> dict:
+    return {name: getattr(upload, name)
+            for name in ("sse", "kms_key_id", "kms_context", "kms_blob", "ssec_key_check", "ssec_salt")}  # fmt: skip
 
 
 def abort_multipart_upload(upload: MultipartUpload) -> None:

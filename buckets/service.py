@@ -1,8 +1,10 @@
 """Operations that span the database and blob storage: buckets, objects, listings, garbage collection."""
 
+import dataclasses
 import functools
 import logging
 import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -11,12 +13,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from keys import crypto
 from roles.models import Account
 
-from . import storage
+from . import segments, sse, storage
 from .api import conditions, errors
 from .digest import ContentDigest
-from .models import Bucket, ObjectSegment, StoredObject
+from .models import Bucket, ObjectSegment, SseMode, StoredObject
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +97,8 @@ def delete_bucket(bucket: Bucket) -> None:
     with transaction.atomic():
         if StoredObject.objects.filter(bucket=bucket).exists():
             raise errors.BucketNotEmpty()
+        if bucket.default_sse:
+            sse.delete_bucket_encryption(bucket)  # releases the CMK bound to the bucket
         bucket.delete()
 
 
@@ -128,15 +133,26 @@ def read_body(body: BinaryIO, content_length: int | None) -> Iterator[bytes]:
         yield chunk
 
 
-def write_blob(chunks: Iterator[bytes], digest: ContentDigest, limit: int = MAX_OBJECT_BYTES) -> str:
-    """Stream chunks into a new durable blob, feeding `digest`; nothing is left on disk if anything fails."""
+@dataclass(frozen=True)
+class WrittenBlob:
+    blob_id: str
+    data_key: bytes = field(repr=False)
+
+
+def write_blob(chunks: Iterator[bytes], digest: ContentDigest, limit: int = MAX_OBJECT_BYTES) -> WrittenBlob:
+    """Encrypt chunks under a fresh data key into a new durable blob, feeding `digest` the plaintext; nothing is
+    left on disk if anything fails."""
+    data_key = crypto.random_bytes(crypto.KEY_BYTES)
     with storage.BlobWriter() as writer:
+        encryptor = segments.SegmentEncryptor(writer.blob_id, data_key)
+        writer.write(encryptor.header())
         for chunk in chunks:
             digest.update(chunk)
             if digest.size_bytes > limit:
                 raise errors.EntityTooLarge()
-            writer.write(chunk)
-        return writer.commit()
+            writer.write_many(encryptor.update(chunk))
+        writer.write(encryptor.finish())
+        return WrittenBlob(writer.commit(), data_key)
 
 
 def _discard_after_commit(obj: StoredObject) -> None:
@@ -150,8 +166,10 @@ def _discard_after_commit(obj: StoredObject) -> None:
     transaction.on_commit(functools.partial(release, blobs))
 
 
-def replace_object(bucket: Bucket, key: str, values: dict, segments: list[tuple[str, int]] = ()) -> StoredObject:
-    """Point (bucket, key) at new bytes in one transaction; the replaced blobs are deleted after commit."""
+def replace_object(bucket: Bucket, key: str, values: dict, segments: list[dict] = ()) -> StoredObject:
+    """Point (bucket, key) at new bytes in one transaction; the replaced blobs are freed after commit.
+
+    `segments` are the ObjectSegment fields (blob, size_bytes, wrapped key) of a multipart object, in order."""
     for attempt in range(2):
         try:
             with transaction.atomic():
@@ -161,8 +179,7 @@ def replace_object(bucket: Bucket, key: str, values: dict, segments: list[tuple[
                     old.delete()
                 obj = StoredObject.objects.create(bucket=bucket, key=key, part_count=len(segments), **values)
                 ObjectSegment.objects.bulk_create(
-                    ObjectSegment(obj=obj, number=n, blob=blob, size_bytes=size)
-                    for n, (blob, size) in enumerate(segments, start=1)
+                    ObjectSegment(obj=obj, number=n, **fields) for n, fields in enumerate(segments, start=1)
                 )
                 return obj
         except IntegrityError:  # a concurrent first PUT of the same key won the insert
@@ -171,70 +188,89 @@ def replace_object(bucket: Bucket, key: str, values: dict, segments: list[tuple[
     raise AssertionError("unreachable")
 
 
-def put_object(
-    bucket: Bucket,
-    key: str,
-    body: BinaryIO,
-    content_length: int | None,
-    attributes: ObjectAttributes,
-    content_md5: bytes | None = None,
-    acl: list[dict] | None = None,
-) -> StoredObject:
+def content_etag(keys: sse.ObjectKeys, digest: ContentDigest) -> str:
+    """Plain and SSE-COS ETags are the content's MD5; SSE-KMS and SSE-C ETags are opaque (spec §4.4)."""
+    if keys.mode in (SseMode.NONE, SseMode.COS):
+        return digest.md5().hex()
+    return secrets.token_hex(16)
+
+
+def needs_md5(keys: sse.ObjectKeys, content_md5: bytes | None) -> bool:
+    return keys.mode in (SseMode.NONE, SseMode.COS) or content_md5 is not None
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """What a write of object bytes carries besides them: attributes, ACL, SSE and the request id."""
+
+    attributes: ObjectAttributes = field(default_factory=ObjectAttributes)
+    acl: list[dict] | None = None
+    sse_request: sse.SseRequest | None = None
+    request_id: str = ""
+    via_api: bool = True
+
+
+@dataclass(frozen=True)
+class Written:
+    obj: StoredObject
+    echo: dict[str, str]  # SSE response headers
+
+
+def put_object(bucket: Bucket, key: str, body: BinaryIO, content_length: int | None, write: WriteRequest,
+               content_md5: bytes | None = None) -> Written:  # fmt: skip
     validate_key(key)
-    validate_storage_class(attributes.storage_class)
+    validate_storage_class(write.attributes.storage_class)
     if content_length is not None and content_length > MAX_OBJECT_BYTES:
         raise errors.EntityTooLarge()
-    digest = ContentDigest()
-    blob = write_blob(read_body(body, content_length), digest)
+    keys = sse.new_envelope(bucket, write.sse_request, write.request_id, write.via_api)
+    digest = ContentDigest(md5=needs_md5(keys, content_md5))
+    written = write_blob(read_body(body, content_length), digest)
     if content_md5 is not None and digest.md5() != content_md5:
-        storage.delete_blob(blob)
+        storage.delete_blob(written.blob_id)
         raise errors.BadDigest()
-    return _commit_blob(bucket, key, blob, digest, attributes, acl)
+    return commit_blob(bucket, key, written, digest, keys, write)
 
 
-def _commit_blob(
-    bucket: Bucket, key: str, blob: str, digest: ContentDigest, attributes: ObjectAttributes, acl: list[dict] | None
-) -> StoredObject:
+def commit_blob(bucket: Bucket, key: str, written: WrittenBlob, digest: ContentDigest, keys: sse.ObjectKeys,
+                write: WriteRequest) -> Written:  # fmt: skip
+    """Make an already written blob the object at (bucket, key), its data key wrapped by `keys`."""
     try:
-        return replace_object(
-            bucket,
-            key,
-            {
-                "size_bytes": digest.size_bytes,
-                "etag": digest.md5().hex(),
-                "crc64": str(digest.crc64),
-                "content_type": attributes.content_type,
-                "headers": attributes.headers,
-                "metadata": attributes.metadata,
-                "storage_class": attributes.storage_class,
-                "acl": acl,
-                "blob": blob,
-                "last_modified": timezone.now(),
-            },
-        )
+        validate_key(key)
+        validate_storage_class(write.attributes.storage_class)
+        attributes = write.attributes
+        obj = replace_object(bucket, key, {
+            "size_bytes": digest.size_bytes, "etag": content_etag(keys, digest), "crc64": str(digest.crc64),
+            "content_type": attributes.content_type, "headers": attributes.headers, "metadata": attributes.metadata,
+            "storage_class": attributes.storage_class, "acl": write.acl, "blob": written.blob_id,
+            "last_modified": timezone.now(), **keys.fields,
+            **keys.wrap(written.data_key, sse.identity(bucket.name, key, written.blob_id)),
+        })  # fmt: skip
     except BaseException:
-        storage.delete_blob(blob)
+        storage.delete_blob(written.blob_id)
         raise
+    return Written(obj, keys.echo_headers())
 
 
-def copy_object(
-    source: StoredObject, bucket: Bucket, key: str, attributes: ObjectAttributes | None, acl: list[dict] | None = None
-) -> StoredObject:
-    """PUT Object - Copy: the source's bytes under a new key; metadata copied (attributes None) or replaced."""
+def copy_object(source: StoredObject, source_keys: sse.ObjectKeys, bucket: Bucket, key: str, replace: bool,
+                write: WriteRequest) -> Written:  # fmt: skip
+    """PUT Object - Copy: the source's bytes, re-encrypted under the destination's own SSE (headers or bucket
+    default), with the source's metadata (replace False) or the request's."""
     validate_key(key)
     if source.size_bytes > MAX_OBJECT_BYTES:
         raise errors.EntityTooLarge("Objects over 5 GiB are copied with multipart Upload Part - Copy.")
-    if attributes is None:
+    if not replace:
         if source.bucket_id == bucket.id and source.key == key:
             raise errors.InvalidRequest(
                 "This copy request is illegal because it is trying to copy an object to itself without changing "
                 "the object's metadata (use x-cos-metadata-directive: Replaced)."
             )
         attributes = ObjectAttributes(source.content_type, source.headers, source.metadata, source.storage_class)
-    validate_storage_class(attributes.storage_class)
-    digest = ContentDigest()
-    blob = write_blob(iter(open_object(source, 0, source.size_bytes)), digest)
-    return _commit_blob(bucket, key, blob, digest, attributes, acl)
+        write = dataclasses.replace(write, attributes=attributes)
+    validate_storage_class(write.attributes.storage_class)
+    keys = sse.new_envelope(bucket, write.sse_request, write.request_id, write.via_api)
+    digest = ContentDigest(md5=needs_md5(keys, None))
+    written = write_blob(iter(open_object(source, source_keys, 0, source.size_bytes)), digest)
+    return commit_blob(bucket, key, written, digest, keys, write)
 
 
 def get_object(bucket: Bucket, key: str) -> StoredObject:
@@ -251,8 +287,22 @@ def object_blobs(obj: StoredObject) -> list[tuple[str, int]]:
     return list(obj.segments.order_by("number").values_list("blob", "size_bytes"))
 
 
-def open_object(obj: StoredObject, first: int, length: int) -> storage.BlobReader:
-    return storage.BlobReader(object_blobs(obj), first, length)
+def open_object(obj: StoredObject, keys: sse.ObjectKeys, first: int, length: int) -> storage.ObjectReader:
+    """A reader of plaintext bytes [first, first + length), the blobs' data keys unwrapped with `keys`."""
+    bucket_name = obj.bucket.name
+    records = [obj] if obj.part_count == 0 else list(obj.segments.order_by("number"))
+    blobs = []
+    for record in records:
+        blob_id, size = (obj.blob, obj.size_bytes) if record is obj else (record.blob, record.size_bytes)
+        data_key = keys.unwrap(
+            bytes(record.wrapped_key), record.kek_version, sse.identity(bucket_name, obj.key, blob_id)
+        )
+        blobs.append(storage.OpenBlob(blob_id, size, data_key))
+    try:
+        return storage.ObjectReader(blobs, first, length)
+    except segments.CorruptObject as exc:
+        log.error("object %s/%s is corrupt: %s", bucket_name, obj.key, exc)
+        raise errors.InternalError("The object's stored data failed its integrity check.") from None
 
 
 @dataclass
@@ -260,31 +310,40 @@ class ObjectRead:
     """GET/HEAD Object: what to answer. `span` is the inclusive byte range for a 206, `body` None for HEAD/304."""
 
     obj: StoredObject
+    echo: dict[str, str]
     not_modified: bool = False
     span: tuple[int, int] | None = None
-    body: storage.BlobReader | None = None
+    body: storage.ObjectReader | None = None
 
     @property
     def length(self) -> int:
         return self.obj.size_bytes if self.span is None else self.span[1] - self.span[0] + 1
 
 
-def read_object(bucket: Bucket, key: str, request_headers, want_body: bool) -> ObjectRead:
-    """Look the object up, apply the conditional headers and Range, and open its bytes when a body is wanted.
+def read_object(bucket: Bucket, key: str, request_headers, want_body: bool, customer_key: sse.CustomerKey | None,
+                request_id: str = "", via_api: bool = True) -> ObjectRead:  # fmt: skip
+    """Look the object up, check its SSE-C key, apply the conditional headers and Range, and open (decrypting)
+    its bytes when a body is wanted. HEAD never calls the KMS.
 
     An overwrite deletes the replaced blobs right after its commit; a reader that lost that race looks again.
     """
     for _ in range(3):
         obj = get_object(bucket, key)
+        keys = None
+        if want_body or obj.sse == SseMode.CUSTOMER:
+            keys = sse.open_envelope(bucket, obj, customer_key, request_id, via_api)
+        elif customer_key is not None:
+            raise errors.InvalidArgument("SSE-C headers were sent for an object that is not SSE-C encrypted.")
+        echo = keys.echo_headers() if keys is not None else sse.echo_headers(obj.sse, obj.kms_key_id)
         if not conditions.check_preconditions(request_headers, obj.etag, obj.last_modified):
-            return ObjectRead(obj, not_modified=True)
+            return ObjectRead(obj, echo, not_modified=True)
         span = conditions.parse_range(request_headers.get("Range"), obj.size_bytes)
-        read = ObjectRead(obj, span=span)
+        read = ObjectRead(obj, echo, span=span)
         if not want_body:
             return read
         first = 0 if span is None else span[0]
         try:
-            read.body = open_object(obj, first, read.length)
+            read.body = open_object(obj, keys, first, read.length)
         except FileNotFoundError:
             continue
         return read

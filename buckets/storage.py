@@ -1,4 +1,4 @@
-"""Blob I/O on local disk: stream to a temp file, fsync, rename into place; open, range-read, delete, sweep.
+"""Blob I/O on local disk: stream to a temp file, fsync, rename into place; open, decrypt ranges, delete, sweep.
 
 No ORM and no HTTP here. A blob id is a random hex name; its file lives at <root>/<id[:2]>/<id>.
 """
@@ -7,9 +7,12 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+
+from . import segments
 
 CHUNK_BYTES = 1024 * 1024
 TMP_DIR = "tmp"
@@ -51,6 +54,15 @@ class BlobWriter:
         while view:
             view = view[self._file.write(view) :]
 
+    def write_many(self, chunks: list[bytes]) -> None:
+        """Write several chunks with one writev (the encrypted segments of one incoming chunk)."""
+        if not chunks:
+            return
+        written = os.writev(self._file.fileno(), chunks)
+        total = sum(map(len, chunks))
+        if written < total:  # a short write: finish the rest the slow way
+            self.write(b"".join(chunks)[written:])
+
     def commit(self) -> str:
         self._file.flush()
         os.fsync(self._file.fileno())
@@ -80,46 +92,52 @@ def open_blob(blob_id: str):
     return open(blob_path(blob_id), "rb", buffering=0)  # noqa: SIM115 - the caller owns the handle
 
 
-class BlobReader:
-    """Iterate `length` bytes from `offset` of a sequence of blobs read back to back, in bounded chunks.
+@dataclass(frozen=True)
+class OpenBlob:
+    """A blob ready to read: its id, plaintext size and unwrapped data key."""
 
-    The first blob is opened at once (so a missing blob is noticed before a response starts); later ones when
-    the read reaches them. Iterating to the end, or `close()`, closes whatever is open.
+    blob_id: str
+    size: int
+    data_key: bytes = field(repr=False)
+
+
+class ObjectReader:
+    """Iterate plaintext bytes [first, first + length) of blobs read back to back, decrypting only the segments
+    the range touches, in chunks of up to 1 MiB.
+
+    The first chunk is decrypted at once, so a missing or corrupt object fails before a response starts; a fault
+    further on raises mid-stream, which cuts the connection: a reader never receives wrong bytes.
     """
 
-    def __init__(self, blobs: list[tuple[str, int]], offset: int, length: int) -> None:
-        self._blobs = blobs
-        self._offset = offset
-        self._remaining = length
+    def __init__(self, blobs: list[OpenBlob], first: int, length: int) -> None:
         self._file = None
-        start = 0
-        self._index = 0
-        while self._index < len(blobs) and start + blobs[self._index][1] <= offset:
-            start += blobs[self._index][1]
-            self._index += 1
-        self._skip = offset - start
-        if self._remaining > 0:
-            self._file = open_blob(blobs[self._index][0])
+        self._chunks = self._generate(blobs, first, length)
+        self._head = next(self._chunks, None)
+
+    def _generate(self, blobs: list[OpenBlob], first: int, length: int) -> Iterator[bytes]:
+        offset = 0
+        for blob in blobs:
+            if length <= 0:
+                return
+            if first >= offset + blob.size:
+                offset += blob.size
+                continue
+            start = first - offset
+            take = min(blob.size - start, length)
+            self._file = open_blob(blob.blob_id)
+            try:
+                yield from segments.decrypt_range(self._file, blob.blob_id, blob.data_key, blob.size, start, take)
+            finally:
+                self.close()
+            first += take
+            length -= take
+            offset += blob.size
 
     def __iter__(self) -> Iterator[bytes]:
-        try:
-            while self._remaining > 0:
-                if self._file is None:
-                    self._file = open_blob(self._blobs[self._index][0])
-                self._file.seek(self._skip)
-                left_in_blob = self._blobs[self._index][1] - self._skip
-                while self._remaining > 0 and left_in_blob > 0:
-                    chunk = self._file.read(min(CHUNK_BYTES, self._remaining, left_in_blob))
-                    if not chunk:
-                        raise OSError("blob is shorter than its recorded size")
-                    self._remaining -= len(chunk)
-                    left_in_blob -= len(chunk)
-                    yield chunk
-                self._file.close()
-                self._file, self._skip = None, 0
-                self._index += 1
-        finally:
-            self.close()
+        if self._head is not None:
+            head, self._head = self._head, None
+            yield head
+        yield from self._chunks
 
     def close(self) -> None:
         if self._file is not None:

@@ -40,6 +40,22 @@ def gcm_decrypt(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes = b"") -
         raise DecryptError("authentication failed") from None
 
 
+class Aead:
+    """AES-256-GCM under one key, for many messages (the object segment format reuses one per blob)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+
+    def encrypt(self, nonce: bytes, plaintext: bytes | memoryview, aad: bytes) -> bytes:
+        return self._aead.encrypt(nonce, plaintext, aad)
+
+    def decrypt(self, nonce: bytes, ciphertext: bytes | memoryview, aad: bytes) -> bytes:
+        try:
+            return self._aead.decrypt(nonce, ciphertext, aad)
+        except InvalidTag:
+            raise DecryptError("authentication failed") from None
+
+
 def seal(key: bytes, plaintext: bytes, aad: bytes = b"") -> bytes:
     """Encrypt with a fresh nonce; return nonce || ciphertext || tag."""
     nonce = os.urandom(NONCE_BYTES)

@@ -157,3 +157,19 @@ class KeyUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key.key_id} {self.month}: {self.calls}"
+
+
+class ServiceMasterKey(models.Model):
+    """The SSE-COS master key, one row per version (sealed under the root key). Data keys name the version that
+    wraps them; rotation adds a version and re-wraps, and a version is retired once nothing uses it."""
+
+    version = models.PositiveIntegerField(unique=True)
+    material_sealed = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["version"]
+
+    def __str__(self) -> str:
+        return f"SSE-COS master key v{self.version}"

@@ -85,3 +85,9 @@ InvalidPolicyDocument = _error("InvalidPolicyDocument", 400, "The content of the
 MalformedPOSTRequest = _error(
     "MalformedPOSTRequest", 400, "The body of your POST request is not well-formed multipart/form-data."
 )
+KmsException = _error("KmsException", 400, "The KMS refused the request.")
+KmsKeyDisabled = _error("KmsKeyDisabled", 400, "The KMS key is disabled.")
+KmsKeyNotExist = _error("KmsKeyNotExist", 400, "The KMS key does not exist.")
+NoSuchEncryptionConfiguration = _error(
+    "NoSuchEncryptionConfiguration", 404, "The specified bucket does not have a Encryption configuration"
+)

@@ -11,8 +11,9 @@ from datetime import datetime
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import HttpRequest
 
-from buckets import service, storage
+from buckets import segments, service, storage
 from buckets.digest import ContentDigest
+from keys import crypto
 from roles.models import ApiKey
 from roles.principal import Principal
 
@@ -22,23 +23,29 @@ FILE_FIELD = "file"
 
 
 class FormFile:
-    """The form's file, already durable as a blob; `discard()` deletes it when the upload is refused."""
+    """The form's file, already encrypted and durable as a blob; `discard()` deletes it if the upload is refused.
 
-    def __init__(self, blob: str, digest: ContentDigest, file_name: str, content_type: str | None) -> None:
-        self.blob, self.digest, self.file_name, self.content_type = blob, digest, file_name, content_type
+    Its data key is wrapped only once the form's SSE fields are known (buckets.sse), so the file streams in
+    encrypted before the policy or the SSE choice has been looked at."""
+
+    def __init__(self, written: service.WrittenBlob, digest: ContentDigest, file_name: str,
+                 content_type: str | None) -> None:  # fmt: skip
+        self.written, self.digest, self.file_name, self.content_type = written, digest, file_name, content_type
 
     def discard(self) -> None:
-        storage.delete_blob(self.blob)
+        storage.delete_blob(self.written.blob_id)
 
 
 class BlobUploadHandler(FileUploadHandler):
-    """Django upload handler that streams the `file` field into a blob in 1 MiB chunks; nothing is buffered whole."""
+    """Django upload handler that encrypts the `file` field into a blob in 1 MiB chunks; nothing is buffered whole."""
 
     chunk_size = storage.CHUNK_BYTES
 
     def __init__(self, request: HttpRequest | None = None) -> None:
         super().__init__(request)
         self.writer: storage.BlobWriter | None = None
+        self.encryptor: segments.SegmentEncryptor | None = None
+        self.data_key = b""
         self.digest = ContentDigest()
         self.result: FormFile | None = None
 
@@ -47,17 +54,22 @@ class BlobUploadHandler(FileUploadHandler):
             raise SkipFile()
         super().new_file(field_name, file_name, content_type, *args, **kwargs)
         self.writer = storage.BlobWriter()
+        self.data_key = crypto.random_bytes(crypto.KEY_BYTES)
+        self.encryptor = segments.SegmentEncryptor(self.writer.blob_id, self.data_key)
+        self.writer.write(self.encryptor.header())
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
         self.digest.update(raw_data)
         if self.digest.size_bytes > service.MAX_OBJECT_BYTES:
             self.abort()
             raise errors.EntityTooLarge()
-        self.writer.write(raw_data)
+        self.writer.write_many(self.encryptor.update(raw_data))
         return None
 
     def file_complete(self, file_size: int) -> FormFile:
-        self.result = FormFile(self.writer.commit(), self.digest, self.file_name, self.content_type)
+        self.writer.write(self.encryptor.finish())
+        written = service.WrittenBlob(self.writer.commit(), self.data_key)
+        self.result = FormFile(written, self.digest, self.file_name, self.content_type)
         self.writer = None
         return self.result
 

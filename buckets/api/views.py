@@ -14,7 +14,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from django.utils.http import http_date
 
-from buckets import acl, multipart, service
+from buckets import acl, multipart, service, sse
 from buckets.models import Bucket, StoredObject
 from roles import policy
 from roles import service as roles
@@ -42,7 +42,6 @@ SUBRESOURCES = (
     "intelligenttiering", "inventory", "lifecycle", "logging", "object-lock", "origin", "policy", "referer",
     "replication", "restore", "select", "symlink", "tagging", "versioning", "versions", "website",
 )  # fmt: skip
-SSE_HEADERS = ("HTTP_X_COS_SERVER_SIDE_ENCRYPTION", "HTTP_X_COS_SERVER_SIDE_ENCRYPTION_CUSTOMER_ALGORITHM")
 MAX_DELETE_OBJECTS = 1000
 OWNER = "OWNER"  # operations only the bucket's owner may perform
 
@@ -54,10 +53,12 @@ def new_request_id() -> str:
 class CosRequest:
     """What an operation needs of a request: the Django request, its target, and who signed it."""
 
-    def __init__(self, request: HttpRequest, target: CosTarget, principal: Principal | None) -> None:
+    def __init__(self, request: HttpRequest, target: CosTarget, principal: Principal | None,
+                 request_id: str = "") -> None:  # fmt: skip
         self.http = request
         self.target = target
         self.principal = principal
+        self.request_id = request_id
         self.query = request.GET
         self.meta = request.META
 
@@ -78,7 +79,7 @@ def handle(request: HttpRequest, target: CosTarget) -> HttpResponse:
     request_id = new_request_id()
     try:
         principal = auth.authenticate(request.method, "/" + target.key, list(request.GET.items()), raw_headers(request))
-        response = route(request, target)(CosRequest(request, target, principal))
+        response = route(request, target)(CosRequest(request, target, principal, request_id))
     except errors.CosError as exc:
         log.info("COS %s %s -> %s %s", request.method, target.resource, exc.status, exc.code)
         response = error_response(exc, target, request_id, request.method)
@@ -212,13 +213,39 @@ def _acl_from_headers(req: CosRequest, owner_id: str, allowed: tuple[str, ...]) 
     return acl.canned_grants(canned, owner_id, allowed)
 
 
-def _refuse_sse(req: CosRequest) -> None:
-    if any(name.startswith("x-cos-server-side-encryption") for name in req.query):
+def _sse_request(req: CosRequest) -> sse.SseRequest | None:
+    """The SSE a write asks for in its headers. URL parameters cannot ask for it (presigned uploads, the seed)."""
+    if any(name.lower().startswith("x-cos-server-side-encryption") for name in req.query):
         raise errors.InvalidArgument(
             "Server-side encryption is requested with request headers (or the bucket default), not URL parameters."
         )
-    if any(name in req.meta for name in SSE_HEADERS):
-        raise errors.NotImplementedOperation("Server-side encryption is not available yet.")
+    return sse.parse_request(_request_headers(req), req.http.is_secure())
+
+
+def _customer_key(req: CosRequest, copy_source: bool = False) -> sse.CustomerKey | None:
+    return sse.customer_key(_request_headers(req), req.http.is_secure(), copy_source=copy_source)
+
+
+def _write(req: CosRequest, bucket: Bucket, attributes: service.ObjectAttributes | None = None
+           ) -> service.WriteRequest:  # fmt: skip
+    return service.WriteRequest(
+        attributes=attributes if attributes is not None else object_attributes(req.http),
+        acl=_acl_from_headers(req, bucket.owner.owner_id, acl.OBJECT_CANNED),
+        sse_request=_sse_request(req),
+        request_id=req.request_id,
+    )
+
+
+def _with_echo(response: HttpResponse, echo: dict[str, str]) -> HttpResponse:
+    for name, value in echo.items():
+        response[name] = value
+    return response
+
+
+def refuse_anonymous_encrypted(req: CosRequest, obj: StoredObject) -> None:
+    """Encrypted objects need a valid signature, whatever the ACL says (the seed)."""
+    if req.principal is None and obj.sse:
+        raise errors.AccessDenied("Encrypted objects can only be accessed with a signed request.")
 
 
 def _body(req: CosRequest) -> tuple[object, int | None]:
@@ -240,16 +267,19 @@ def parse_copy_source(value: str) -> tuple[str, str, str]:
     return match["bucket"].lower(), match["region"].lower(), key
 
 
-def load_copy_source(req: CosRequest) -> StoredObject:
+def load_copy_source(req: CosRequest) -> tuple[StoredObject, sse.ObjectKeys]:
+    """The copy source, authorized for reading, its conditions checked, and its envelope opened (with the
+    copy-source SSE-C trio when the source is SSE-C)."""
     name, region, key = parse_copy_source(req.meta["HTTP_X_COS_COPY_SOURCE"])
     try:
         bucket = load_bucket(name, region)
     except errors.NoSuchBucket:
         raise errors.NoSuchBucket("The copy source bucket does not exist.") from None
     authorize(req, bucket, "GetObject", "READ", key, object_acl=True)
-    source = StoredObject.objects.filter(bucket=bucket, key=key).first()
+    source = StoredObject.objects.filter(bucket=bucket, key=key).select_related("bucket").first()
     if source is None:
         raise errors.NoSuchKey("The copy source key does not exist.")
+    refuse_anonymous_encrypted(req, source)
     copy_conditions = {
         header: req.meta.get("HTTP_X_COS_COPY_SOURCE_" + header.upper().replace("-", "_"))
         for header in ("If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
@@ -257,7 +287,8 @@ def load_copy_source(req: CosRequest) -> StoredObject:
     present = {name: value for name, value in copy_conditions.items() if value is not None}
     if not conditions.check_preconditions(present, source.etag, source.last_modified):
         raise errors.PreconditionFailed()
-    return source
+    keys = sse.open_envelope(bucket, source, _customer_key(req, copy_source=True), req.request_id)
+    return source, keys
 
 
 # -- service ----------------------------------------------------------------------------------------------
@@ -417,6 +448,36 @@ def put_bucket_acl(req: CosRequest, bucket: Bucket) -> HttpResponse:
     return empty_response()
 
 
+@cos_operation("PutBucketEncryption", OWNER)
+def put_bucket_encryption(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    root = xml.parse(_read_xml_body(req), "ServerSideEncryptionConfiguration")
+    rule = root.find("Rule")
+    # Lenient as the SDK's own test needs (spec §4.4): the first SSEAlgorithm under Rule, whatever wraps it.
+    algorithm = rule.findtext(".//SSEAlgorithm") if rule is not None else None
+    if not algorithm:
+        raise errors.MalformedXML("ServerSideEncryptionConfiguration needs Rule/…/SSEAlgorithm.")
+    kms_key_id = (rule.findtext(".//KMSMasterKeyID") or "").strip()
+    sse.set_bucket_encryption(bucket, algorithm.strip(), kms_key_id, req.request_id)
+    return empty_response()
+
+
+@cos_operation("GetBucketEncryption", OWNER)
+def get_bucket_encryption(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    if not bucket.default_sse:
+        raise errors.NoSuchEncryptionConfiguration()
+    default: list = [("SSEAlgorithm", bucket.default_sse)]
+    if bucket.default_kms_key_id:
+        default.append(("KMSMasterKeyID", bucket.default_kms_key_id))
+    rule = [("ApplyServerSideEncryptionByDefault", default)]
+    return xml_response(xml.render("ServerSideEncryptionConfiguration", [("Rule", rule)]))
+
+
+@cos_operation("DeleteBucketEncryption", OWNER)
+def delete_bucket_encryption(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    sse.delete_bucket_encryption(bucket, req.request_id)
+    return empty_response(204)
+
+
 # -- objects ----------------------------------------------------------------------------------------------
 
 
@@ -437,37 +498,34 @@ def _object_headers(response: HttpResponse, obj: StoredObject) -> None:
 def put_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
     if "HTTP_X_COS_COPY_SOURCE" in req.meta:
         return copy_object(req, bucket)
-    _refuse_sse(req)
     body, length = _body(req)
-    grants = _acl_from_headers(req, bucket.owner.owner_id, acl.OBJECT_CANNED)
-    obj = service.put_object(
-        bucket, req.key, body, length, object_attributes(req.http), content_md5(req.http), acl=grants
-    )
+    written = service.put_object(bucket, req.key, body, length, _write(req, bucket), content_md5(req.http))
     response = empty_response()
-    response["ETag"] = f'"{obj.etag}"'
-    response["x-cos-hash-crc64ecma"] = obj.crc64
-    return response
+    response["ETag"] = f'"{written.obj.etag}"'
+    response["x-cos-hash-crc64ecma"] = written.obj.crc64
+    return _with_echo(response, written.echo)
 
 
 def copy_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
-    _refuse_sse(req)
-    source = load_copy_source(req)
+    source, source_keys = load_copy_source(req)
     directive = req.meta.get("HTTP_X_COS_METADATA_DIRECTIVE", "Copy")
     if directive not in ("Copy", "Replaced"):
         raise errors.InvalidArgument("x-cos-metadata-directive must be Copy or Replaced.")
-    attributes = object_attributes(req.http) if directive == "Replaced" else None
-    grants = _acl_from_headers(req, bucket.owner.owner_id, acl.OBJECT_CANNED)
-    obj = service.copy_object(source, bucket, req.key, attributes, acl=grants)
-    return xml_response(xml.render("CopyObjectResult", [
-        ("ETag", f'"{obj.etag}"'), ("LastModified", xml.iso8601(obj.last_modified, False)),
-        ("CRC64", obj.crc64),
+    written = service.copy_object(source, source_keys, bucket, req.key, directive == "Replaced", _write(req, bucket))
+    obj = written.obj
+    response = xml_response(xml.render("CopyObjectResult", [
+        ("ETag", f'"{obj.etag}"'), ("LastModified", xml.iso8601(obj.last_modified, False)), ("CRC64", obj.crc64),
     ]))  # fmt: skip
+    return _with_echo(response, written.echo)
 
 
 def _read_object(req: CosRequest, bucket: Bucket, with_body: bool) -> HttpResponse:
     if "HTTP_X_COS_SERVER_SIDE_ENCRYPTION" in req.meta:
         raise errors.SSEHeaderNotAllowed()
-    read = service.read_object(bucket, req.key, req.http.headers, want_body=with_body)
+    if req.principal is None:
+        refuse_anonymous_encrypted(req, service.get_object(bucket, req.key))
+    read = service.read_object(bucket, req.key, req.http.headers, want_body=with_body,
+                               customer_key=_customer_key(req), request_id=req.request_id)  # fmt: skip
     obj = read.obj
     status = 206 if read.span else 200
     if read.not_modified:
@@ -485,7 +543,7 @@ def _read_object(req: CosRequest, bucket: Bucket, with_body: bool) -> HttpRespon
     for param, header in RESPONSE_OVERRIDES.items():
         if param in req.query:
             response[header] = to_wire(req.query[param])
-    return response
+    return _with_echo(response, read.echo)
 
 
 @cos_operation("GetObject", "READ", on="object")
@@ -564,17 +622,18 @@ def _store_form_upload(
     elif any(name.startswith("q-") for name in fields):
         raise errors.AccessDenied("A signed form needs its policy.")
     authorize(CosRequest(req.http, req.target, principal), bucket, "PostObject", "WRITE", key)
-    if any(name.lower().startswith("x-cos-server-side-encryption") for name in fields):
-        raise errors.NotImplementedOperation("Server-side encryption is not available yet.")
     expected_md5 = fields.get("Content-MD5")
     if expected_md5 is not None and base64.b64encode(form_file.digest.md5()).decode() != expected_md5.strip():
         raise errors.BadDigest()
-    canned = fields.get("acl")
-    grants = acl.canned_grants(canned, bucket.owner.owner_id, acl.OBJECT_CANNED) if canned else None
-    obj = service.commit_form_upload(
-        bucket, key, form_file.blob, form_file.digest, _form_attributes(fields, form_file), grants or None
-    )
-    return _post_object_response(req, bucket, obj, fields)
+    lowered = {name.lower(): value for name, value in fields.items()}
+    canned = lowered.get("acl")
+    keys = sse.new_envelope(bucket, sse.parse_request(lowered, req.http.is_secure()), req.request_id)
+    write = service.WriteRequest(
+        attributes=_form_attributes(fields, form_file), request_id=req.request_id,
+        acl=acl.canned_grants(canned, bucket.owner.owner_id, acl.OBJECT_CANNED) if canned else None,
+    )  # fmt: skip
+    written = service.commit_blob(bucket, key, form_file.written, form_file.digest, keys, write)
+    return _with_echo(_post_object_response(req, bucket, written.obj, fields), written.echo)
 
 
 def _form_attributes(fields: dict[str, str], form_file: form.FormFile) -> service.ObjectAttributes:
@@ -622,15 +681,12 @@ def _initiator(owner_id: str) -> list:
 
 @cos_operation("InitiateMultipartUpload", "WRITE")
 def create_multipart_upload(req: CosRequest, bucket: Bucket) -> HttpResponse:
-    _refuse_sse(req)
     principal = require_signature(req)
-    grants = _acl_from_headers(req, bucket.owner.owner_id, acl.OBJECT_CANNED)
-    upload = multipart.create_multipart_upload(
-        bucket, req.key, principal.account, object_attributes(req.http), acl=grants
-    )
-    return xml_response(xml.render("InitiateMultipartUploadResult", [
+    upload, echo = multipart.create_multipart_upload(bucket, req.key, principal.account, _write(req, bucket))
+    response = xml_response(xml.render("InitiateMultipartUploadResult", [
         ("Bucket", bucket.name), ("Key", upload.key), ("UploadId", upload.upload_id),
     ]))  # fmt: skip
+    return _with_echo(response, echo)
 
 
 def _upload(req: CosRequest, bucket: Bucket) -> multipart.MultipartUpload:
@@ -643,17 +699,19 @@ def upload_part(req: CosRequest, bucket: Bucket) -> HttpResponse:
         raise errors.InvalidArgument("Upload Part needs partNumber.")
     number = multipart.validate_part_number(req.query["partNumber"])
     upload = _upload(req, bucket)
+    context = multipart.PartWrite(_customer_key(req), req.request_id)
     if "HTTP_X_COS_COPY_SOURCE" in req.meta:
-        return _upload_part_copy(req, upload, number)
+        return _upload_part_copy(req, upload, number, context)
     body, length = _body(req)
-    part = multipart.upload_part(upload, number, body, length, content_md5(req.http))
+    part, echo = multipart.upload_part(upload, number, body, length, context, content_md5(req.http))
     response = empty_response()
     response["ETag"] = f'"{part.etag}"'
-    return response
+    return _with_echo(response, echo)
 
 
-def _upload_part_copy(req: CosRequest, upload: multipart.MultipartUpload, number: int) -> HttpResponse:
-    source = load_copy_source(req)
+def _upload_part_copy(req: CosRequest, upload: multipart.MultipartUpload, number: int,
+                      context: multipart.PartWrite) -> HttpResponse:  # fmt: skip
+    source, source_keys = load_copy_source(req)
     range_header = req.meta.get("HTTP_X_COS_COPY_SOURCE_RANGE", "").strip()
     span = None
     if range_header:
@@ -663,10 +721,11 @@ def _upload_part_copy(req: CosRequest, upload: multipart.MultipartUpload, number
             span = None
         if span is None or not range_header.startswith("bytes=") or "-" not in range_header[6:]:
             raise errors.InvalidArgument("x-cos-copy-source-range must be bytes=first-last within the source.")
-    part = multipart.upload_part_copy(upload, number, source, span)
-    return xml_response(xml.render("CopyPartResult", [
+    part, echo = multipart.upload_part_copy(upload, number, source, source_keys, span, context)
+    response = xml_response(xml.render("CopyPartResult", [
         ("ETag", f'"{part.etag}"'), ("LastModified", xml.iso8601(part.last_modified, False)),
     ]))  # fmt: skip
+    return _with_echo(response, echo)
 
 
 @cos_operation("CompleteMultipartUpload", "WRITE")
@@ -680,10 +739,11 @@ def complete_multipart_upload(req: CosRequest, bucket: Bucket) -> HttpResponse:
             raise errors.MalformedXML("Each Part needs a PartNumber.")
         listed.append((int(number_text), element.findtext("ETag") or ""))
     obj = multipart.complete_multipart_upload(upload, listed)
-    return xml_response(xml.render("CompleteMultipartUploadResult", [
+    response = xml_response(xml.render("CompleteMultipartUploadResult", [
         ("Location", f"http://{req.target.host}/{quote(obj.key)}"), ("Bucket", bucket.name),
         ("Key", obj.key), ("ETag", f'"{obj.etag}"'),
     ]))  # fmt: skip
+    return _with_echo(response, sse.echo_headers(obj.sse, obj.kms_key_id))
 
 
 @cos_operation("AbortMultipartUpload", "WRITE")
@@ -760,6 +820,9 @@ BUCKET_OPERATIONS: dict[tuple[str, str | None], Operation] = {
     ("GET", "acl"): get_bucket_acl,
     ("PUT", "acl"): put_bucket_acl,
     ("GET", "uploads"): list_multipart_uploads,
+    ("PUT", "encryption"): put_bucket_encryption,
+    ("GET", "encryption"): get_bucket_encryption,
+    ("DELETE", "encryption"): delete_bucket_encryption,
 }
 OBJECT_OPERATIONS: dict[tuple[str, str | None], Operation] = {
     ("PUT", None): put_object,

@@ -1,0 +1,64 @@
+"""The SSE-COS service master key: versioned, sealed under the root key, cached per process once unsealed."""
+
+import functools
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from keys import crypto, keystore
+from keys.models import ServiceMasterKey
+
+INFO = b"kinko/sse-cos/master"
+
+
+def _purpose(version: int) -> bytes:
+    return f"sse-cos-master:{version}".encode()
+
+
+def _create(version: int) -> ServiceMasterKey:
+    material = crypto.random_bytes(crypto.KEY_BYTES)
+    return ServiceMasterKey.objects.create(
+        version=version, material_sealed=keystore.seal_secret(material, _purpose(version))
+    )
+
+
+def current_version() -> int:
+    """The newest live version, created as version 1 the first time it is needed."""
+    newest = ServiceMasterKey.objects.filter(retired_at__isnull=True).aggregate(Max("version"))["version__max"]
+    if newest is not None:
+        return newest
+    try:
+        with transaction.atomic():
+            return _create(1).version
+    except IntegrityError:  # another process created it first
+        return ServiceMasterKey.objects.filter(retired_at__isnull=True).aggregate(Max("version"))["version__max"]
+
+
+@functools.lru_cache(maxsize=16)
+def material(version: int) -> bytes:
+    row = ServiceMasterKey.objects.filter(version=version, retired_at__isnull=True).first()
+    if row is None:
+        raise LookupError(f"SSE-COS master key version {version} does not exist")
+    return keystore.unseal_secret(bytes(row.material_sealed), _purpose(version))
+
+
+def wrap(data_key: bytes, identity: bytes) -> tuple[int, bytes]:
+    version = current_version()
+    return version, crypto.seal(material(version), data_key, identity)
+
+
+def unwrap(version: int, wrapped: bytes, identity: bytes) -> bytes:
+    return crypto.unseal(material(version), wrapped, identity)
+
+
+@transaction.atomic
+def add_version() -> int:
+    newest = ServiceMasterKey.objects.select_for_update().aggregate(Max("version"))["version__max"] or 0
+    return _create(newest + 1).version
+
+
+def retire(version: int) -> None:
+    """Destroy a version's material once no data key names it any more."""
+    ServiceMasterKey.objects.filter(version=version).update(retired_at=timezone.now(), material_sealed=b"")
+    material.cache_clear()
