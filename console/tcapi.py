@@ -266,7 +266,25 @@ def _first_problem(problems, path: str = "") -> tuple[str, object]:
     return path, problems[0] if isinstance(problems, list) else problems
 
 
-def validate(params_class: type[serializers.Serializer] | None, data: dict) -> dict:
+class Params(serializers.Serializer):
+    """Base of every action's parameters: strings arrive exactly as sent (DRF would trim whitespace)."""
+
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        for field in fields.values():
+            if isinstance(field, serializers.CharField):
+                field.trim_whitespace = False
+        return fields
+
+
+VALUE_PROBLEMS = {"min_value", "max_value", "invalid_choice", "min_length", "max_length", "blank", "empty",
+                  "max_string_length"}  # fmt: skip
+
+
+def validate(params_class: type[serializers.Serializer] | None, data: dict, service: str = "") -> dict:
+    """Params → validated dict. Missing → MissingParameter; CAM's bad values → InvalidParameter.ParamError (as
+    CAM documents); others: out-of-range or not-allowed values → InvalidParameterValue, wrong types →
+    InvalidParameter."""
     if params_class is None:
         if data:
             raise error("UnknownParameter", f"Unknown parameter: {sorted(data)[0]}.")
@@ -278,8 +296,13 @@ def validate(params_class: type[serializers.Serializer] | None, data: dict) -> d
         raise error("UnknownParameter", f"Unknown parameter: {unknown[0]}.")
     if not serializer.is_valid():
         path, problem = _first_problem(serializer.errors)
-        if getattr(problem, "code", "") == "required":
+        code = getattr(problem, "code", "")
+        if code == "required":
             raise error("MissingParameter", f"The parameter {path} is required.")
+        if service == "cam":
+            raise error("InvalidParameter.ParamError", f"The parameter {path} is invalid: {problem}")
+        if code in VALUE_PROBLEMS:
+            raise error("InvalidParameterValue", f"The parameter {path} is invalid: {problem}")
         raise error("InvalidParameter", f"The parameter {path} is invalid: {problem}")
     return serializer.validated_data
 
@@ -335,7 +358,7 @@ def handle(request: HttpRequest, now: float | None = None) -> HttpResponse:
         registered = ACTIONS.get((service, action_name))
         if registered is None:
             raise error("InvalidAction", f"The action {action_name!r} does not exist.")
-        params = validate(registered.params, _params(call))
+        params = validate(registered.params, _params(call), service)
         authorize(principal, service, action_name, region, params)
         api_request = ApiRequest(principal, service, action_name, region, request_id, language)
         payload = registered.handler(api_request, params)

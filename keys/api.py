@@ -6,7 +6,7 @@ import binascii
 from django.conf import settings
 from rest_framework import serializers
 
-from console.tcapi import ApiRequest, action
+from console.tcapi import ApiRequest, Params, action
 from keys import errors, service
 from keys.models import KeyState, MasterKey
 from keys.service import KmsCaller
@@ -47,27 +47,27 @@ def key_metadata(key: MasterKey) -> dict:
     }  # fmt: skip
 
 
-class MemberAccount(serializers.Serializer):
+class MemberAccount(Params):
     MemberAppId = serializers.IntegerField(required=False)
     MemberUin = serializers.IntegerField(required=False)
 
 
-class KeyIdParams(serializers.Serializer):
+class KeyIdParams(Params):
     KeyId = serializers.CharField()
     MemberAccount = MemberAccount(required=False)
 
 
-class KeyIdsParams(serializers.Serializer):
+class KeyIdsParams(Params):
     KeyIds = serializers.ListField(child=serializers.CharField(), min_length=1, max_length=100)
     MemberAccount = MemberAccount(required=False)
 
 
-class Tag(serializers.Serializer):
+class Tag(Params):
     TagKey = serializers.CharField()
     TagValue = serializers.CharField(allow_blank=True)
 
 
-class TagFilter(serializers.Serializer):
+class TagFilter(Params):
     TagKey = serializers.CharField()
     TagValue = serializers.ListField(child=serializers.CharField(), required=False)
 
@@ -84,8 +84,8 @@ def get_regions(request: ApiRequest, params: dict) -> dict:
     return {"Regions": list(settings.KINKO_KMS_REGIONS)}
 
 
-class CreateKeyParams(serializers.Serializer):
-    Alias = serializers.CharField()
+class CreateKeyParams(Params):
+    Alias = serializers.CharField(allow_blank=True)  # the service says what a valid alias is (InvalidAlias)
     Description = serializers.CharField(required=False, allow_blank=True, default="")
     KeyUsage = serializers.CharField(required=False, default="ENCRYPT_DECRYPT")
     Type = serializers.IntegerField(required=False, default=1)
@@ -114,7 +114,7 @@ def describe_keys(request: ApiRequest, params: dict) -> dict:
     return {"KeyMetadatas": [key_metadata(key) for key in keys]}
 
 
-class ListKeysParams(serializers.Serializer):
+class ListKeysParams(Params):
     Offset = serializers.IntegerField(required=False, default=0, min_value=0)
     Limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=200)
     Role = serializers.IntegerField(required=False, min_value=0, max_value=1)
@@ -173,7 +173,7 @@ def disable_keys(request: ApiRequest, params: dict) -> dict:
 
 
 class UpdateAliasParams(KeyIdParams):
-    Alias = serializers.CharField()
+    Alias = serializers.CharField(allow_blank=True)
 
 
 @action(KMS, "UpdateAlias", UpdateAliasParams)
@@ -192,7 +192,7 @@ def update_key_description(request: ApiRequest, params: dict) -> dict:
     return {}
 
 
-class GenerateDataKeyParams(serializers.Serializer):
+class GenerateDataKeyParams(Params):
     KeyId = serializers.CharField()
     KeySpec = serializers.ChoiceField(["AES_128", "AES_256"], required=False)
     NumberOfBytes = serializers.IntegerField(required=False)
@@ -207,12 +207,15 @@ class GenerateDataKeyParams(serializers.Serializer):
 
 @action(KMS, "GenerateDataKey", GenerateDataKeyParams)
 def generate_data_key(request: ApiRequest, params: dict) -> dict:
-    size = params.get("NumberOfBytes") or (16 if params.get("KeySpec") == "AES_128" else 32)
+    if "NumberOfBytes" in params:  # NumberOfBytes wins over KeySpec (spec §4.1)
+        size = params["NumberOfBytes"]
+    else:
+        size = 16 if params["KeySpec"] == "AES_128" else 32
     dk = service.generate_data_key(caller(request), params["KeyId"], size, params.get("EncryptionContext"))
     return {"KeyId": str(dk.key.key_id), "Plaintext": b64(dk.plaintext), "CiphertextBlob": dk.blob}
 
 
-class EncryptParams(serializers.Serializer):
+class EncryptParams(Params):
     KeyId = serializers.CharField()
     Plaintext = serializers.CharField()
     EncryptionContext = serializers.CharField(required=False, allow_blank=True)
@@ -225,7 +228,7 @@ def encrypt(request: ApiRequest, params: dict) -> dict:
     return {"CiphertextBlob": sealed, "KeyId": str(key.key_id)}
 
 
-class DecryptParams(serializers.Serializer):
+class DecryptParams(Params):
     CiphertextBlob = serializers.CharField()
     EncryptionContext = serializers.CharField(required=False, allow_blank=True)
     EncryptionPublicKey = serializers.CharField(required=False)
@@ -240,7 +243,7 @@ def decrypt(request: ApiRequest, params: dict) -> dict:
     return {"KeyId": str(key.key_id), "Plaintext": b64(plaintext)}
 
 
-class ReEncryptParams(serializers.Serializer):
+class ReEncryptParams(Params):
     CiphertextBlob = serializers.CharField()
     DestinationKeyId = serializers.CharField(required=False, allow_blank=True)
     SourceEncryptionContext = serializers.CharField(required=False, allow_blank=True)
@@ -260,7 +263,7 @@ def re_encrypt(request: ApiRequest, params: dict) -> dict:
             "SourceKeyId": str(result.source_key.key_id), "ReEncrypted": result.re_encrypted}  # fmt: skip
 
 
-class GenerateRandomParams(serializers.Serializer):
+class GenerateRandomParams(Params):
     NumberOfBytes = serializers.IntegerField()
 
 
@@ -323,7 +326,7 @@ def cancel_key_archive(request: ApiRequest, params: dict) -> dict:
     return {}
 
 
-class BindCloudResourceParams(serializers.Serializer):
+class BindCloudResourceParams(Params):
     KeyId = serializers.CharField()
     ProductId = serializers.CharField()
     ResourceId = serializers.CharField()
@@ -341,7 +344,7 @@ def unbind_cloud_resource(request: ApiRequest, params: dict) -> dict:
     return {}
 
 
-class GetParametersForImportParams(serializers.Serializer):
+class GetParametersForImportParams(Params):
     KeyId = serializers.CharField()
     WrappingAlgorithm = serializers.CharField()
     WrappingKeySpec = serializers.CharField()
@@ -355,7 +358,7 @@ def get_parameters_for_import(request: ApiRequest, params: dict) -> dict:
             "ParametersValidTo": ts(found.valid_to)}  # fmt: skip
 
 
-class ImportKeyMaterialParams(serializers.Serializer):
+class ImportKeyMaterialParams(Params):
     KeyId = serializers.CharField()
     ImportToken = serializers.CharField()
     EncryptedKeyMaterial = serializers.CharField()

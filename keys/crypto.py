@@ -175,8 +175,28 @@ RSA_PADDINGS = {
 }
 
 
+def _pkcs1_v15_unwrap(key: rsa.RSAPrivateKey, wrapped: bytes) -> bytes:
+    """RSAES-PKCS1-v1_5 decryption that reports bad padding (RFC 8017 §7.2.2).
+
+    OpenSSL's implicit rejection returns a random message instead of failing, which would import garbage as key
+    material. Reporting padding errors makes a padding oracle, so callers must bound the attempts per key pair
+    (the KMS voids an import token after a few failures).
+    """
+    size = (key.key_size + 7) // 8
+    if len(wrapped) != size:
+        raise DecryptError("the wrapped material has the wrong length")
+    numbers = key.private_numbers()
+    encoded = pow(int.from_bytes(wrapped, "big"), numbers.d, numbers.public_numbers.n).to_bytes(size, "big")
+    separator = encoded.find(b"\x00", 2)
+    if encoded[:2] != b"\x00\x02" or separator < 10:
+        raise DecryptError("the material could not be unwrapped")
+    return encoded[separator + 1 :]
+
+
 def rsa_unwrap(private_pem: bytes, wrapped: bytes, algorithm: str) -> bytes:
     key = serialization.load_pem_private_key(private_pem, password=None)
+    if algorithm == "RSAES_PKCS1_V1_5":
+        return _pkcs1_v15_unwrap(key, wrapped)
     try:
         return key.decrypt(wrapped, RSA_PADDINGS[algorithm]())
     except ValueError:

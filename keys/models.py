@@ -108,6 +108,7 @@ class ImportToken(models.Model):
     wrapping_algorithm = models.CharField(max_length=32)
     private_key_sealed = models.BinaryField()
     expires_at = models.DateTimeField()
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"import token for {self.key.key_id}"

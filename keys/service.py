@@ -742,8 +742,10 @@ def import_key_material(
             private_pem = keystore.unseal_secret(bytes(token.private_key_sealed), f"kms-import:{token.token}".encode())
             material = crypto.rsa_unwrap(private_pem, wrapped, token.wrapping_algorithm)
         except (binascii.Error, ValueError, crypto.DecryptError):
+            _count_failed_import(token)
             raise e.DecryptMaterialError() from None
         if len(material) != MATERIAL_BYTES:
+            _count_failed_import(token)
             raise e.InvalidImportKeyMaterial()
         check = _material_check(key, material)
         if key.import_check and not secrets.compare_digest(key.import_check, check):
@@ -756,6 +758,18 @@ def import_key_material(
             key.valid_to = datetime.datetime.fromtimestamp(valid_to, datetime.UTC) if valid_to else None
             key.save(update_fields=["import_check", "state", "valid_to"])
             token.delete()
+
+
+MAX_FAILED_IMPORTS = 3
+
+
+def _count_failed_import(token: ImportToken) -> None:
+    """Void an import token after a few failed unwraps: its key pair must not serve as a padding oracle."""
+    token.failed_attempts += 1
+    if token.failed_attempts >= MAX_FAILED_IMPORTS:
+        token.delete()
+    else:
+        token.save(update_fields=["failed_attempts"])
 
 
 def delete_imported_key_material(caller: KmsCaller, key_id: str) -> None:

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from console.tcapi import ApiRequest, action
+from console.tcapi import ApiRequest, Params, action
 from roles import errors, service
 from roles.models import ApiKey, Policy, PolicyType, Role, SubUser
 
@@ -26,7 +26,7 @@ class LooseIdField(serializers.CharField):
         return str(data)
 
 
-class RoleTag(serializers.Serializer):
+class RoleTag(Params):
     Key = serializers.CharField()
     Value = serializers.CharField(allow_blank=True)
 
@@ -45,7 +45,7 @@ def _role(request: ApiRequest, params: dict, id_field: str = "RoleId", name_fiel
     return service.get_role(account_of(request), params.get(id_field), params.get(name_field))
 
 
-class CreateRoleParams(serializers.Serializer):
+class CreateRoleParams(Params):
     RoleName = serializers.CharField()
     PolicyDocument = serializers.CharField()
     Description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -62,7 +62,7 @@ def create_role(request: ApiRequest, params: dict) -> dict:
     return {"RoleId": role.role_id}
 
 
-class RoleRefParams(serializers.Serializer):
+class RoleRefParams(Params):
     RoleId = LooseIdField(required=False)
     RoleName = serializers.CharField(required=False)
 
@@ -72,7 +72,7 @@ def get_role(request: ApiRequest, params: dict) -> dict:
     return {"RoleInfo": role_info(_role(request, params))}
 
 
-class DescribeRoleListParams(serializers.Serializer):
+class DescribeRoleListParams(Params):
     Page = serializers.IntegerField(min_value=1)
     Rp = serializers.IntegerField(min_value=1, max_value=200)
     Tags = RoleTag(many=True, required=False)
@@ -111,7 +111,7 @@ def update_role_description(request: ApiRequest, params: dict) -> dict:
     return {}
 
 
-class PolicyRefParams(serializers.Serializer):
+class PolicyRefParams(Params):
     PolicyId = serializers.IntegerField(required=False)
     PolicyName = serializers.CharField(required=False)
 
@@ -193,7 +193,7 @@ def strategy_info(found: Policy) -> dict:
             "UpdateTime": when(found.updated_at)}  # fmt: skip
 
 
-class ListPoliciesParams(serializers.Serializer):
+class ListPoliciesParams(Params):
     Rp = serializers.IntegerField(required=False, default=20, min_value=1, max_value=200)
     Page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=200)
     Scope = serializers.CharField(required=False, default="All")
@@ -207,7 +207,7 @@ def list_policies(request: ApiRequest, params: dict) -> dict:
     return {"TotalNum": total, "List": [strategy_info(p) for p in policies], "ServiceTypeList": []}
 
 
-class GetPolicyParams(serializers.Serializer):
+class GetPolicyParams(Params):
     PolicyId = serializers.IntegerField()
 
 
@@ -220,7 +220,7 @@ def get_policy(request: ApiRequest, params: dict) -> dict:
             "Tags": []}  # fmt: skip
 
 
-class CreatePolicyParams(serializers.Serializer):
+class CreatePolicyParams(Params):
     PolicyName = serializers.CharField()
     PolicyDocument = serializers.CharField()
     Description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -234,7 +234,7 @@ def create_policy(request: ApiRequest, params: dict) -> dict:
     return {"PolicyId": found.policy_id}
 
 
-class DeletePolicyParams(serializers.Serializer):
+class DeletePolicyParams(Params):
     PolicyId = serializers.ListField(child=serializers.IntegerField(), min_length=1)
 
 
@@ -247,7 +247,7 @@ def delete_policy(request: ApiRequest, params: dict) -> dict:
 # -- sub-users -----------------------------------------------------------------------------------------------
 
 
-class AddUserParams(serializers.Serializer):
+class AddUserParams(Params):
     Name = serializers.CharField()
     Remark = serializers.CharField(required=False, allow_blank=True, default="")
     ConsoleLogin = serializers.IntegerField(required=False, default=0, min_value=0, max_value=1)
@@ -282,7 +282,7 @@ def sub_account_info(user: SubUser) -> dict:
     }
 
 
-class UserNameParams(serializers.Serializer):
+class UserNameParams(Params):
     Name = serializers.CharField()
 
 
@@ -308,7 +308,10 @@ def delete_user(request: ApiRequest, params: dict) -> dict:
 
 
 def _key_owner(request: ApiRequest, params: dict):
-    return service.key_owner(account_of(request), params.get("TargetUin"))
+    """TargetUin names whose keys; without it, the caller's own (a sub-user's, or the root's)."""
+    if params.get("TargetUin") is None:
+        return request.principal.api_key.user
+    return service.key_owner(account_of(request), params["TargetUin"])
 
 
 def access_key(key: ApiKey) -> dict:
@@ -320,7 +323,7 @@ def access_key(key: ApiKey) -> dict:
     }
 
 
-class CreateAccessKeyParams(serializers.Serializer):
+class CreateAccessKeyParams(Params):
     TargetUin = serializers.IntegerField(required=False)
     Description = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -332,7 +335,7 @@ def create_access_key(request: ApiRequest, params: dict) -> dict:
     return {"AccessKey": {**access_key(key), "SecretAccessKey": secret_key}}
 
 
-class TargetUinParams(serializers.Serializer):
+class TargetUinParams(Params):
     TargetUin = serializers.IntegerField(required=False)
 
 
@@ -364,7 +367,7 @@ def delete_access_key(request: ApiRequest, params: dict) -> dict:
     return {}
 
 
-class AttachUserPolicyParams(serializers.Serializer):
+class AttachUserPolicyParams(Params):
     PolicyId = serializers.IntegerField()
     AttachUin = serializers.IntegerField()
 
@@ -377,7 +380,7 @@ def attach_user_policy(request: ApiRequest, params: dict) -> dict:
     return {}
 
 
-class DetachUserPolicyParams(serializers.Serializer):
+class DetachUserPolicyParams(Params):
     PolicyId = serializers.IntegerField()
     DetachUin = serializers.IntegerField()
 
@@ -390,7 +393,7 @@ def detach_user_policy(request: ApiRequest, params: dict) -> dict:
     return {}
 
 
-class ListAttachedUserPoliciesParams(serializers.Serializer):
+class ListAttachedUserPoliciesParams(Params):
     TargetUin = serializers.IntegerField()
     Page = serializers.IntegerField(required=False, default=1, min_value=1)
     Rp = serializers.IntegerField(required=False, default=20, min_value=1, max_value=200)

@@ -29,8 +29,9 @@ def _as_list(value) -> list:
 
 @functools.lru_cache(maxsize=4096)
 def _pattern(glob: str, ignore_case: bool) -> re.Pattern:
-    regex = ".*".join(".".join(re.escape(piece) for piece in part.split("?")) for part in glob.split("*"))
-    return re.compile(f"^{regex}$", re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+    """`*` matches any run of characters (CAM has no other wildcard); the whole string must match."""
+    regex = ".*".join(re.escape(part) for part in glob.split("*"))
+    return re.compile(f"{regex}\\Z", re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
 
 
 def _normal_action(action: str) -> str:
@@ -73,7 +74,21 @@ def _number(value) -> float | None:
         return None
 
 
-def _condition_holds(operator: str, key: str, expected: list, context: dict) -> bool:
+COMPARISONS = {
+    "numeric_equal": lambda a, b: a == b,
+    "numeric_not_equal": lambda a, b: a != b,
+    "numeric_less_than": lambda a, b: a < b,
+    "numeric_less_than_equal": lambda a, b: a <= b,
+    "numeric_greater_than": lambda a, b: a > b,
+    "numeric_greater_than_equal": lambda a, b: a >= b,
+}
+OPERATORS = {"null_equal", "string_equal", "string_not_equal", "string_like", "bool_equal", "ip_equal",
+             "ip_not_equal", *COMPARISONS}  # fmt: skip
+
+
+def _condition_holds(operator: str, key: str, expected: list, context: dict, deny: bool) -> bool:
+    if operator not in OPERATORS:
+        return deny  # an operator this evaluator does not know never grants, and never lifts a deny
     present = key in context and context[key] is not None
     actual = context.get(key)
     values = [str(v) for v in _as_list(actual)] if present else []
@@ -94,17 +109,7 @@ def _condition_holds(operator: str, key: str, expected: list, context: dict) -> 
         return any(_ip_in(v, wanted) for v in values)
     if operator == "ip_not_equal":
         return not any(_ip_in(v, wanted) for v in values)
-    comparisons = {
-        "numeric_equal": lambda a, b: a == b,
-        "numeric_not_equal": lambda a, b: a != b,
-        "numeric_less_than": lambda a, b: a < b,
-        "numeric_less_than_equal": lambda a, b: a <= b,
-        "numeric_greater_than": lambda a, b: a > b,
-        "numeric_greater_than_equal": lambda a, b: a >= b,
-    }
-    compare = comparisons.get(operator)
-    if compare is None:
-        return False  # an operator this evaluator does not know never grants
+    compare = COMPARISONS[operator]
     return any(
         (a := _number(v)) is not None and (b := _number(w)) is not None and compare(a, b)
         for v in values
@@ -112,10 +117,10 @@ def _condition_holds(operator: str, key: str, expected: list, context: dict) -> 
     )
 
 
-def conditions_hold(conditions: dict | None, context: dict) -> bool:
+def conditions_hold(conditions: dict | None, context: dict, deny: bool = False) -> bool:
     for operator, tests in (conditions or {}).items():
         for key, expected in tests.items():
-            if not _condition_holds(operator, key, _as_list(expected), context):
+            if not _condition_holds(operator, key, _as_list(expected), context, deny):
                 return False
     return True
 
@@ -126,7 +131,7 @@ def statement_applies(statement: dict, action: str, resource: str, context: dict
     return (
         any(action_matches(a, action) for a in actions)
         and any(resource_matches(r, resource) for r in resources)
-        and conditions_hold(statement.get("condition"), context)
+        and conditions_hold(statement.get("condition"), context, str(statement.get("effect", "")).lower() == DENY)
     )
 
 

@@ -193,7 +193,7 @@ def _check_tags(tags: list[dict]) -> list[dict]:
 
 def create_role(account: Account, name: str, trust_policy: str, description: str = "", console_login: bool = False,
                 session_duration: int = 0, tags: list[dict] | None = None) -> Role:  # fmt: skip
-    if not ROLE_NAME.match(name):
+    if not ROLE_NAME.fullmatch(name):
         raise errors.RoleNameError()
     if len(description.encode()) > MAX_ROLE_DESCRIPTION_BYTES:
         raise errors.DescriptionTooLong()
@@ -297,7 +297,7 @@ def list_policies(account: Account, scope: str = "All", keyword: str = "", page:
 
 @transaction.atomic
 def create_policy(account: Account, name: str, document: str, description: str = "") -> Policy:
-    if not POLICY_NAME.match(name):
+    if not POLICY_NAME.fullmatch(name):
         raise errors.PolicyNameError()
     try:
         policy.parse(document)
@@ -364,7 +364,7 @@ MAX_KEYS_PER_USER = 2
 
 def add_user(account: Account, name: str, remark: str = "", console_login: bool = False,
              email: str = "") -> SubUser:  # fmt: skip
-    if not ROLE_NAME.match(name):
+    if not ROLE_NAME.fullmatch(name):
         raise errors.ParamError("User names are 1-128 letters, digits and +=,.@-_.")
     try:
         with transaction.atomic():
@@ -397,9 +397,9 @@ def delete_user(user: SubUser) -> None:
     user.delete()  # its keys and policy attachments go with it
 
 
-def key_owner(account: Account, target_uin: int | str | None) -> SubUser | None:
-    """The sub-user a key operation names by TargetUin (None, or the root's own uin, means the root account)."""
-    if target_uin is None or str(target_uin) == account.uin:
+def key_owner(account: Account, target_uin: int | str) -> SubUser | None:
+    """The sub-user a key operation names by TargetUin (the root's own uin means the root account)."""
+    if str(target_uin) == account.uin:
         return None
     return get_user(account, uin=target_uin)
 

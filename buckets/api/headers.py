@@ -4,6 +4,7 @@ import base64
 import binascii
 
 from django.http import HttpRequest
+from gunicorn.http.errors import ParseException
 
 from buckets.service import ObjectAttributes
 
@@ -21,6 +22,20 @@ RESPONSE_OVERRIDES = {
 }
 META_PREFIX = "x-cos-meta-"
 MAX_METADATA_BYTES = 2048
+
+
+class RequestBody:
+    """A request body whose framing errors (a malformed chunked encoding, a client gone) read as OSError, which
+    the service answers with IncompleteBody: gunicorn reports bad chunks as its own ParseException."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._stream.read(size)
+        except ParseException as exc:
+            raise OSError(f"malformed request body: {type(exc).__name__}") from exc
 
 
 def raw_headers(request: HttpRequest) -> dict[str, bytes]:

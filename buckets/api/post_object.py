@@ -136,6 +136,8 @@ def check_policy(policy: dict, fields: dict[str, str], size: int, now: datetime)
     if now >= _parse_expiration(policy["expiration"]):
         raise _refuse("Policy expired.")
     lowered = {name.lower(): value for name, value in fields.items()}
+    # Tencent's policies constrain q-sign-time, which the form carries as q-key-time (spec §2.7).
+    lowered.setdefault("q-sign-time", lowered.get("q-key-time"))
     for condition in policy.get("conditions", []):
         if isinstance(condition, dict):
             checks = [("eq", name, value) for name, value in condition.items()]

@@ -24,6 +24,7 @@ from . import auth, conditions, errors, xml
 from . import post_object as form
 from .headers import (
     RESPONSE_OVERRIDES,
+    RequestBody,
     content_length,
     content_md5,
     object_attributes,
@@ -208,7 +209,7 @@ def _acl_from_headers(req: CosRequest, owner_id: str, allowed: tuple[str, ...]) 
     if grants is not None:
         return grants
     canned = req.meta.get("HTTP_X_COS_ACL")
-    if canned is None or canned == "default":
+    if canned is None or (canned == "default" and "default" in allowed):
         return None
     return acl.canned_grants(canned, owner_id, allowed)
 
@@ -248,10 +249,10 @@ def refuse_anonymous_encrypted(req: CosRequest, obj: StoredObject) -> None:
         raise errors.AccessDenied("Encrypted objects can only be accessed with a signed request.")
 
 
-def _body(req: CosRequest) -> tuple[object, int | None]:
+def _body(req: CosRequest) -> tuple[RequestBody, int | None]:
     length = content_length(req.http)
     # Django only reads Content-Length bodies; a chunked body is read de-chunked from the server's input.
-    return (req.http if length is not None else req.meta["wsgi.input"]), length
+    return RequestBody(req.http if length is not None else req.meta["wsgi.input"]), length
 
 
 def parse_copy_source(value: str) -> tuple[str, str, str]:

@@ -9,15 +9,16 @@ from pathlib import Path
 import crcmod
 import pytest
 
-from buckets import housekeeping, multipart, service, storage
+from buckets import housekeeping, multipart, service, sse, storage
 from buckets.api import errors
-from buckets.models import StoredObject
+from buckets.models import SseMode, StoredObject
 from tests.factories import BucketFactory
 
 # CRC-64/ECMA-182 as the COS SDK computes x-cos-hash-crc64ecma.
 crc64ecma = crcmod.mkCrcFun(0x142F0E1EBA9EA3693, initCrc=0, xorOut=0xFFFFFFFFFFFFFFFF, rev=True)
 
 ATTRIBUTES = service.ObjectAttributes()
+WRITE = service.WriteRequest()
 DAY = 24 * 3600
 
 
@@ -26,11 +27,41 @@ def files_under(path: Path) -> list[Path]:
 
 
 def put(bucket, key: str, data: bytes, **options) -> StoredObject:
-    return service.put_object(bucket, key, io.BytesIO(data), len(data), ATTRIBUTES, **options)
+    return service.put_object(bucket, key, io.BytesIO(data), len(data), WRITE, **options).obj
+
+
+def put_body(bucket, key: str, body, length, attributes=ATTRIBUTES) -> StoredObject:
+    return service.put_object(bucket, key, body, length, service.WriteRequest(attributes=attributes)).obj
 
 
 def read(bucket, key: str) -> bytes:
-    return b"".join(service.read_object(bucket, key, {}, want_body=True).body)
+    return b"".join(service.read_object(bucket, key, {}, want_body=True, customer_key=None).body)
+
+
+def reading(bucket, key: str):
+    return service.read_object(bucket, key, {}, want_body=True, customer_key=None)
+
+
+def blob_plaintext(bucket, key: str, record, blob_id: str, size: int) -> bytes:
+    """Decrypt one stored blob (an object's, or an upload part's) with its data key, as the service does."""
+    keys = sse.ObjectKeys(SseMode.NONE, {})
+    data_key = keys.unwrap(bytes(record.wrapped_key), record.kek_version, sse.identity(bucket.name, key, blob_id))
+    return b"".join(storage.ObjectReader([storage.OpenBlob(blob_id, size, data_key)], 0, size))
+
+
+def stored(obj: StoredObject) -> bytes:
+    """The plaintext in an object's blob file, read from disk and decrypted (the file itself is ciphertext)."""
+    return blob_plaintext(obj.bucket, obj.key, obj, obj.blob, obj.size_bytes)
+
+
+def start_upload(bucket, key: str):
+    upload, _ = multipart.create_multipart_upload(bucket, key, bucket.owner, WRITE)
+    return upload
+
+
+def send_part(upload, number: int, data: bytes):
+    part, _ = multipart.upload_part(upload, number, io.BytesIO(data), len(data), multipart.PartWrite())
+    return part
 
 
 def age(path: Path, seconds: float) -> None:
@@ -70,7 +101,7 @@ def root(settings) -> Path:
 
 def test_put_object_stores_the_bytes_in_a_blob(bucket):
     obj = put(bucket, "a/b.txt", b"hello")
-    assert storage.blob_path(obj.blob).read_bytes() == b"hello"
+    assert stored(obj) == b"hello"
 
 
 def test_put_object_records_size_md5_etag_and_crc64_of_the_body(bucket):
@@ -84,7 +115,7 @@ def test_put_object_records_size_md5_etag_and_crc64_of_the_body(bucket):
 def test_put_object_digests_a_body_of_several_chunks_as_one(bucket):
     data = os.urandom(2 * storage.CHUNK_BYTES + 12345)
     obj = put(bucket, "big.bin", data)
-    assert storage.blob_path(obj.blob).read_bytes() == data
+    assert stored(obj) == data
     assert obj.etag == hashlib.md5(data).hexdigest()
     assert obj.crc64 == str(crc64ecma(data))
 
@@ -96,19 +127,19 @@ def test_put_object_crc64_matches_the_published_check_value(bucket):
 
 def test_put_object_of_an_empty_body_stores_an_empty_blob(bucket):
     obj = put(bucket, "empty", b"")
-    assert storage.blob_path(obj.blob).read_bytes() == b""
+    assert stored(obj) == b""
     assert (obj.size_bytes, obj.etag, obj.crc64) == (0, hashlib.md5(b"").hexdigest(), "0")
 
 
 def test_put_object_without_content_length_reads_to_the_end_of_the_body(bucket):
-    obj = service.put_object(bucket, "chunked", io.BytesIO(b"chunked body"), None, ATTRIBUTES)
-    assert storage.blob_path(obj.blob).read_bytes() == b"chunked body"
+    obj = put_body(bucket, "chunked", io.BytesIO(b"chunked body"), None)
+    assert stored(obj) == b"chunked body"
 
 
 def test_put_object_reads_no_further_than_content_length(bucket):
     body = io.BytesIO(b"0123456789next request")
-    obj = service.put_object(bucket, "k", body, 10, ATTRIBUTES)
-    assert storage.blob_path(obj.blob).read_bytes() == b"0123456789"
+    obj = put_body(bucket, "k", body, 10)
+    assert stored(obj) == b"0123456789"
     assert body.read() == b"next request"
 
 
@@ -119,19 +150,19 @@ def test_put_object_with_matching_content_md5_is_stored(bucket):
 
 def test_put_object_with_a_body_shorter_than_content_length_is_an_incomplete_body(bucket):
     with pytest.raises(errors.IncompleteBody):
-        service.put_object(bucket, "k", io.BytesIO(b"short"), 100, ATTRIBUTES)
+        put_body(bucket, "k", io.BytesIO(b"short"), 100)
 
 
 def test_incomplete_body_leaves_no_row_and_no_file(bucket, root):
     with pytest.raises(errors.IncompleteBody):
-        service.put_object(bucket, "k", io.BytesIO(b"short"), 100, ATTRIBUTES)
+        put_body(bucket, "k", io.BytesIO(b"short"), 100)
     assert not StoredObject.objects.exists()
     assert files_under(root) == []
 
 
 def test_body_cut_off_by_the_client_is_an_incomplete_body_that_leaves_no_file(bucket, root):
     with pytest.raises(errors.IncompleteBody):
-        service.put_object(bucket, "k", CutOffBody(b"partial"), 100, ATTRIBUTES)
+        put_body(bucket, "k", CutOffBody(b"partial"), 100)
     assert not StoredObject.objects.exists()
     assert files_under(root) == []
 
@@ -154,13 +185,13 @@ def test_bad_digest_on_overwrite_keeps_the_old_object(bucket, django_capture_on_
     with pytest.raises(errors.BadDigest), django_capture_on_commit_callbacks(execute=True):
         put(bucket, "k", b"new", content_md5=hashlib.md5(b"other").digest())
     assert StoredObject.objects.get(bucket=bucket, key="k").blob == old.blob
-    assert storage.blob_path(old.blob).read_bytes() == b"old"
+    assert stored(old) == b"old"
 
 
 def test_put_object_with_an_unsupported_storage_class_writes_nothing(bucket, root):
     attributes = service.ObjectAttributes(storage_class="GLACIER")
     with pytest.raises(errors.InvalidArgument):
-        service.put_object(bucket, "k", io.BytesIO(b"x"), 1, attributes)
+        put_body(bucket, "k", io.BytesIO(b"x"), 1, attributes)
     assert files_under(root) == []
 
 
@@ -174,7 +205,7 @@ def test_put_object_keeps_content_type_headers_and_metadata(bucket):
     attributes = service.ObjectAttributes(
         content_type="text/plain", headers={"Cache-Control": "no-cache"}, metadata={"x-cos-meta-note": "中文"}
     )
-    obj = service.put_object(bucket, "k", io.BytesIO(b"x"), 1, attributes)
+    obj = put_body(bucket, "k", io.BytesIO(b"x"), 1, attributes)
     stored = StoredObject.objects.get(pk=obj.pk)
     assert (stored.content_type, stored.headers, stored.metadata) == (
         "text/plain",
@@ -202,7 +233,7 @@ def test_overwrite_deletes_the_old_blob_file_after_commit(bucket, django_capture
         assert storage.blob_path(old.blob).exists()  # readers of the old row can still open it until commit
     assert callbacks
     assert not storage.blob_path(old.blob).exists()
-    assert storage.blob_path(new.blob).read_bytes() == b"new"
+    assert stored(new) == b"new"
 
 
 def test_a_reader_holding_the_old_blob_open_still_reads_it_after_an_overwrite(
@@ -210,25 +241,25 @@ def test_a_reader_holding_the_old_blob_open_still_reads_it_after_an_overwrite(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         old = put(bucket, "k", b"old content")
-    reading = service.read_object(bucket, "k", {}, want_body=True)
+    held = reading(bucket, "k")
     with django_capture_on_commit_callbacks(execute=True):
         put(bucket, "k", b"new content")
     assert not storage.blob_path(old.blob).exists()
-    assert b"".join(reading.body) == b"old content"
+    assert b"".join(held.body) == b"old content"
 
 
 def test_a_reader_of_a_multipart_object_still_reads_all_of_it_after_an_overwrite(
     bucket, django_capture_on_commit_callbacks
 ):
     first, second = os.urandom(multipart.MIN_PART_BYTES), b"second part"
-    upload = multipart.create_multipart_upload(bucket, "mp", bucket.owner, ATTRIBUTES)
-    parts = [multipart.upload_part(upload, n, io.BytesIO(data), len(data)) for n, data in ((1, first), (2, second))]
+    upload = start_upload(bucket, "mp")
+    parts = [send_part(upload, n, data) for n, data in ((1, first), (2, second))]
     with django_capture_on_commit_callbacks(execute=True):
         multipart.complete_multipart_upload(upload, [(part.number, part.etag) for part in parts])
-    reading = service.read_object(bucket, "mp", {}, want_body=True)
+    held = reading(bucket, "mp")
     with django_capture_on_commit_callbacks(execute=True):
         put(bucket, "mp", b"new content")
-    assert b"".join(reading.body) == first + second
+    assert b"".join(held.body) == first + second
 
 
 def test_delete_object_removes_the_row_and_the_blob_after_commit(bucket, django_capture_on_commit_callbacks):
@@ -277,20 +308,20 @@ def test_collect_orphan_blobs_keeps_an_old_referenced_blob(bucket):
     obj = put(bucket, "k", b"kept")
     age(storage.blob_path(obj.blob), DAY)
     assert housekeeping.collect_orphan_blobs(older_than_seconds=3600) == 0
-    assert storage.blob_path(obj.blob).read_bytes() == b"kept"
+    assert stored(obj) == b"kept"
 
 
 def test_collect_orphan_blobs_keeps_an_old_part_of_an_upload_in_progress(bucket):
-    upload = multipart.create_multipart_upload(bucket, "mp", bucket.owner, ATTRIBUTES)
-    part = multipart.upload_part(upload, 1, io.BytesIO(b"part one"), 8)
+    upload = start_upload(bucket, "mp")
+    part = send_part(upload, 1, b"part one")
     age(storage.blob_path(part.blob), DAY)
     assert housekeeping.collect_orphan_blobs(older_than_seconds=3600) == 0
-    assert storage.blob_path(part.blob).read_bytes() == b"part one"
+    assert blob_plaintext(bucket, "mp", part, part.blob, part.size_bytes) == b"part one"
 
 
 def test_collect_orphan_blobs_keeps_the_old_segments_of_a_multipart_object(bucket):
-    upload = multipart.create_multipart_upload(bucket, "mp", bucket.owner, ATTRIBUTES)
-    part = multipart.upload_part(upload, 1, io.BytesIO(b"only part"), 9)
+    upload = start_upload(bucket, "mp")
+    part = send_part(upload, 1, b"only part")
     multipart.complete_multipart_upload(upload, [(1, part.etag)])
     age(storage.blob_path(part.blob), DAY)
     assert housekeeping.collect_orphan_blobs(older_than_seconds=3600) == 0
@@ -331,3 +362,11 @@ def test_collect_orphan_blobs_uses_the_configured_grace_period(db, settings):
 
 def test_collect_orphan_blobs_on_an_empty_storage_root_removes_nothing(db):
     assert housekeeping.collect_orphan_blobs(older_than_seconds=0) == 0
+
+
+def test_the_blob_file_holds_ciphertext_never_the_plaintext(bucket):
+    marker = b"PLAINTEXT-MARKER-" * 1000
+    obj = put(bucket, "secret.txt", marker)
+    raw = storage.blob_path(obj.blob).read_bytes()
+    assert b"PLAINTEXT-MARKER-" not in raw
+    assert stored(obj) == marker
