@@ -35,6 +35,8 @@ KINKO_KMS_REGIONS = env_list("KINKO_KMS_REGIONS", "ap-guangzhou,ap-shanghai,ap-b
 KINKO_SSE_C_ALLOW_HTTP = env_bool("KINKO_SSE_C_ALLOW_HTTP", False)
 # Uploads and multipart parts older than this are garbage when no row points at them.
 KINKO_ORPHAN_GRACE_SECONDS = int(os.environ.get("KINKO_ORPHAN_GRACE_SECONDS", "3600"))
+# The SSE-COS master key is rotated (and every data key re-wrapped) this often.
+KINKO_MASTER_KEY_ROTATION_DAYS = float(os.environ.get("KINKO_MASTER_KEY_ROTATION_DAYS", "90"))
 # Multipart uploads neither completed nor aborted within this many days are aborted.
 KINKO_MULTIPART_EXPIRY_DAYS = int(os.environ.get("KINKO_MULTIPART_EXPIRY_DAYS", "7"))
 
@@ -134,6 +136,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "collect-garbage": {"task": "buckets.tasks.collect_garbage", "schedule": 3600.0},
     "rotate-due-keys": {"task": "keys.tasks.rotate_due_keys", "schedule": 3600.0},
+    "rotate-master-key": {
+        "task": "buckets.tasks.rotate_master_key",
+        "schedule": KINKO_MASTER_KEY_ROTATION_DAYS * 86400.0,
+    },
     "purge-pending-deletions": {"task": "keys.tasks.purge_pending_deletions", "schedule": 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")

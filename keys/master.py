@@ -44,6 +44,7 @@ def material(version: int) -> bytes:
 
 
 def wrap(data_key: bytes, identity: bytes) -> tuple[int, bytes]:
+    """Wrap under the newest live version (data keys of new objects, and re-wraps during rotation)."""
     version = current_version()
     return version, crypto.seal(material(version), data_key, identity)
 
@@ -62,3 +63,12 @@ def retire(version: int) -> None:
     """Destroy a version's material once no data key names it any more."""
     ServiceMasterKey.objects.filter(version=version).update(retired_at=timezone.now(), material_sealed=b"")
     material.cache_clear()
+
+
+def superseded_versions(before) -> list[int]:
+    """Live versions that a newer version replaced before `before` (so no write still in flight can use them)."""
+    newer = ServiceMasterKey.objects.filter(created_at__lt=before).aggregate(Max("version"))["version__max"]
+    if newer is None:
+        return []
+    return list(ServiceMasterKey.objects.filter(retired_at__isnull=True, version__lt=newer)
+                .values_list("version", flat=True))  # fmt: skip
