@@ -10,6 +10,7 @@ from typing import BinaryIO
 from django.db import transaction
 from django.utils import timezone
 
+from console.db import one
 from roles.models import Account
 
 from . import service, sse, storage
@@ -38,7 +39,7 @@ def create_multipart_upload(bucket: Bucket, key: str, initiator: Account,
 
 
 def get_upload(bucket: Bucket, key: str, upload_id: str) -> MultipartUpload:
-    upload = MultipartUpload.objects.filter(bucket=bucket, key=key, upload_id=upload_id).first()
+    upload = one(MultipartUpload.objects.filter(bucket=bucket, key=key, upload_id=upload_id))
     if upload is None:
         raise errors.NoSuchUpload()
     return upload

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from console.db import one
 from keys import crypto
 from roles.models import Account
 
@@ -274,9 +275,10 @@ def copy_object(source: StoredObject, source_keys: sse.ObjectKeys, bucket: Bucke
 
 
 def get_object(bucket: Bucket, key: str) -> StoredObject:
-    obj = StoredObject.objects.filter(bucket=bucket, key=key).first()
+    obj = one(StoredObject.objects.filter(bucket=bucket, key=key))
     if obj is None:
         raise errors.NoSuchKey()
+    obj.bucket = bucket  # already loaded: spare a query
     return obj
 
 

@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from rest_framework import serializers
 
 from console.apierror import ApiError, error
+from console.db import one
 from roles import policy
 from roles import service as roles
 from roles.models import ApiKey
@@ -149,7 +150,7 @@ def canonical_request(call: RawCall, signed_headers: list[str], lowercase_values
 
 
 def _lookup_key(secret_id: str) -> ApiKey:
-    api_key = ApiKey.objects.select_related("account").filter(secret_id=secret_id).first()
+    api_key = one(ApiKey.objects.select_related("account").filter(secret_id=secret_id))
     if api_key is None or not api_key.is_active:
         raise error("AuthFailure.SecretIdNotFound", "The SecretId does not exist or is disabled.")
     return api_key

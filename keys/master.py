@@ -1,6 +1,7 @@
 """The SSE-COS service master key: versioned, sealed under the root key, cached per process once unsealed."""
 
 import functools
+import time
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -23,7 +24,21 @@ def _create(version: int) -> ServiceMasterKey:
     )
 
 
+_current: tuple[float, int] | None = None
+CURRENT_TTL_SECONDS = 60.0
+
+
 def current_version() -> int:
+    """The newest live version (cached a minute: wrapping under a just-superseded version is fine, since a
+    version is retired only an hour after it is superseded)."""
+    global _current
+    now = time.monotonic()
+    if _current is None or now - _current[0] > CURRENT_TTL_SECONDS:
+        _current = (now, _newest_version())
+    return _current[1]
+
+
+def _newest_version() -> int:
     """The newest live version, created as version 1 the first time it is needed."""
     newest = ServiceMasterKey.objects.filter(retired_at__isnull=True).aggregate(Max("version"))["version__max"]
     if newest is not None:
@@ -55,8 +70,17 @@ def unwrap(version: int, wrapped: bytes, identity: bytes) -> bytes:
 
 @transaction.atomic
 def add_version() -> int:
+    global _current
     newest = ServiceMasterKey.objects.select_for_update().aggregate(Max("version"))["version__max"] or 0
-    return _create(newest + 1).version
+    version = _create(newest + 1).version
+    _current = None
+    return version
+
+
+def forget_cached_keys() -> None:
+    global _current
+    _current = None
+    material.cache_clear()
 
 
 def retire(version: int) -> None:

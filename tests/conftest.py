@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from qcloud_cos import CosConfig, CosS3Client
 
+from keys import master
+
 ROOT = Path(__file__).resolve().parent.parent
 APPID = "1250000000"
 REGION = "ap-guangzhou"
@@ -156,3 +158,11 @@ def bucket(cos) -> str:
 def _storage_on_tmp_path(settings, tmp_path):
     """In-process tests write blobs under tmp_path, never into a shared data dir."""
     settings.STORAGE_ROOT = tmp_path / "objects"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_master_key_cache():
+    """Each test has its own database, so the SSE-COS master key the process cached belongs to another test."""
+    master.forget_cached_keys()
+    yield
+    master.forget_cached_keys()

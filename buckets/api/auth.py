@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from console.db import one
 from roles.models import ApiKey
 from roles.principal import Principal
 
@@ -120,7 +121,7 @@ def authenticate(
         if now > end:
             raise errors.AccessDenied("Request has expired")
 
-    api_key = ApiKey.objects.select_related("account").filter(secret_id=sig.secret_id).first()
+    api_key = one(ApiKey.objects.select_related("account").filter(secret_id=sig.secret_id))
     if api_key is None or not api_key.is_active:
         raise errors.InvalidAccessKeyId()
 

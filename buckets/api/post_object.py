@@ -13,6 +13,7 @@ from django.http import HttpRequest
 
 from buckets import segments, service, storage
 from buckets.digest import ContentDigest
+from console.db import one
 from keys import crypto
 from roles.models import ApiKey
 from roles.principal import Principal
@@ -106,7 +107,7 @@ def verify_signature(fields: dict[str, str], policy_text: str, now: float | None
     now = time.time() if now is None else now
     if now > int(end):
         raise errors.AccessDenied("Request has expired")
-    api_key = ApiKey.objects.select_related("account").filter(secret_id=fields["q-ak"]).first()
+    api_key = one(ApiKey.objects.select_related("account").filter(secret_id=fields["q-ak"]))
     if api_key is None or not api_key.is_active:
         raise errors.InvalidAccessKeyId()
     key_time = fields["q-key-time"]

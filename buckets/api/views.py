@@ -16,6 +16,7 @@ from django.utils.http import http_date
 
 from buckets import acl, multipart, service, sse
 from buckets.models import Bucket, StoredObject
+from console.db import one
 from roles import policy
 from roles import service as roles
 from roles.principal import Principal
@@ -117,7 +118,7 @@ def require_signature(req: CosRequest) -> Principal:
 
 
 def load_bucket(name: str, region: str | None) -> Bucket:
-    bucket = Bucket.objects.filter(name=name).select_related("owner").first()
+    bucket = one(Bucket.objects.filter(name=name).select_related("owner"))
     if bucket is None or (region is not None and bucket.region != region):
         raise errors.NoSuchBucket()
     return bucket
@@ -147,7 +148,7 @@ def authorize(req: CosRequest, bucket: Bucket, action: str, permission: str, key
         raise errors.AccessDenied()
     grants = bucket.acl
     if object_acl:
-        own = StoredObject.objects.filter(bucket=bucket, key=key).values_list("acl", flat=True).first()
+        own = one(StoredObject.objects.filter(bucket=bucket, key=key).values_list("acl", flat=True))
         grants = bucket.acl if own is None else own
     if not acl.grants_permission(grants, req.uin, permission):
         raise errors.AccessDenied()
@@ -277,7 +278,7 @@ def load_copy_source(req: CosRequest) -> tuple[StoredObject, sse.ObjectKeys]:
     except errors.NoSuchBucket:
         raise errors.NoSuchBucket("The copy source bucket does not exist.") from None
     authorize(req, bucket, "GetObject", "READ", key, object_acl=True)
-    source = StoredObject.objects.filter(bucket=bucket, key=key).select_related("bucket").first()
+    source = one(StoredObject.objects.filter(bucket=bucket, key=key).select_related("bucket"))
     if source is None:
         raise errors.NoSuchKey("The copy source key does not exist.")
     refuse_anonymous_encrypted(req, source)
