@@ -1,5 +1,7 @@
 """Buckets and the objects stored in them. Object bodies live on disk (storage.py); rows point at blobs."""
 
+import uuid
+
 from django.db import models
 from django.utils import timezone
 
@@ -134,3 +136,68 @@ class Part(WrappedKey):
 
     def __str__(self) -> str:
         return f"{self.upload} part {self.number}"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Job(models.Model):
+    """A bulk job over a bucket's objects (encrypt_objects), shared by any number of workers."""
+
+    job_id = models.UUIDField(default=uuid.uuid4, unique=True)
+    kind = models.CharField(max_length=32)
+    bucket = models.ForeignKey(Bucket, on_delete=models.CASCADE, related_name="jobs")
+    params = models.JSONField(default=dict)
+    requester = models.CharField(max_length=128)
+    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    bytes_processed = models.PositiveBigIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.job_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class JobItemState(models.TextChoices):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class JobItem(models.Model):
+    """One object of a job. Workers claim pending items in batches with a conditional update; a claim whose
+    worker died is taken over once its lease has run out."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="items")
+    key = models.CharField(max_length=1024)
+    state = models.CharField(max_length=8, choices=JobItemState.choices, default=JobItemState.PENDING)
+    claim = models.CharField(max_length=32, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["job", "state"])]
+        ordering = ["job", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.job.job_id}: {self.key} ({self.state})"

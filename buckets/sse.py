@@ -282,6 +282,17 @@ def open_envelope(bucket: Bucket, record, key: CustomerKey | None, request_id: s
     return ObjectKeys(SseMode.KMS, fields, kek=kek)
 
 
+def resolve_kms_key(bucket: Bucket, kms_key_id: str, request_id: str = "") -> str:
+    """The KeyId SSE-KMS would use in the bucket's region: the one named (checked to exist), else the default."""
+    _require_kms_region(bucket)
+    caller = _kms_caller(bucket, request_id)
+    try:
+        key = kms.get_key(caller, kms_key_id) if kms_key_id else kms.default_key(caller)
+    except kms_errors.KmsError as exc:
+        raise _translate(exc) from None
+    return str(key.key_id)
+
+
 # -- bucket default encryption -------------------------------------------------------------------------------
 
 COS_PRODUCT = "cos"

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from buckets import housekeeping, rotation
+from buckets import housekeeping, jobs, rotation
 
 
 @shared_task
@@ -14,3 +14,13 @@ def collect_garbage() -> dict:
 @shared_task
 def rotate_master_key() -> int:
     return rotation.rotate_master_key().version
+
+
+@shared_task
+def run_job(job_id: str) -> int:
+    return jobs.run_job(job_id)
+
+
+@shared_task
+def resume_stalled_jobs() -> int:
+    return jobs.resume_stalled_jobs()

@@ -135,6 +135,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "collect-garbage": {"task": "buckets.tasks.collect_garbage", "schedule": 3600.0},
+    "resume-stalled-jobs": {"task": "buckets.tasks.resume_stalled_jobs", "schedule": 300.0},
     "rotate-due-keys": {"task": "keys.tasks.rotate_due_keys", "schedule": 3600.0},
     "rotate-master-key": {
         "task": "buckets.tasks.rotate_master_key",

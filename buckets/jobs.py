@@ -1,0 +1,212 @@
+"""Bulk (re-)encryption jobs: any number of workers share a job, claiming its objects in batches.
+
+Every object is already encrypted at rest under its own data key, so moving an object between none, SSE-COS and
+SSE-KMS (or from one CMK to another) re-wraps its data keys: the object's bytes are never read or rewritten, and
+the switch is one conditional update of its row. A client's overwrite during the job wins; SSE-C objects are
+skipped (their key is not held). A worker killed mid-batch leaves claims that another takes over when the lease
+ends; an item's result is recorded only by the claim that holds it, so nothing is counted twice.
+"""
+
+import datetime
+import logging
+import secrets
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from console.db import one
+
+from . import sse
+from .api import errors
+from .models import Bucket, Job, JobItem, JobItemState, JobStatus, ObjectSegment, SseMode, StoredObject
+
+log = logging.getLogger(__name__)
+
+ENCRYPT_OBJECTS = "encrypt_objects"
+LEASE = datetime.timedelta(minutes=5)
+BATCH = 50
+ENUMERATION_BATCH = 2000
+WORKERS_PER_JOB = 2
+
+
+def _target(bucket: Bucket, sse_mode: str, kms_key_id: str | None) -> sse.SseRequest:
+    if sse_mode == SseMode.COS:
+        if kms_key_id:
+            raise errors.InvalidArgument("A KMS key id goes with cos/kms, not AES256.")
+        return sse.SseRequest(SseMode.COS)
+    if sse_mode == SseMode.KMS:
+        return sse.SseRequest(SseMode.KMS, kms_key_id=sse.resolve_kms_key(bucket, kms_key_id or ""))
+    raise errors.InvalidArgument("Bulk encryption targets AES256 (SSE-COS) or cos/kms (SSE-KMS).")
+
+
+def start_encryption_job(bucket: Bucket, prefix: str, sse_mode: str, kms_key_id: str | None, requester: str,
+                         workers: int = WORKERS_PER_JOB) -> Job:  # fmt: skip
+    """Create the job with one item per object under `prefix`, and queue it for `workers` workers."""
+    target = _target(bucket, sse_mode, kms_key_id)
+    with transaction.atomic():
+        job = Job.objects.create(
+            kind=ENCRYPT_OBJECTS,
+            bucket=bucket,
+            requester=requester,
+            params={"prefix": prefix, "sse": target.mode, "kms_key_id": target.kms_key_id},
+        )
+        keys = StoredObject.objects.filter(bucket=bucket).order_by("key")
+        if prefix:
+            keys = keys.filter(key__gte=prefix, key__lt=prefix[:-1] + chr(ord(prefix[-1]) + 1))
+        total, batch = 0, []
+        for key in keys.values_list("key", flat=True).iterator(chunk_size=ENUMERATION_BATCH):
+            batch.append(JobItem(job=job, key=key))
+            if len(batch) == ENUMERATION_BATCH:
+                JobItem.objects.bulk_create(batch)
+                total, batch = total + len(batch), []
+        JobItem.objects.bulk_create(batch)
+        job.total = total + len(batch)
+        job.save(update_fields=["total"])
+        transaction.on_commit(lambda: _enqueue(job, workers))
+    return job
+
+
+def _enqueue(job: Job, workers: int) -> None:
+    from . import tasks  # tasks wrap this module
+
+    for _ in range(workers):
+        tasks.run_job.delay(str(job.job_id))
+
+
+def cancel_job(job: Job) -> Job:
+    Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+    job.refresh_from_db()
+    if job.status == JobStatus.QUEUED:
+        _finish(job, timezone.now())
+    return job
+
+
+# -- running ---------------------------------------------------------------------------------------------------
+
+
+def claim_batch(job: Job, now: datetime.datetime, size: int = BATCH) -> list[JobItem]:
+    """Claim up to `size` pending items (or items whose claim's lease ran out) with one conditional update."""
+    claimable = Q(state=JobItemState.PENDING) | Q(state=JobItemState.CLAIMED, claimed_at__lt=now - LEASE)
+    ids = list(job.items.filter(claimable).values_list("id", flat=True)[:size])
+    if not ids:
+        return []
+    token = secrets.token_hex(12)
+    JobItem.objects.filter(claimable, id__in=ids).update(state=JobItemState.CLAIMED, claim=token, claimed_at=now)
+    claimed = list(JobItem.objects.filter(claim=token, state=JobItemState.CLAIMED))
+    if claimed:
+        Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(status=JobStatus.RUNNING, started_at=now)
+    return claimed
+
+
+def run_job(job_id: str, now_fn=timezone.now) -> int:
+    """Work on a job until nothing is left to claim; returns how many items this call finished."""
+    finished = 0
+    while True:
+        job = one(Job.objects.select_related("bucket__owner").filter(job_id=job_id))
+        if job is None or job.is_finished:
+            return finished
+        if job.cancel_requested:
+            _finish(job, now_fn())
+            return finished
+        items = claim_batch(job, now_fn())
+        if not items:
+            if not job.items.filter(state__in=[JobItemState.PENDING, JobItemState.CLAIMED]).exists():
+                _finish(job, now_fn())
+            return finished
+        for item in items:
+            _record(job, item, *_process(job, item))
+            finished += 1
+
+
+def _process(job: Job, item: JobItem) -> tuple[str, str, int]:
+    """(state, reason, bytes) for one item."""
+    target = sse.SseRequest(job.params["sse"], kms_key_id=job.params.get("kms_key_id", ""))
+    try:
+        return reencrypt_object(job.bucket, item.key, target)
+    except errors.CosError as exc:
+        return JobItemState.FAILED, f"{exc.code}: {exc.message}"[:255], 0
+
+
+def _record(job: Job, item: JobItem, state: str, reason: str, size: int) -> None:
+    with transaction.atomic():
+        # Only the claim that still holds the item records it: a worker whose lease ran out counts nothing.
+        if not JobItem.objects.filter(pk=item.pk, claim=item.claim, state=JobItemState.CLAIMED).update(
+            state=state, reason=reason
+        ):
+            return
+        counter = {JobItemState.DONE: "done", JobItemState.FAILED: "failed", JobItemState.SKIPPED: "skipped"}[state]
+        Job.objects.filter(pk=job.pk).update(**{counter: F(counter) + 1}, bytes_processed=F("bytes_processed") + size)
+
+
+def _finish(job: Job, now: datetime.datetime) -> None:
+    if job.cancel_requested:
+        status = JobStatus.CANCELLED
+    elif job.items.filter(state=JobItemState.FAILED).exists():
+        status = JobStatus.FAILED
+    else:
+        status = JobStatus.SUCCEEDED
+    Job.objects.filter(pk=job.pk).exclude(
+        status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED]
+    ).update(status=status, finished_at=now)
+
+
+def reencrypt_object(bucket: Bucket, key: str, target: sse.SseRequest) -> tuple[str, str, int]:
+    """Re-wrap one object's data keys for `target`, switching its row only if no client changed it meanwhile."""
+    obj = one(StoredObject.objects.filter(bucket=bucket, key=key))
+    if obj is None:
+        return JobItemState.SKIPPED, "deleted since the job started", 0
+    if obj.sse == SseMode.CUSTOMER:
+        return JobItemState.SKIPPED, "SSE-C: the customer's key is not held, so Kinko cannot re-encrypt it", 0
+    if obj.sse == target.mode and (target.mode != SseMode.KMS or obj.kms_key_id == target.kms_key_id):
+        return JobItemState.DONE, "already encrypted as requested", 0
+    obj.bucket = bucket
+    old_keys = sse.open_envelope(bucket, obj, None, via_api=False)
+    new_keys = sse.new_envelope(bucket, target, via_api=False)
+    records = [obj] if obj.part_count == 0 else list(obj.segments.order_by("number"))
+    rewrapped = []
+    for record in records:
+        blob = obj.blob if record is obj else record.blob
+        identity = sse.identity(bucket.name, key, blob)
+        data_key = old_keys.unwrap(bytes(record.wrapped_key), record.kek_version, identity)
+        rewrapped.append((record, new_keys.wrap(data_key, identity)))
+    with transaction.atomic():
+        unchanged = StoredObject.objects.select_for_update().filter(
+            pk=obj.pk, blob=obj.blob, last_modified=obj.last_modified, sse=obj.sse, kms_blob=obj.kms_blob
+        )
+        if not unchanged.exists():
+            return JobItemState.SKIPPED, "overwritten by a client during the job: the client's version is kept", 0
+        for record, wrapped in rewrapped:
+            if record is obj:
+                continue
+            ObjectSegment.objects.filter(pk=record.pk).update(**wrapped)
+        fields = {"sse": "", "kms_key_id": "", "kms_context": "", "kms_blob": "", **new_keys.fields}
+        if obj.part_count == 0:
+            fields.update(rewrapped[0][1])
+        unchanged.update(**fields)
+    return JobItemState.DONE, "", obj.size_bytes
+
+
+def resume_stalled_jobs(now: datetime.datetime | None = None) -> int:
+    """Queue workers again for unfinished jobs whose claims all ran out (their workers died)."""
+    now = now or timezone.now()
+    resumed = 0
+    for job in Job.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]):
+        live = job.items.filter(state=JobItemState.CLAIMED, claimed_at__gte=now - LEASE).exists()
+        if not live:
+            _enqueue(job, WORKERS_PER_JOB)
+            resumed += 1
+    return resumed
+
+
+@dataclass(frozen=True)
+class KeyImpact:
+    objects: int
+    bytes: int
+
+
+def objects_using_kms_key(account, key_id: str) -> KeyImpact:
+    """What a CMK's deletion would make unreadable (crypto-shredding impact)."""
+    found = StoredObject.objects.filter(bucket__owner=account, sse=SseMode.KMS, kms_key_id=key_id)
+    return KeyImpact(found.count(), found.aggregate(size=Sum("size_bytes"))["size"] or 0)
