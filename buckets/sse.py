@@ -150,7 +150,8 @@ KMS_TRANSLATIONS = {
 def _translate(exc: kms_errors.KmsError) -> errors.CosError:
     if isinstance(exc, kms_errors.ServiceNotEnabled):
         return errors.KmsException(
-            "SSE-KMS needs the KMS: activate it with `python manage.py activate_kms` (or the console) first."
+            "SSE-KMS needs the KMS: activate it with `python manage.py activate_kms` "
+            "or POST /api/v1/kms/activate/ first."
         )
     cos_error = KMS_TRANSLATIONS.get(type(exc))
     if cos_error is not None:

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "console",
     "keys",
     "roles",
@@ -120,6 +121,26 @@ STATIC_ROOT = DATA_DIR / "static"
 
 # COS bodies are streamed from the WSGI input by the COS views; these limits guard the console forms only.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "console.jsonapi.auth.TokenAuthentication",
+        "console.jsonapi.auth.SessionPrincipalAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["console.jsonapi.auth.HasPrincipal"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "console.jsonapi.errors.handle_exception",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Kinko JSON API",
+    "DESCRIPTION": "Buckets, objects, encryption jobs, the KMS and CAM of a Kinko server. Errors are "
+    '{"code": "<stable code>", "detail": "…"}: COS codes for object storage, Tencent Cloud API codes for KMS and CAM.',
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+}
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS = (

@@ -14,7 +14,7 @@ def _error(name: str, code: str, message: str) -> type[KmsError]:
 ServiceNotEnabled = _error(
     "ServiceNotEnabled",
     "ResourceUnavailable.ServiceNotEnabled",
-    "The KMS is not activated: run `python manage.py activate_kms`.",
+    "The KMS is not activated: run `python manage.py activate_kms` or POST /api/v1/kms/activate/.",
 )
 UnsupportedRegion = _error("UnsupportedRegion", "UnsupportedRegion", "The KMS is not offered in this region.")
 KeyNotFound = _error("KeyNotFound", "ResourceUnavailable.CmkNotFound", "The CMK does not exist.")

@@ -69,3 +69,9 @@ def seal_secret(plaintext: bytes, purpose: bytes) -> bytes:
 
 def unseal_secret(sealed: bytes, purpose: bytes) -> bytes:
     return crypto.unseal(root_key(), sealed, purpose)
+
+
+def keyed_digest(purpose: bytes, value: bytes) -> str:
+    """HMAC-SHA256 under a key derived from the root key: a lookup index for a secret that is stored sealed."""
+    mac_key = crypto.hkdf_sha256(root_key(), b"", b"kinko/digest/" + purpose)
+    return crypto.hmac_sha256(mac_key, value).hex()

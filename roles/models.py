@@ -12,6 +12,7 @@ class Account(models.Model):
     uin = models.CharField(max_length=20, unique=True)
     is_root = models.BooleanField(default=False)
     api_token_sealed = models.BinaryField()
+    api_token_digest = models.CharField(max_length=64, blank=True, db_index=True)  # keyed hash, for lookups
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -61,6 +61,11 @@ def new_secret_key() -> str:
     return _random_text(32)
 
 
+def api_token_digest(token: str) -> str:
+    """A keyed hash of an ApiToken: finds the account without keeping the token in clear."""
+    return keystore.keyed_digest(b"apitoken", token.encode())
+
+
 def create_account(appid: str, *, is_root: bool = False) -> Account:
     uin = "1000" + "".join(secrets.choice(string.digits) for _ in range(8))
     token = secrets.token_urlsafe(32)
@@ -69,7 +74,21 @@ def create_account(appid: str, *, is_root: bool = False) -> Account:
         uin=uin,
         is_root=is_root,
         api_token_sealed=keystore.seal_secret(token.encode(), b"apitoken:" + appid.encode()),
+        api_token_digest=api_token_digest(token),
     )
+
+
+def account_for_api_token(token: str) -> Account | None:
+    account = Account.objects.filter(api_token_digest=api_token_digest(token)).first()
+    if account is None or not secrets.compare_digest(account.api_token(), token):
+        return None
+    return account
+
+
+def root_principal(account: Account) -> Principal:
+    """The account acting with its root rights (JSON API tokens and console sessions)."""
+    key = account.api_keys.filter(user=None).order_by("created_at", "id").first() or create_api_key(account)
+    return Principal(account=account, api_key=key)
 
 
 def create_api_key(account: Account, secret_id: str | None = None, secret_key: str | None = None,

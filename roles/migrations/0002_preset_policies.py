@@ -16,5 +16,5 @@ def install_presets(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("roles", "0002_cam")]
+    dependencies = [("roles", "0001_initial")]
     operations = [migrations.RunPython(install_presets, migrations.RunPython.noop)]

@@ -1,0 +1,76 @@
+"""Who a JSON API request acts as: `Authorization: Token <ApiToken>` (the account's root), `Token <SecretId>:
+<SecretKey>` (any API key, sub-users included), or a console session (its Django user's account)."""
+
+import hmac
+
+from django.contrib.auth.models import AnonymousUser
+from rest_framework import authentication, exceptions
+from rest_framework.permissions import BasePermission
+
+from console.db import one
+from roles import service as roles
+from roles.models import Account, ApiKey
+from roles.principal import Principal
+
+
+class ApiUser(AnonymousUser):
+    """The request.user DRF sees for token-authenticated calls; the principal carries who it really is."""
+
+    def __init__(self, principal: Principal) -> None:
+        super().__init__()
+        self.principal = principal
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+
+class TokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Token"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        scheme, _, credential = header.partition(" ")
+        if scheme != self.keyword or not credential:
+            return None
+        principal = principal_for_token(credential.strip())
+        if principal is None:
+            raise exceptions.AuthenticationFailed("The token is not valid.", code="invalid_token")
+        return ApiUser(principal), principal
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
+
+
+def principal_for_token(credential: str) -> Principal | None:
+    secret_id, sep, secret_key = credential.partition(":")
+    if sep:
+        key = one(ApiKey.objects.select_related("account", "user").filter(secret_id=secret_id))
+        if key is not None and key.is_active and hmac.compare_digest(key.secret_key().encode(), secret_key.encode()):
+            return Principal(key.account, key)
+        return None
+    account = roles.account_for_api_token(credential)
+    return roles.root_principal(account) if account is not None else None
+
+
+class SessionPrincipalAuthentication(authentication.SessionAuthentication):
+    """A signed-in console user acts as the root account (CSRF enforced by DRF for unsafe methods)."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user, _ = result
+        account = Account.objects.filter(is_root=True).first()
+        if account is None:
+            return None
+        return ApiUser(roles.root_principal(account)), None
+
+
+def principal_of(request) -> Principal:
+    return request.user.principal
+
+
+class HasPrincipal(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return isinstance(getattr(request, "user", None), ApiUser)

@@ -1,0 +1,34 @@
+"""JSON API errors: `{"code": <stable code>, "detail": <message>}` with the HTTP status of the domain error.
+
+COS errors keep their COS code and status; API 3.0 (KMS, CAM) errors their Tencent code (400, or 403 for
+authorization and 404 for missing resources); DRF's own errors their DRF code.
+"""
+
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from buckets.api.errors import CosError
+from console.apierror import ApiError
+
+
+def api_error_status(code: str) -> int:
+    if code.startswith("AuthFailure") or code.startswith("UnauthorizedOperation"):
+        return status.HTTP_403_FORBIDDEN
+    if "NotFound" in code or "NotExist" in code:
+        return status.HTTP_404_NOT_FOUND
+    return status.HTTP_400_BAD_REQUEST
+
+
+def handle_exception(exc, context):
+    if isinstance(exc, CosError):
+        return Response({"code": exc.code, "detail": exc.message}, status=exc.status)
+    if isinstance(exc, ApiError):
+        return Response({"code": exc.code, "detail": exc.message}, status=api_error_status(exc.code))
+    response = exception_handler(exc, context)
+    if response is not None:
+        detail = response.data
+        codes = exc.get_codes() if hasattr(exc, "get_codes") else None
+        code = codes if isinstance(codes, str) else "invalid"
+        response.data = {"code": code, "detail": detail.get("detail", detail) if isinstance(detail, dict) else detail}
+    return response

@@ -1,0 +1,453 @@
+"""JSON API views: parse, authorize through CAM, one domain call, render. Errors: console.jsonapi.errors."""
+
+import base64
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.generics import get_object_or_404
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from buckets import acl, jobs, service, sse
+from buckets.api import errors as cos_errors
+from buckets.api.headers import RequestBody
+from buckets.models import Bucket, Job, SseMode
+from keys import service as kms
+from keys.models import AuditEvent, KeyOrigin
+from roles import policy
+from roles import service as roles
+from roles.models import Role, SubUser
+
+from . import serializers as s
+from .auth import principal_of
+
+
+def require(request: Request, action: str, resource: str = "*") -> None:
+    roles.require(principal_of(request), action, resource)
+
+
+def own_bucket(request: Request, name: str, action: str, key: str = "") -> Bucket:
+    bucket = Bucket.objects.filter(name=name, owner=principal_of(request).account).select_related("owner").first()
+    if bucket is None:
+        raise cos_errors.NoSuchBucket()
+    require(request, f"cos:{action}", policy.cos_resource(bucket.region, bucket.owner.appid, bucket.name, key))
+    return bucket
+
+
+def kms_caller(request: Request, region: str | None = None) -> kms.KmsCaller:
+    principal = principal_of(request)
+    return kms.KmsCaller(principal.account, f"jsonapi:{principal.api_key.secret_id}", region)
+
+
+def requester(request: Request) -> str:
+    return f"jsonapi:{principal_of(request).api_key.secret_id}"
+
+
+# -- buckets ---------------------------------------------------------------------------------------------------
+
+
+class BucketList(APIView):
+    @extend_schema(responses=s.BucketSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        require(request, "cos:GetService")
+        buckets = service.list_buckets(principal_of(request).account, region=request.query_params.get("region"))
+        return Response(s.BucketSerializer(buckets, many=True).data)
+
+    @extend_schema(request=s.BucketCreateSerializer, responses={201: s.BucketSerializer})
+    def post(self, request: Request) -> Response:
+        data = s.BucketCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = data.validated_data
+        account = principal_of(request).account
+        require(request, "cos:PutBucket", policy.cos_resource(params["region"], account.appid, params["name"]))
+        grants = acl.canned_grants(params["acl"], account.owner_id, acl.BUCKET_CANNED)
+        bucket = service.create_bucket(account, params["name"], params["region"], grants)
+        if params["encryption"]:
+            encryption = params["encryption"]
+            sse.set_bucket_encryption(bucket, encryption["algorithm"], encryption.get("kms_key_id") or "")
+        return Response(s.BucketSerializer(bucket).data, status=status.HTTP_201_CREATED)
+
+
+class BucketDetail(APIView):
+    @extend_schema(responses=s.BucketSerializer)
+    def get(self, request: Request, bucket: str) -> Response:
+        return Response(s.BucketSerializer(own_bucket(request, bucket, "HeadBucket")).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, bucket: str) -> Response:
+        service.delete_bucket(own_bucket(request, bucket, "DeleteBucket"))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BucketEncryption(APIView):
+    @extend_schema(responses=s.EncryptionSerializer)
+    def get(self, request: Request, bucket: str) -> Response:
+        found = own_bucket(request, bucket, "GetBucketEncryption")
+        if not found.default_sse:
+            raise cos_errors.NoSuchEncryptionConfiguration()
+        return Response(s.bucket_encryption(found))
+
+    @extend_schema(request=s.EncryptionSerializer, responses=s.EncryptionSerializer)
+    def put(self, request: Request, bucket: str) -> Response:
+        found = own_bucket(request, bucket, "PutBucketEncryption")
+        data = s.EncryptionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        sse.set_bucket_encryption(found, data.validated_data["algorithm"], data.validated_data["kms_key_id"] or "")
+        return Response(s.bucket_encryption(found))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, bucket: str) -> Response:
+        sse.delete_bucket_encryption(own_bucket(request, bucket, "DeleteBucketEncryption"))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# -- objects ---------------------------------------------------------------------------------------------------
+
+LIST_PARAMETERS = [
+    OpenApiParameter("prefix", str), OpenApiParameter("delimiter", str), OpenApiParameter("marker", str),
+    OpenApiParameter("max_keys", int),
+]  # fmt: skip
+
+
+class ObjectList(APIView):
+    @extend_schema(parameters=LIST_PARAMETERS, responses=s.ObjectListSerializer)
+    def get(self, request: Request, bucket: str) -> Response:
+        found = own_bucket(request, bucket, "GetBucket")
+        query = request.query_params
+        max_keys = query.get("max_keys", "1000")
+        if not max_keys.isdecimal() or not 1 <= int(max_keys) <= 1000:
+            raise cos_errors.InvalidArgument("max_keys must be an integer from 1 to 1000.")
+        listing = service.list_objects(found, prefix=query.get("prefix", ""), delimiter=query.get("delimiter", ""),
+                                       marker=query.get("marker", ""), max_keys=int(max_keys))  # fmt: skip
+        return Response({"objects": s.ObjectSerializer(listing.objects, many=True).data,
+                         "common_prefixes": listing.common_prefixes, "is_truncated": listing.is_truncated,
+                         "next_marker": listing.next_marker})  # fmt: skip
+
+
+def _sse_from_query(request: Request) -> sse.SseRequest | None:
+    mode = request.query_params.get("sse") or None
+    if mode is None:
+        return None
+    if mode not in (SseMode.COS, SseMode.KMS):
+        raise cos_errors.InvalidArgument("sse must be AES256 or cos/kms (SSE-C is offered on the COS API only).")
+    return sse.SseRequest(mode, kms_key_id=request.query_params.get("kms_key_id", ""))
+
+
+class ObjectDetail(APIView):
+    parser_classes: list = []  # the body is the object, streamed by the view
+
+    @extend_schema(parameters=[OpenApiParameter("download", bool)], responses=s.ObjectSerializer)
+    def get(self, request: Request, bucket: str, key: str):
+        found = own_bucket(request, bucket, "GetObject", key)
+        if request.query_params.get("download") not in ("1", "true"):
+            return Response(s.ObjectSerializer(service.get_object(found, key)).data)
+        read = service.read_object(found, key, {}, want_body=True, customer_key=None, via_api=False)
+        response = StreamingHttpResponse(read.body, content_type=read.obj.content_type)
+        response["Content-Length"] = str(read.obj.size_bytes)
+        response["Content-Disposition"] = f'attachment; filename="{key.rsplit("/", 1)[-1]}"'
+        return response
+
+    @extend_schema(
+        parameters=[OpenApiParameter("sse", str, enum=["AES256", "cos/kms"]), OpenApiParameter("kms_key_id", str)],
+        request={"application/octet-stream": bytes}, responses={201: s.ObjectSerializer},
+    )  # fmt: skip
+    def put(self, request: Request, bucket: str, key: str) -> Response:
+        found = own_bucket(request, bucket, "PutObject", key)
+        raw = request._request
+        length = raw.META.get("CONTENT_LENGTH")
+        if not length or not length.isdecimal():
+            raise cos_errors.MissingContentLength()
+        attributes = service.ObjectAttributes(content_type=raw.META.get("CONTENT_TYPE") or "application/octet-stream")
+        write = service.WriteRequest(attributes=attributes, sse_request=_sse_from_query(request), via_api=False)
+        written = service.put_object(found, key, RequestBody(raw), int(length), write)
+        return Response(s.ObjectSerializer(written.obj).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, bucket: str, key: str) -> Response:
+        service.delete_object(own_bucket(request, bucket, "DeleteObject", key), key)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# -- jobs ------------------------------------------------------------------------------------------------------
+
+
+class EncryptionJobs(APIView):
+    @extend_schema(responses=s.JobSerializer(many=True))
+    def get(self, request: Request, bucket: str) -> Response:
+        found = own_bucket(request, bucket, "GetBucket")
+        return Response(s.JobSerializer(found.jobs.all()[:100], many=True).data)
+
+    @extend_schema(request=s.EncryptionJobCreateSerializer, responses={202: s.JobSerializer})
+    def post(self, request: Request, bucket: str) -> Response:
+        found = own_bucket(request, bucket, "PutObject")
+        data = s.EncryptionJobCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = data.validated_data
+        job = jobs.start_encryption_job(found, params["prefix"], params["sse"], params["kms_key_id"],
+                                        requester(request))  # fmt: skip
+        return Response(s.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _job(request: Request, job_id: str) -> Job:
+    job = get_object_or_404(Job.objects.select_related("bucket"), job_id=job_id,
+                            bucket__owner=principal_of(request).account)  # fmt: skip
+    require(request, "cos:GetBucket", policy.cos_resource(job.bucket.region, job.bucket.owner.appid, job.bucket.name))
+    return job
+
+
+class JobDetail(APIView):
+    @extend_schema(responses=s.JobSerializer)
+    def get(self, request: Request, job_id: str) -> Response:
+        return Response(s.JobSerializer(_job(request, job_id)).data)
+
+
+class JobCancel(APIView):
+    @extend_schema(request=None, responses=s.JobSerializer)
+    def post(self, request: Request, job_id: str) -> Response:
+        return Response(s.JobSerializer(jobs.cancel_job(_job(request, job_id))).data)
+
+
+# -- KMS -------------------------------------------------------------------------------------------------------
+
+
+class KmsStatus(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        require(request, "kms:GetServiceStatus")
+        status_ = kms.get_service_status(kms_caller(request))
+        return Response({"activated": status_.enabled, "key_count": status_.key_count, "key_limit": status_.key_limit})
+
+
+class KmsActivate(APIView):
+    @extend_schema(request=None, responses={200: dict})
+    def post(self, request: Request) -> Response:
+        require(request, "kms:CreateKey")
+        return Response({"default_keys": kms.activate_kms(principal_of(request).account)})
+
+
+def _kms_resource(request: Request, key_id: str, region: str | None = None) -> str:
+    account = principal_of(request).account
+    return policy.kms_resource(region or "*", account.uin, account.uin, key_id)
+
+
+class KeyList(APIView):
+    @extend_schema(parameters=[OpenApiParameter("region", str)], responses=s.KeySerializer(many=True))
+    def get(self, request: Request) -> Response:
+        require(request, "kms:ListKeyDetail")
+        query = kms.KeyFilter(limit=200, usage="ALL")
+        keys, _ = kms.list_key_detail(kms_caller(request, request.query_params.get("region")), query)
+        return Response(s.KeySerializer(keys, many=True).data)
+
+    @extend_schema(request=s.KeyCreateSerializer, responses={201: s.KeySerializer})
+    def post(self, request: Request) -> Response:
+        require(request, "kms:CreateKey")
+        data = s.KeyCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = data.validated_data
+        key = kms.create_key(kms_caller(request, params["region"]), params["alias"], params["description"],
+                             key_type=1 if params["origin"] == KeyOrigin.TENCENT_KMS else 2)  # fmt: skip
+        return Response(s.KeySerializer(key).data, status=status.HTTP_201_CREATED)
+
+
+def _key(request: Request, key_id: str, action: str):
+    require(request, f"kms:{action}", _kms_resource(request, key_id))
+    key = kms.get_key(kms_caller(request), key_id, any_region=True)
+    return key, kms_caller(request, key.region)
+
+
+class KeyDetail(APIView):
+    @extend_schema(responses=s.KeySerializer)
+    def get(self, request: Request, key_id: str) -> Response:
+        key, _ = _key(request, key_id, "DescribeKey")
+        return Response(s.KeySerializer(key).data)
+
+    @extend_schema(request=s.KeyUpdateSerializer, responses=s.KeySerializer)
+    def patch(self, request: Request, key_id: str) -> Response:
+        key, caller = _key(request, key_id, "UpdateKeyDescription")
+        data = s.KeyUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = data.validated_data
+        if "alias" in params:
+            kms.update_alias(caller, key_id, params["alias"])
+        if "description" in params:
+            kms.update_key_description(caller, key_id, params["description"])
+        if params.get("rotation_enabled") is True:
+            kms.enable_key_rotation(caller, key_id, params.get("rotate_days", key.rotate_days))
+        elif params.get("rotation_enabled") is False:
+            kms.disable_key_rotation(caller, key_id)
+        key.refresh_from_db()
+        return Response(s.KeySerializer(key).data)
+
+
+KEY_ACTIONS = {
+    "enable": ("EnableKey", kms.enable_key),
+    "disable": ("DisableKey", kms.disable_key),
+    "rotate": ("RotateKey", kms.rotate_key),
+    "cancel-deletion": ("CancelKeyDeletion", kms.cancel_key_deletion),
+    "archive": ("ArchiveKey", kms.archive_key),
+    "cancel-archive": ("CancelKeyArchive", kms.cancel_key_archive),
+    "delete-imported-material": ("DeleteImportedKeyMaterial", kms.delete_imported_key_material),
+}
+
+
+class KeyAction(APIView):
+    @extend_schema(request=None, responses=s.KeySerializer)
+    def post(self, request: Request, key_id: str, operation: str) -> Response:
+        if operation not in KEY_ACTIONS:
+            return Response({"code": "not_found", "detail": f"No key action {operation!r}."}, status=404)
+        action_name, run = KEY_ACTIONS[operation]
+        key, caller = _key(request, key_id, action_name)
+        run(caller, key_id)
+        key.refresh_from_db()
+        return Response(s.KeySerializer(key).data)
+
+
+class KeyScheduleDeletion(APIView):
+    @extend_schema(request=s.ScheduleDeletionSerializer, responses=s.KeySerializer)
+    def post(self, request: Request, key_id: str) -> Response:
+        _, caller = _key(request, key_id, "ScheduleKeyDeletion")
+        data = s.ScheduleDeletionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = kms.schedule_key_deletion(caller, key_id, data.validated_data["pending_window_in_days"])
+        return Response(s.KeySerializer(key).data)
+
+
+class KeyImpact(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, key_id: str) -> Response:
+        key, _ = _key(request, key_id, "DescribeKey")
+        impact = jobs.objects_using_kms_key(principal_of(request).account, str(key.key_id))
+        buckets = list(Bucket.objects.filter(owner=key.account, default_kms_key_id=str(key.key_id))
+                       .values_list("name", flat=True))  # fmt: skip
+        return Response({"objects": impact.objects, "bytes": impact.bytes, "bucket_defaults": buckets})
+
+
+class KeyImportParameters(APIView):
+    @extend_schema(request=s.ImportParametersSerializer, responses={200: dict})
+    def post(self, request: Request, key_id: str) -> Response:
+        _, caller = _key(request, key_id, "GetParametersForImport")
+        data = s.ImportParametersSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        found = kms.get_parameters_for_import(caller, key_id, data.validated_data["wrapping_algorithm"], "RSA_2048")
+        return Response({"import_token": found.token, "public_key": base64.b64encode(found.public_key_der).decode(),
+                         "parameters_valid_to": found.valid_to})  # fmt: skip
+
+
+class KeyImportMaterial(APIView):
+    @extend_schema(request=s.ImportMaterialSerializer, responses=s.KeySerializer)
+    def post(self, request: Request, key_id: str) -> Response:
+        key, caller = _key(request, key_id, "ImportKeyMaterial")
+        data = s.ImportMaterialSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = data.validated_data
+        kms.import_key_material(caller, key_id, params["import_token"], params["encrypted_key_material"],
+                                params["valid_to"])  # fmt: skip
+        key.refresh_from_db()
+        return Response(s.KeySerializer(key).data)
+
+
+class KeyUsage(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, key_id: str) -> Response:
+        key, _ = _key(request, key_id, "DescribeKey")
+        return Response({row.month: row.calls for row in key.monthly_usage.order_by("month")})
+
+
+class KeyAudit(APIView):
+    @extend_schema(responses=s.AuditEventSerializer(many=True))
+    def get(self, request: Request, key_id: str) -> Response:
+        key, _ = _key(request, key_id, "DescribeKey")
+        events = AuditEvent.objects.filter(account=key.account, key_id=str(key.key_id))[:500]
+        return Response(s.AuditEventSerializer(events, many=True).data)
+
+
+# -- CAM -------------------------------------------------------------------------------------------------------
+
+
+class RoleList(APIView):
+    @extend_schema(responses=s.RoleSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        require(request, "cam:DescribeRoleList")
+        return Response(s.RoleSerializer(Role.objects.filter(account=principal_of(request).account), many=True).data)
+
+    @extend_schema(request=s.RoleCreateSerializer, responses={201: s.RoleSerializer})
+    def post(self, request: Request) -> Response:
+        require(request, "cam:CreateRole")
+        data = s.RoleCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = data.validated_data
+        account = principal_of(request).account
+        role = roles.create_role(account, params["name"], params["trust_policy"], params["description"])
+        for name in params["policies"]:
+            roles.attach_role_policy(role, roles.get_policy(account, name=name))
+        return Response(s.RoleSerializer(role).data, status=status.HTTP_201_CREATED)
+
+
+class RoleDetail(APIView):
+    @extend_schema(responses=s.RoleSerializer)
+    def get(self, request: Request, name: str) -> Response:
+        require(request, "cam:GetRole")
+        return Response(s.RoleSerializer(roles.get_role(principal_of(request).account, name=name)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, name: str) -> Response:
+        require(request, "cam:DeleteRole")
+        roles.delete_role(roles.get_role(principal_of(request).account, name=name))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CosServiceRole(APIView):
+    @extend_schema(request=None, responses=s.RoleSerializer)
+    def post(self, request: Request) -> Response:
+        require(request, "cam:CreateRole")
+        require(request, "cam:AttachRolePolicy")
+        return Response(s.RoleSerializer(roles.ensure_cos_service_role(principal_of(request).account)).data)
+
+
+class PolicyList(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        require(request, "cam:ListPolicies")
+        found, _ = roles.list_policies(principal_of(request).account, per_page=200)
+        return Response([{"policy_id": p.policy_id, "name": p.name, "description": p.description,
+                          "type": "preset" if p.account_id is None else "custom"} for p in found])  # fmt: skip
+
+
+class UserList(APIView):
+    @extend_schema(responses=s.SubUserSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        require(request, "cam:ListUsers")
+        users = SubUser.objects.filter(account=principal_of(request).account).order_by("created_at")
+        return Response(s.SubUserSerializer(users, many=True).data)
+
+    @extend_schema(request=s.SubUserCreateSerializer, responses={201: dict})
+    def post(self, request: Request) -> Response:
+        require(request, "cam:AddUser")
+        data = s.SubUserCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = data.validated_data
+        account = principal_of(request).account
+        user = roles.add_user(account, params["name"], params["remark"])
+        for name in params["policies"]:
+            roles.attach_user_policy(user, roles.get_policy(account, name=name))
+        key, secret_key = roles.create_access_key(account, user)
+        return Response({**s.SubUserSerializer(user).data, "secret_id": key.secret_id, "secret_key": secret_key},
+                        status=status.HTTP_201_CREATED)  # fmt: skip
+
+
+class UserAccessKeys(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, name: str) -> Response:
+        require(request, "cam:ListAccessKeys")
+        account = principal_of(request).account
+        keys = roles.access_keys(account, roles.get_user(account, name=name))
+        return Response([{"secret_id": k.secret_id, "status": k.status, "created_at": k.created_at} for k in keys])
+
+    @extend_schema(request=None, responses={201: dict})
+    def post(self, request: Request, name: str) -> Response:
+        require(request, "cam:CreateAccessKey")
+        account = principal_of(request).account
+        key, secret_key = roles.create_access_key(account, roles.get_user(account, name=name))
+        return Response({"secret_id": key.secret_id, "secret_key": secret_key}, status=status.HTTP_201_CREATED)
