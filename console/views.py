@@ -1,7 +1,6 @@
-"""Browser console pages and the health endpoint."""
+"""The health endpoint (console pages live in console/pages/)."""
 
 from django.http import HttpRequest, JsonResponse
-from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from console import health
@@ -13,8 +12,3 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if failed:
         return JsonResponse({"status": "unavailable", "failing": failed}, status=503)
     return JsonResponse({"status": "ok"})
-
-
-@require_GET
-def home(request: HttpRequest):
-    return render(request, "console/home.html")

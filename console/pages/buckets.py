@@ -1,0 +1,74 @@
+"""Bucket pages: list, create, settings (default encryption, ACL), delete."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from buckets import acl, service, sse
+from buckets.models import Bucket
+from console.forms import BucketEncryptionForm, BucketForm
+from keys.models import KeyState, MasterKey
+
+from .common import account_of, console_page
+
+
+def key_choices(account, region: str | None = None) -> list[MasterKey]:
+    keys = MasterKey.objects.live().filter(account=account, state=KeyState.ENABLED)
+    return list(keys.filter(region=region) if region else keys)
+
+
+@console_page
+def bucket_list(request):
+    account = account_of(request)
+    form = BucketForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        name = f"{data['name']}-{account.appid}"
+        bucket = service.create_bucket(account, name, data["region"],
+                                       acl.canned_grants(data["acl"], account.owner_id, acl.BUCKET_CANNED))  # fmt: skip
+        if data["encryption"]:
+            sse.set_bucket_encryption(bucket, data["encryption"], data["kms_key_id"] or "")
+        messages.success(request, _("Bucket %(name)s created.") % {"name": name})
+        return redirect("bucket-objects", bucket=name)
+    buckets = Bucket.objects.filter(owner=account).order_by("name")
+    return render(request, "console/buckets/list.html", {"buckets": buckets, "form": form,
+                                                          "keys": key_choices(account)})  # fmt: skip
+
+
+@console_page
+def bucket_settings(request, bucket: str):
+    account = account_of(request)
+    found = get_object_or_404(Bucket, name=bucket, owner=account)
+    form = BucketEncryptionForm(request.POST or None, initial={"encryption": found.default_sse,
+                                                                "kms_key_id": found.default_kms_key_id})  # fmt: skip
+    if request.method == "POST" and form.is_valid():
+        if form.cleaned_data["encryption"]:
+            sse.set_bucket_encryption(found, form.cleaned_data["encryption"], form.cleaned_data["kms_key_id"] or "")
+        else:
+            sse.delete_bucket_encryption(found)
+        messages.success(request, _("Default encryption saved."))
+        return redirect("bucket-settings", bucket=bucket)
+    context = {"bucket": found, "form": form, "keys": key_choices(account, found.region),
+               "acl": acl.canned_name(found.acl, is_bucket=True)}  # fmt: skip
+    return render(request, "console/buckets/settings.html", context)
+
+
+@console_page
+@require_POST
+def bucket_acl(request, bucket: str):
+    account = account_of(request)
+    found = get_object_or_404(Bucket, name=bucket, owner=account)
+    service.set_bucket_acl(found, acl.canned_grants(request.POST.get("acl", ""), account.owner_id, acl.BUCKET_CANNED))
+    messages.success(request, _("Access saved."))
+    return redirect("bucket-settings", bucket=bucket)
+
+
+@console_page
+def bucket_delete(request, bucket: str):
+    found = get_object_or_404(Bucket, name=bucket, owner=account_of(request))
+    if request.method == "POST":
+        service.delete_bucket(found)
+        messages.success(request, _("Bucket %(name)s deleted.") % {"name": bucket})
+        return redirect("buckets")
+    return render(request, "console/buckets/delete.html", {"bucket": found})

@@ -1,0 +1,49 @@
+"""Jobs (live progress through htmx polling, cancel) and the audit log (filters)."""
+
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from buckets import jobs
+from buckets.models import Job
+from keys.models import AuditEvent
+
+from .common import account_of, console_page
+
+
+@console_page
+def job_list(request):
+    return render(
+        request,
+        "console/jobs/list.html",
+        {"jobs": Job.objects.filter(bucket__owner=account_of(request)).select_related("bucket")[:100]},
+    )
+
+
+def _job(request, job_id) -> Job:
+    return get_object_or_404(Job.objects.select_related("bucket"), job_id=job_id, bucket__owner=account_of(request))
+
+
+@console_page
+def job_detail(request, job_id):
+    job = _job(request, job_id)
+    template = "console/jobs/progress.html" if request.headers.get("HX-Request") else "console/jobs/detail.html"
+    errors = job.items.filter(state__in=["failed", "skipped"]).exclude(reason="")[:200]
+    return render(request, template, {"job": job, "errors": errors,
+                                      "percent": int(100 * (job.done + job.failed + job.skipped) / job.total)
+                                      if job.total else 100})  # fmt: skip
+
+
+@console_page
+@require_POST
+def job_cancel(request, job_id):
+    jobs.cancel_job(_job(request, job_id))
+    return redirect("job", job_id=job_id)
+
+
+@console_page
+def audit_log(request):
+    events = AuditEvent.objects.filter(account=account_of(request))
+    for field in ("key_id", "actor", "action"):
+        if request.GET.get(field):
+            events = events.filter(**{f"{field}__icontains": request.GET[field]})
+    return render(request, "console/jobs/audit.html", {"events": events[:300], "filters": request.GET})
