@@ -80,6 +80,7 @@ def cancel_job(job: Job) -> Job:
     job.refresh_from_db()
     if job.status == JobStatus.QUEUED:
         _finish(job, timezone.now())
+        job.refresh_from_db()
     return job
 
 

@@ -88,5 +88,7 @@ def user_list(request):
             roles.attach_user_policy(user, roles.get_policy(account, name=name))
         key, secret_key = roles.create_access_key(account, user)
         created = {"user": user, "secret_id": key.secret_id, "secret_key": secret_key}  # shown once, never again
+        form = SubUserForm()
+        form.fields["policies"].choices = [(p.name, p.name) for p in policies]
     users = SubUser.objects.filter(account=account).prefetch_related("attachments__policy", "api_keys")
     return render(request, "console/cam/users.html", {"users": users, "form": form, "created": created})
