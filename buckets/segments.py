@@ -11,6 +11,7 @@ truncation and extension; the tag detects bit flips. A ranged read decrypts only
 No ORM here: the data key arrives unwrapped from buckets.sse.
 """
 
+import os
 import struct
 import uuid
 from collections.abc import Iterator
@@ -98,10 +99,20 @@ def decrypt_range(file: BinaryIO, blob_id: str, data_key: bytes, size: int, firs
     magic, version, segment_bytes, prefix = HEADER.unpack(header)
     if magic != MAGIC or version != FORMAT_VERSION or segment_bytes != SEGMENT_BYTES:
         raise CorruptObject("the object's header is not valid")
-    if length <= 0:
-        return
+    if file.seek(0, os.SEEK_END) != stored_size(size):
+        raise CorruptObject("the object is not the size it was written at")
     aead = crypto.Aead(data_key)
     blob_uuid = uuid.UUID(hex=blob_id).bytes
+    if size == 0:
+        # An empty object still has its (empty, final) segment: its tag authenticates key, blob id and file.
+        file.seek(HEADER.size)
+        try:
+            aead.decrypt(_nonce(prefix, 0), file.read(TAG_BYTES), _aad(blob_uuid, 0, True))
+        except crypto.DecryptError:
+            raise CorruptObject("segment 0 failed authentication") from None
+        return
+    if length <= 0:
+        return
     last_index = segment_count(size) - 1
     first_index, end_index = first // segment_bytes, (first + length - 1) // segment_bytes
     stride = segment_bytes + TAG_BYTES
