@@ -17,7 +17,14 @@ class DomainDeleteMixin:
         try:
             self.domain_delete(obj)
         except CosError as exc:
+            request.domain_refused = True
             messages.error(request, f"{obj}: {exc.code}: {exc.message}")
+
+    def message_user(self, request, message, level=messages.INFO, *args, **kwargs) -> None:
+        # Django announces a deletion once delete_model returns; a refused one was not a success.
+        if getattr(request, "domain_refused", False) and level == messages.SUCCESS:
+            return
+        super().message_user(request, message, level, *args, **kwargs)
 
     def delete_queryset(self, request, queryset) -> None:
         for obj in queryset:

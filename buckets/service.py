@@ -64,7 +64,9 @@ def validate_bucket_name(name: str, appid: str) -> None:
         )
 
 
-def create_bucket(owner: Account, name: str, region: str, acl: list[dict] | None = None) -> Bucket:
+def create_bucket(owner: Account, name: str, region: str, acl: list[dict] | None = None,
+                  default_sse: str = "", default_kms_key_id: str = "") -> Bucket:  # fmt: skip
+    """A new bucket, with its default encryption when one is given: both or neither."""
     validate_bucket_name(name, owner.appid)
     if region not in settings.KINKO_REGIONS:
         raise errors.InvalidArgument(
@@ -74,7 +76,10 @@ def create_bucket(owner: Account, name: str, region: str, acl: list[dict] | None
     if existing is None:
         try:
             with transaction.atomic():
-                return Bucket.objects.create(name=name, owner=owner, region=region, acl=acl or [])
+                bucket = Bucket.objects.create(name=name, owner=owner, region=region, acl=acl or [])
+                if default_sse:
+                    sse.set_bucket_encryption(bucket, default_sse, default_kms_key_id)
+                return bucket
         except IntegrityError:
             existing = Bucket.objects.get(name=name)
     # Names are unique across regions: the same owner asking again in the region it has it "owns it";

@@ -21,6 +21,7 @@ from django.db import transaction
 from keys import crypto, master
 from keys import errors as kms_errors
 from keys import service as kms
+from keys.models import KeyState
 from roles import policy
 from roles import service as roles
 from roles.models import Account
@@ -313,6 +314,8 @@ def set_bucket_encryption(bucket: Bucket, algorithm: str, kms_key_id: str = "", 
             _require_kms_region(bucket)
             try:
                 key = kms.get_key(caller, kms_key_id) if kms_key_id else kms.default_key(caller)
+                if key.state != KeyState.ENABLED:
+                    raise errors.KmsKeyDisabled(f"The KMS key {key.key_id} is {key.state}, not Enabled.")
                 kms.bind_cloud_resource(caller, str(key.key_id), COS_PRODUCT, bucket.name)
             except kms_errors.KmsError as exc:
                 raise _translate(exc) from None

@@ -211,24 +211,24 @@ def _check_tags(tags: list[dict]) -> list[dict]:
 
 
 def create_role(account: Account, name: str, trust_policy: str, description: str = "", console_login: bool = False,
-                session_duration: int = 0, tags: list[dict] | None = None) -> Role:  # fmt: skip
+                session_duration: int = 0, tags: list[dict] | None = None,
+                policies: list[str] = ()) -> Role:  # fmt: skip
+    """A role, with the named policies attached: both or neither."""
     if not ROLE_NAME.fullmatch(name):
         raise errors.RoleNameError()
     if len(description.encode()) > MAX_ROLE_DESCRIPTION_BYTES:
         raise errors.DescriptionTooLong()
     _check_trust_policy(trust_policy)
+    found = [get_policy(account, name=policy_name) for policy_name in policies]
     try:
         with transaction.atomic():
-            return Role.objects.create(
-                account=account,
-                role_id=_role_id(),
-                name=name,
-                trust_policy=trust_policy,
-                description=description,
-                console_login=console_login,
-                session_duration=session_duration,
-                tags=_check_tags(tags or []),
-            )
+            role = Role.objects.create(
+                account=account, role_id=_role_id(), name=name, trust_policy=trust_policy, description=description,
+                console_login=console_login, session_duration=session_duration, tags=_check_tags(tags or []),
+            )  # fmt: skip
+            for attached in found:
+                attach_role_policy(role, attached)
+            return role
     except IntegrityError:
         raise errors.RoleNameInUse() from None
 
@@ -398,6 +398,18 @@ def add_user(account: Account, name: str, remark: str = "", console_login: bool 
             )
     except IntegrityError:
         raise errors.UserNameInUse() from None
+
+
+@transaction.atomic
+def add_user_with_key(account: Account, name: str, remark: str = "", policies: list[str] = ()
+                      ) -> tuple[SubUser, ApiKey, str]:  # fmt: skip
+    """A sub-user with the named policies and a first key pair (its SecretKey returned once): all or nothing."""
+    found = [get_policy(account, name=policy_name) for policy_name in policies]
+    user = add_user(account, name, remark)
+    for attached in found:
+        attach_user_policy(user, attached)
+    key, secret_key = create_access_key(account, user)
+    return user, key, secret_key
 
 
 def _digits(n: int) -> str:

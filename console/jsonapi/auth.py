@@ -4,6 +4,7 @@
 import hmac
 
 from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.permissions import BasePermission
 
@@ -74,3 +75,18 @@ def principal_of(request) -> Principal:
 class HasPrincipal(BasePermission):
     def has_permission(self, request, view) -> bool:
         return isinstance(getattr(request, "user", None), ApiUser)
+
+
+class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents TokenAuthentication in the OpenAPI schema."""
+
+    target_class = "console.jsonapi.auth.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <ApiToken>` (the account's root) or `Token <SecretId>:<SecretKey>`.",
+        }

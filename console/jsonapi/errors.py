@@ -27,8 +27,9 @@ def handle_exception(exc, context):
         return Response({"code": exc.code, "detail": exc.message}, status=api_error_status(exc.code))
     response = exception_handler(exc, context)
     if response is not None:
-        detail = response.data
-        codes = exc.get_codes() if hasattr(exc, "get_codes") else None
-        code = codes if isinstance(codes, str) else "invalid"
-        response.data = {"code": code, "detail": detail.get("detail", detail) if isinstance(detail, dict) else detail}
+        data = response.data
+        detail = data.get("detail", data) if isinstance(data, dict) else data
+        # DRF turns Django's Http404 and PermissionDenied into its own errors; their ErrorDetail carries the code.
+        code = getattr(detail, "code", None) or "invalid"
+        response.data = {"code": code, "detail": detail}
     return response

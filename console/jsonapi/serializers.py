@@ -164,3 +164,16 @@ class SubUserCreateSerializer(serializers.Serializer):
     name = serializers.CharField()
     remark = serializers.CharField(required=False, allow_blank=True, default="")
     policies = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+
+
+class PolicySerializer(serializers.Serializer):
+    policy_id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    type = serializers.ChoiceField(["preset", "custom"])
+
+
+class AccessKeySerializer(serializers.Serializer):
+    secret_id = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()

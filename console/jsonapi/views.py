@@ -63,10 +63,9 @@ class BucketList(APIView):
         account = principal_of(request).account
         require(request, "cos:PutBucket", policy.cos_resource(params["region"], account.appid, params["name"]))
         grants = acl.canned_grants(params["acl"], account.owner_id, acl.BUCKET_CANNED)
-        bucket = service.create_bucket(account, params["name"], params["region"], grants)
-        if params["encryption"]:
-            encryption = params["encryption"]
-            sse.set_bucket_encryption(bucket, encryption["algorithm"], encryption.get("kms_key_id") or "")
+        encryption = params["encryption"] or {}
+        bucket = service.create_bucket(account, params["name"], params["region"], grants,
+                                       encryption.get("algorithm", ""), encryption.get("kms_key_id") or "")  # fmt: skip
         return Response(s.BucketSerializer(bucket).data, status=status.HTTP_201_CREATED)
 
 
@@ -129,7 +128,11 @@ class ObjectList(APIView):
 def _sse_from_query(request: Request) -> sse.SseRequest | None:
     mode = request.query_params.get("sse") or None
     if mode is None:
+        if request.query_params.get("kms_key_id"):
+            raise cos_errors.InvalidArgument("kms_key_id goes with sse=cos/kms.")
         return None
+    if mode == SseMode.COS and request.query_params.get("kms_key_id"):
+        raise cos_errors.InvalidArgument("kms_key_id goes with sse=cos/kms, not AES256.")
     if mode not in (SseMode.COS, SseMode.KMS):
         raise cos_errors.InvalidArgument("sse must be AES256 or cos/kms (SSE-C is offered on the COS API only).")
     return sse.SseRequest(mode, kms_key_id=request.query_params.get("kms_key_id", ""))
@@ -379,9 +382,8 @@ class RoleList(APIView):
         data.is_valid(raise_exception=True)
         params = data.validated_data
         account = principal_of(request).account
-        role = roles.create_role(account, params["name"], params["trust_policy"], params["description"])
-        for name in params["policies"]:
-            roles.attach_role_policy(role, roles.get_policy(account, name=name))
+        role = roles.create_role(account, params["name"], params["trust_policy"], params["description"],
+                                 policies=params["policies"])  # fmt: skip
         return Response(s.RoleSerializer(role).data, status=status.HTTP_201_CREATED)
 
 
@@ -407,7 +409,7 @@ class CosServiceRole(APIView):
 
 
 class PolicyList(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=s.PolicySerializer(many=True))
     def get(self, request: Request) -> Response:
         require(request, "cam:ListPolicies")
         found, _ = roles.list_policies(principal_of(request).account, per_page=200)
@@ -429,16 +431,13 @@ class UserList(APIView):
         data.is_valid(raise_exception=True)
         params = data.validated_data
         account = principal_of(request).account
-        user = roles.add_user(account, params["name"], params["remark"])
-        for name in params["policies"]:
-            roles.attach_user_policy(user, roles.get_policy(account, name=name))
-        key, secret_key = roles.create_access_key(account, user)
+        user, key, secret_key = roles.add_user_with_key(account, params["name"], params["remark"], params["policies"])
         return Response({**s.SubUserSerializer(user).data, "secret_id": key.secret_id, "secret_key": secret_key},
                         status=status.HTTP_201_CREATED)  # fmt: skip
 
 
 class UserAccessKeys(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=s.AccessKeySerializer(many=True))
     def get(self, request: Request, name: str) -> Response:
         require(request, "cam:ListAccessKeys")
         account = principal_of(request).account

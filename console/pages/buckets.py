@@ -25,10 +25,9 @@ def bucket_list(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         name = f"{data['name']}-{account.appid}"
-        bucket = service.create_bucket(account, name, data["region"],
-                                       acl.canned_grants(data["acl"], account.owner_id, acl.BUCKET_CANNED))  # fmt: skip
-        if data["encryption"]:
-            sse.set_bucket_encryption(bucket, data["encryption"], data["kms_key_id"] or "")
+        service.create_bucket(account, name, data["region"],
+                              acl.canned_grants(data["acl"], account.owner_id, acl.BUCKET_CANNED),
+                              data["encryption"] or "", data["kms_key_id"] or "")  # fmt: skip
         messages.success(request, _("Bucket %(name)s created.") % {"name": name})
         return redirect("bucket-objects", bucket=name)
     buckets = Bucket.objects.filter(owner=account).order_by("name")

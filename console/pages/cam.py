@@ -67,9 +67,7 @@ def role_wizard(request):
             )
             tags = [{"Key": data["tag_key"], "Value": data["tag_value"]}] if data["tag_key"] else []
             role = roles.create_role(account, data["name"], trust, _("Created with the console's role wizard."),
-                                     tags=tags)  # fmt: skip
-            for name in data["policies"]:
-                roles.attach_role_policy(role, roles.get_policy(account, name=name))
+                                     tags=tags, policies=data["policies"])  # fmt: skip
             return render(request, "console/cam/wizard.html", {"step": 7, "role": role, "form": form})
     return render(request, "console/cam/wizard.html", {"step": step, "form": form, "policies": policies,
                                                         "steps": range(1, WIZARD_STEPS + 1)})  # fmt: skip
@@ -83,10 +81,9 @@ def user_list(request):
     form.fields["policies"].choices = [(p.name, p.name) for p in policies]
     created = None
     if request.method == "POST" and form.is_valid():
-        user = roles.add_user(account, form.cleaned_data["name"], form.cleaned_data["remark"])
-        for name in form.cleaned_data["policies"]:
-            roles.attach_user_policy(user, roles.get_policy(account, name=name))
-        key, secret_key = roles.create_access_key(account, user)
+        user, key, secret_key = roles.add_user_with_key(
+            account, form.cleaned_data["name"], form.cleaned_data["remark"], form.cleaned_data["policies"]
+        )
         created = {"user": user, "secret_id": key.secret_id, "secret_key": secret_key}  # shown once, never again
         form = SubUserForm()
         form.fields["policies"].choices = [(p.name, p.name) for p in policies]

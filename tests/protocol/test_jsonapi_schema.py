@@ -1,0 +1,239 @@
+"""The JSON API's own OpenAPI description, served at /api/v1/schema/, holds for what the server answers: a bounded,
+deterministic schemathesis run over every operation (unsafe ones included) against a second live server whose data
+dir nobody else uses, so any request may change or delete anything. No 5xx, and no documented response that breaks
+its own schema."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass
+
+import hypothesis
+import pytest
+import requests
+import schemathesis
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error, response_schema_conformance
+from schemathesis.config import SchemathesisConfig
+
+from tests.conftest import APPID, ROOT, LiveKinko, _free_port, _manage
+
+EXAMPLES_PER_OPERATION = 15
+OPERATIONS = [
+    ("GET", "/api/v1/buckets/"),
+    ("POST", "/api/v1/buckets/"),
+    ("GET", "/api/v1/buckets/{bucket}/"),
+    ("DELETE", "/api/v1/buckets/{bucket}/"),
+    ("GET", "/api/v1/buckets/{bucket}/encryption/"),
+    ("PUT", "/api/v1/buckets/{bucket}/encryption/"),
+    ("DELETE", "/api/v1/buckets/{bucket}/encryption/"),
+    ("GET", "/api/v1/buckets/{bucket}/encryption-jobs/"),
+    ("POST", "/api/v1/buckets/{bucket}/encryption-jobs/"),
+    ("GET", "/api/v1/buckets/{bucket}/objects/"),
+    ("GET", "/api/v1/buckets/{bucket}/objects/{key}"),
+    ("PUT", "/api/v1/buckets/{bucket}/objects/{key}"),
+    ("DELETE", "/api/v1/buckets/{bucket}/objects/{key}"),
+    ("GET", "/api/v1/jobs/{job_id}/"),
+    ("POST", "/api/v1/jobs/{job_id}/cancel/"),
+    ("GET", "/api/v1/kms/"),
+    ("POST", "/api/v1/kms/activate/"),
+    ("GET", "/api/v1/kms/keys/"),
+    ("POST", "/api/v1/kms/keys/"),
+    ("GET", "/api/v1/kms/keys/{key_id}/"),
+    ("PATCH", "/api/v1/kms/keys/{key_id}/"),
+    ("POST", "/api/v1/kms/keys/{key_id}/{operation}/"),
+    ("POST", "/api/v1/kms/keys/{key_id}/schedule-deletion/"),
+    ("GET", "/api/v1/kms/keys/{key_id}/impact/"),
+    ("POST", "/api/v1/kms/keys/{key_id}/import-parameters/"),
+    ("POST", "/api/v1/kms/keys/{key_id}/import/"),
+    ("GET", "/api/v1/kms/keys/{key_id}/usage/"),
+    ("GET", "/api/v1/kms/keys/{key_id}/audit/"),
+    ("POST", "/api/v1/cam/cos-service-role/"),
+    ("GET", "/api/v1/cam/policies/"),
+    ("GET", "/api/v1/cam/roles/"),
+    ("POST", "/api/v1/cam/roles/"),
+    ("GET", "/api/v1/cam/roles/{name}/"),
+    ("DELETE", "/api/v1/cam/roles/{name}/"),
+    ("GET", "/api/v1/cam/users/"),
+    ("POST", "/api/v1/cam/users/"),
+    ("GET", "/api/v1/cam/users/{name}/access-keys/"),
+    ("POST", "/api/v1/cam/users/{name}/access-keys/"),
+]
+TRUST_POLICY = json.dumps(
+    {
+        "version": "2.0",
+        "statement": [
+            {"action": "name/sts:AssumeRole", "effect": "allow", "principal": {"service": ["cos.qcloud.com"]}}
+        ],
+    }
+)
+
+
+@dataclass
+class FuzzServer(LiveKinko):
+    api_token: str
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(tmp_path_factory) -> FuzzServer:
+    """A server of its own (pieces of conftest.kinko): the run may delete its buckets, keys and roles."""
+    data_dir = tmp_path_factory.mktemp("kinko-schemathesis")
+    port = _free_port()
+    env = {**os.environ, "KINKO_DATA_DIR": str(data_dir), "KINKO_APPID": APPID, "PORT": str(port)}
+    _manage(env, "migrate", "--no-input", "-v", "0")
+    creds = json.loads(_manage(env, "credentials", "--json"))
+    log_path = data_dir / "server.log"
+    with open(log_path, "w") as log:
+        serve = f"serve --no-worker --port {port} --https-port 0 --workers 2 --threads 4".split()
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", *serve], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    server = FuzzServer(
+        port, 0, data_dir, creds["AppId"], creds["SecretId"], creds["SecretKey"], log_path, creds["ApiToken"]
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"Kinko did not start:\n{server.log()}")
+        time.sleep(0.1)
+    yield server
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def api(fuzz_server) -> requests.Session:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {fuzz_server.api_token}"
+    return session
+
+
+@pytest.fixture(scope="module")
+def existing(fuzz_server, api) -> dict[str, list[str]]:
+    """Values naming real resources, by path parameter, so that generated requests reach more than 404s."""
+    base = f"{fuzz_server.url}/api/v1"
+
+    def ok(response: requests.Response) -> dict:
+        assert response.status_code < 300, response.text
+        return response.json()
+
+    ok(api.post(f"{base}/kms/activate/"))
+    ok(api.post(f"{base}/cam/cos-service-role/"))
+    bucket = f"fuzz{uuid.uuid4().hex[:8]}-{APPID}"
+    ok(api.post(f"{base}/buckets/", json={"name": bucket, "region": "ap-guangzhou", "encryption": None}))
+    for key in ("a.txt", "dir/b.txt"):
+        ok(api.put(f"{base}/buckets/{bucket}/objects/{key}?sse=AES256", data=b"fuzz"))
+    job = ok(api.post(f"{base}/buckets/{bucket}/encryption-jobs/", json={"sse": "cos/kms"}))
+    key = ok(api.post(f"{base}/kms/keys/", json={"alias": "fuzz", "description": "schemathesis"}))
+    ok(api.post(f"{base}/cam/roles/", json={"name": "fuzz", "trust_policy": TRUST_POLICY}))
+    ok(api.post(f"{base}/cam/users/", json={"name": "fuzz", "policies": ["QcloudCOSReadOnlyAccess"]}))
+    return {
+        "bucket": [bucket],
+        "key": ["a.txt"],  # schemathesis leaves out path values holding a "/"
+        "job_id": [job["id"]],
+        "key_id": [key["key_id"]],
+        "operation": ["enable", "disable", "rotate", "archive", "cancel-archive", "cancel-deletion"],
+        "name": ["fuzz"],
+    }
+
+
+@pytest.fixture(scope="module")
+def api_schema(fuzz_server, existing):
+    """The served schema; a path parameter names a real resource 70% of the time, and a new bucket, role or user
+    gets a valid bucket name half of the time; anything else otherwise."""
+    config = SchemathesisConfig.from_dict(
+        {
+            "headers": {"Authorization": f"Token {fuzz_server.api_token}"},
+            "request-timeout": 10,
+            "dictionaries": {
+                **{name: {"values": values} for name, values in existing.items()},
+                "new_name": {"values": [f"fuzz{n}-{APPID}" for n in range(10)]},
+            },
+            "parameters": {
+                **{f"path.{name}": {"dictionary": name, "probability": 0.7} for name in existing},
+                "body.name": {"dictionary": "new_name", "probability": 0.5},
+            },
+        }
+    )
+    return schemathesis.openapi.from_url(f"{fuzz_server.url}/api/v1/schema/?format=json", config=config)
+
+
+def test_schema_is_openapi_3_and_lists_every_resource(fuzz_server):
+    response = requests.get(f"{fuzz_server.url}/api/v1/schema/?format=json", timeout=10)
+    document = response.json()
+    assert response.status_code == 200
+    assert document["openapi"].startswith("3.")
+    assert {
+        "/api/v1/buckets/",
+        "/api/v1/buckets/{bucket}/",
+        "/api/v1/buckets/{bucket}/encryption/",
+        "/api/v1/buckets/{bucket}/encryption-jobs/",
+        "/api/v1/buckets/{bucket}/objects/",
+        "/api/v1/buckets/{bucket}/objects/{key}",
+        "/api/v1/jobs/{job_id}/",
+        "/api/v1/jobs/{job_id}/cancel/",
+        "/api/v1/kms/",
+        "/api/v1/kms/activate/",
+        "/api/v1/kms/keys/",
+        "/api/v1/kms/keys/{key_id}/",
+        "/api/v1/cam/roles/",
+        "/api/v1/cam/cos-service-role/",
+        "/api/v1/cam/policies/",
+        "/api/v1/cam/users/",
+        "/api/v1/cam/users/{name}/access-keys/",
+    } <= set(document["paths"])
+
+
+def test_schema_is_served_as_yaml_by_default(fuzz_server):
+    response = requests.get(f"{fuzz_server.url}/api/v1/schema/", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/vnd.oai.openapi")
+    assert response.text.startswith("openapi: 3.")
+
+
+def test_docs_page_is_html_pointing_at_the_schema(fuzz_server):
+    response = requests.get(f"{fuzz_server.url}/api/v1/docs/", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "/api/v1/schema/" in response.text
+
+
+def test_every_operation_of_the_schema_is_fuzzed(api_schema):
+    served = {(method.upper(), path) for path in api_schema for method in api_schema[path]}
+    assert served == set(OPERATIONS)
+
+
+@pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
+def test_operation_never_answers_5xx_nor_breaks_its_own_schema(api_schema, method, path):
+    operation = api_schema[path][method]
+    cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE))
+
+    # No shrinking: a failure is reported as found, which keeps the run bounded.
+    @hypothesis.settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
+    @hypothesis.given(case=cases)
+    def check(case):
+        case.call_and_validate(checks=[not_a_server_error, response_schema_conformance])
+
+    check()
