@@ -94,3 +94,10 @@ class SubUserForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=64)
     remark = forms.CharField(label=_("Remark"), required=False, max_length=255)
     policies = forms.MultipleChoiceField(label=_("Policies"), required=False, choices=[])
+    password = forms.CharField(
+        label=_("Console password (optional)"),
+        required=False,
+        min_length=10,
+        widget=forms.PasswordInput,
+        help_text=_("Lets the sub-user sign in to this console."),
+    )

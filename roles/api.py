@@ -262,7 +262,8 @@ class AddUserParams(Params):
 @action(CAM, "AddUser", AddUserParams)
 def add_user(request: ApiRequest, params: dict) -> dict:
     account = account_of(request)
-    user = service.add_user(account, params["Name"], params["Remark"], bool(params["ConsoleLogin"]), params["Email"])
+    user = service.add_user(account, params["Name"], params["Remark"], bool(params["ConsoleLogin"]), params["Email"],
+                            params.get("Password", ""))  # fmt: skip
     result = {"Uin": int(user.uin), "Name": user.name, "Uid": user.uid}
     if params["UseApi"]:
         key, secret_key = service.create_access_key(account, user)
@@ -310,7 +311,7 @@ def delete_user(request: ApiRequest, params: dict) -> dict:
 def _key_owner(request: ApiRequest, params: dict):
     """TargetUin names whose keys; without it, the caller's own (a sub-user's, or the root's)."""
     if params.get("TargetUin") is None:
-        return request.principal.api_key.user
+        return request.principal.sub_user
     return service.key_owner(account_of(request), params["TargetUin"])
 
 

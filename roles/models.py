@@ -1,5 +1,6 @@
 """Accounts, sub-users, API keys, CAM policies and roles. Secrets are stored sealed under the root key."""
 
+from django.conf import settings
 from django.db import models
 
 from keys import keystore
@@ -41,6 +42,9 @@ class SubUser(models.Model):
     remark = models.CharField(max_length=255, blank=True)
     console_login = models.BooleanField(default=False)
     email = models.CharField(max_length=255, blank=True)
+    # The Django user a sub-user signs in to the console as (console_login); its rights are still its policies.
+    console_user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                        related_name="sub_user")  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -85,6 +85,17 @@ def account_for_api_token(token: str) -> Account | None:
     return account
 
 
+def console_principal(django_user) -> Principal | None:
+    """Who a console session acts as: a sub-user's own rights, or (staff) the root account."""
+    sub_user = SubUser.objects.filter(console_user=django_user).select_related("account").first()
+    if sub_user is not None:
+        return Principal(account=sub_user.account, user=sub_user)
+    if django_user.is_staff:
+        account = Account.objects.filter(is_root=True).first()
+        return root_principal(account) if account is not None else None
+    return None
+
+
 def root_principal(account: Account) -> Principal:
     """The account acting with its root rights (JSON API tokens and console sessions)."""
     key = account.api_keys.filter(user=None).order_by("created_at", "id").first() or create_api_key(account)
@@ -158,7 +169,7 @@ def _documents(policies) -> list[dict]:
 
 def principal_may(principal: Principal, action: str, resource: str, context: dict | None = None) -> bool:
     """The account's root keys may do anything on its own resources; a sub-user what its policies allow."""
-    user = principal.api_key.user
+    user = principal.sub_user
     if user is None:
         return True
     attached = Policy.objects.filter(user_attachments__user=user)
@@ -381,31 +392,40 @@ def ensure_cos_service_role(account: Account) -> Role:
 MAX_KEYS_PER_USER = 2
 
 
+def console_username(account: Account, name: str) -> str:
+    """The name a sub-user signs in to the console with."""
+    return f"{name}@{account.appid}"
+
+
 def add_user(account: Account, name: str, remark: str = "", console_login: bool = False,
-             email: str = "") -> SubUser:  # fmt: skip
+             email: str = "", password: str = "") -> SubUser:  # fmt: skip
+    """A sub-user; with console_login and a password it can also sign in to the console."""
     if not ROLE_NAME.fullmatch(name):
         raise errors.ParamError("User names are 1-128 letters, digits and +=,.@-_.")
+    if console_login and not password:
+        raise errors.ParamError("A sub-user who signs in to the console needs a Password.")
     try:
         with transaction.atomic():
-            return SubUser.objects.create(
-                account=account,
-                uin="1000" + _digits(8),
-                uid=int("1" + _digits(9)),
-                name=name,
-                remark=remark,
-                console_login=console_login,
-                email=email,
-            )
+            user = SubUser.objects.create(
+                account=account, uin="1000" + _digits(8), uid=int("1" + _digits(9)), name=name, remark=remark,
+                console_login=console_login, email=email,
+            )  # fmt: skip
+            if console_login:
+                user.console_user = get_user_model().objects.create_user(console_username(account, name),
+                                                                         password=password)  # fmt: skip
+                user.save(update_fields=["console_user"])
+            return user
     except IntegrityError:
         raise errors.UserNameInUse() from None
 
 
 @transaction.atomic
-def add_user_with_key(account: Account, name: str, remark: str = "", policies: list[str] = ()
-                      ) -> tuple[SubUser, ApiKey, str]:  # fmt: skip
-    """A sub-user with the named policies and a first key pair (its SecretKey returned once): all or nothing."""
+def add_user_with_key(account: Account, name: str, remark: str = "", policies: list[str] = (),
+                      password: str = "") -> tuple[SubUser, ApiKey, str]:  # fmt: skip
+    """A sub-user with the named policies and a first key pair (its SecretKey returned once), and a console
+    sign-in when a password is given: all or nothing."""
     found = [get_policy(account, name=policy_name) for policy_name in policies]
-    user = add_user(account, name, remark)
+    user = add_user(account, name, remark, console_login=bool(password), password=password)
     for attached in found:
         attach_user_policy(user, attached)
     key, secret_key = create_access_key(account, user)
@@ -424,7 +444,10 @@ def get_user(account: Account, name: str | None = None, uin: str | int | None = 
     return user
 
 
+@transaction.atomic
 def delete_user(user: SubUser) -> None:
+    if user.console_user is not None:
+        user.console_user.delete()
     user.delete()  # its keys and policy attachments go with it
 
 

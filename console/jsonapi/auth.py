@@ -10,7 +10,7 @@ from rest_framework.permissions import BasePermission
 
 from console.db import one
 from roles import service as roles
-from roles.models import Account, ApiKey
+from roles.models import ApiKey
 from roles.principal import Principal
 
 
@@ -55,17 +55,15 @@ def principal_for_token(credential: str) -> Principal | None:
 
 
 class SessionPrincipalAuthentication(authentication.SessionAuthentication):
-    """A signed-in console user acts as the root account (CSRF enforced by DRF for unsafe methods)."""
+    """A signed-in console user: a sub-user with its own rights, or staff as the root account (CSRF enforced by
+    DRF for unsafe methods)."""
 
     def authenticate(self, request):
         result = super().authenticate(request)
         if result is None:
             return None
-        user, _ = result
-        account = Account.objects.filter(is_root=True).first()
-        if account is None:
-            return None
-        return ApiUser(roles.root_principal(account)), None
+        principal = roles.console_principal(result[0])
+        return (ApiUser(principal), None) if principal is not None else None
 
 
 def principal_of(request) -> Principal:

@@ -38,11 +38,11 @@ def own_bucket(request: Request, name: str, action: str, key: str = "") -> Bucke
 
 def kms_caller(request: Request, region: str | None = None) -> kms.KmsCaller:
     principal = principal_of(request)
-    return kms.KmsCaller(principal.account, f"jsonapi:{principal.api_key.secret_id}", region)
+    return kms.KmsCaller(principal.account, f"jsonapi:{principal.actor}", region)
 
 
 def requester(request: Request) -> str:
-    return f"jsonapi:{principal_of(request).api_key.secret_id}"
+    return f"jsonapi:{principal_of(request).actor}"
 
 
 # -- buckets ---------------------------------------------------------------------------------------------------

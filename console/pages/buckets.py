@@ -9,8 +9,9 @@ from buckets import acl, service, sse
 from buckets.models import Bucket
 from console.forms import BucketEncryptionForm, BucketForm
 from keys.models import KeyState, MasterKey
+from roles import policy
 
-from .common import account_of, console_page
+from .common import account_of, console_page, require, require_cos
 
 
 def key_choices(account, region: str | None = None) -> list[MasterKey]:
@@ -20,11 +21,13 @@ def key_choices(account, region: str | None = None) -> list[MasterKey]:
 
 @console_page
 def bucket_list(request):
+    require(request, "cos:GetService")
     account = account_of(request)
     form = BucketForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         name = f"{data['name']}-{account.appid}"
+        require(request, "cos:PutBucket", policy.cos_resource(data["region"], account.appid, name))
         service.create_bucket(account, name, data["region"],
                               acl.canned_grants(data["acl"], account.owner_id, acl.BUCKET_CANNED),
                               data["encryption"] or "", data["kms_key_id"] or "")  # fmt: skip
@@ -39,6 +42,7 @@ def bucket_list(request):
 def bucket_settings(request, bucket: str):
     account = account_of(request)
     found = get_object_or_404(Bucket, name=bucket, owner=account)
+    require_cos(request, "PutBucketEncryption" if request.method == "POST" else "HeadBucket", found)
     form = BucketEncryptionForm(request.POST or None, initial={"encryption": found.default_sse,
                                                                 "kms_key_id": found.default_kms_key_id})  # fmt: skip
     if request.method == "POST" and form.is_valid():
@@ -58,6 +62,7 @@ def bucket_settings(request, bucket: str):
 def bucket_acl(request, bucket: str):
     account = account_of(request)
     found = get_object_or_404(Bucket, name=bucket, owner=account)
+    require_cos(request, "PutBucketACL", found)
     service.set_bucket_acl(found, acl.canned_grants(request.POST.get("acl", ""), account.owner_id, acl.BUCKET_CANNED))
     messages.success(request, _("Access saved."))
     return redirect("bucket-settings", bucket=bucket)
@@ -66,6 +71,7 @@ def bucket_acl(request, bucket: str):
 @console_page
 def bucket_delete(request, bucket: str):
     found = get_object_or_404(Bucket, name=bucket, owner=account_of(request))
+    require_cos(request, "DeleteBucket", found)
     if request.method == "POST":
         service.delete_bucket(found)
         messages.success(request, _("Bucket %(name)s deleted.") % {"name": bucket})

@@ -11,13 +11,14 @@ from console.forms import RoleWizardForm, SubUserForm
 from roles import service as roles
 from roles.models import Role, SubUser
 
-from .common import account_of, console_page
+from .common import account_of, console_page, require
 
 WIZARD_STEPS = 7
 
 
 @console_page
 def role_list(request):
+    require(request, "cam:DescribeRoleList")
     account = account_of(request)
     return render(request, "console/cam/roles.html", {
         "roles": Role.objects.filter(account=account).prefetch_related("attachments__policy"),
@@ -28,6 +29,8 @@ def role_list(request):
 @console_page
 @require_POST
 def cos_service_role(request):
+    require(request, "cam:CreateRole")
+    require(request, "cam:AttachRolePolicy")
     roles.ensure_cos_service_role(account_of(request))
     messages.success(request, _("COS_QcsRole is ready: COS may now use your KMS keys for SSE-KMS."))
     return redirect(request.POST.get("next") or "roles")
@@ -35,6 +38,7 @@ def cos_service_role(request):
 
 @console_page
 def role_detail(request, name: str):
+    require(request, "cam:GetRole")
     role = roles.get_role(account_of(request), name=name)
     return render(
         request, "console/cam/role.html", {"role": role, "trust": json.dumps(json.loads(role.trust_policy), indent=2)}
@@ -44,6 +48,8 @@ def role_detail(request, name: str):
 @console_page
 def role_wizard(request):
     """Step 1 entity, 2 service, 3 policies, 4 tags, 5 name, 6 review, 7 done (the seed's seven steps)."""
+    require(request, "cam:CreateRole")
+    require(request, "cam:AttachRolePolicy")
     account = account_of(request)
     policies, _total = roles.list_policies(account, per_page=200)
     form = RoleWizardForm(request.POST or None)
@@ -75,15 +81,17 @@ def role_wizard(request):
 
 @console_page
 def user_list(request):
+    require(request, "cam:ListUsers")
     account = account_of(request)
     policies, _total = roles.list_policies(account, per_page=200)
     form = SubUserForm(request.POST or None)
     form.fields["policies"].choices = [(p.name, p.name) for p in policies]
     created = None
     if request.method == "POST" and form.is_valid():
-        user, key, secret_key = roles.add_user_with_key(
-            account, form.cleaned_data["name"], form.cleaned_data["remark"], form.cleaned_data["policies"]
-        )
+        require(request, "cam:AddUser")
+        data = form.cleaned_data
+        user, key, secret_key = roles.add_user_with_key(account, data["name"], data["remark"], data["policies"],
+                                                        password=data["password"])  # fmt: skip
         created = {"user": user, "secret_id": key.secret_id, "secret_key": secret_key}  # shown once, never again
         form = SubUserForm()
         form.fields["policies"].choices = [(p.name, p.name) for p in policies]

@@ -7,11 +7,12 @@ from buckets import jobs
 from buckets.models import Job
 from keys.models import AuditEvent
 
-from .common import account_of, console_page
+from .common import account_of, console_page, require, require_cos
 
 
 @console_page
 def job_list(request):
+    require(request, "cos:GetService")
     return render(
         request,
         "console/jobs/list.html",
@@ -19,8 +20,11 @@ def job_list(request):
     )
 
 
-def _job(request, job_id) -> Job:
-    return get_object_or_404(Job.objects.select_related("bucket"), job_id=job_id, bucket__owner=account_of(request))
+def _job(request, job_id, action: str = "GetBucket") -> Job:
+    job = get_object_or_404(Job.objects.select_related("bucket__owner"), job_id=job_id,
+                            bucket__owner=account_of(request))  # fmt: skip
+    require_cos(request, action, job.bucket)
+    return job
 
 
 @console_page
@@ -36,12 +40,13 @@ def job_detail(request, job_id):
 @console_page
 @require_POST
 def job_cancel(request, job_id):
-    jobs.cancel_job(_job(request, job_id))
+    jobs.cancel_job(_job(request, job_id, "PutObject"))
     return redirect("job", job_id=job_id)
 
 
 @console_page
 def audit_log(request):
+    require(request, "kms:ListKeyDetail")
     events = AuditEvent.objects.filter(account=account_of(request))
     for field in ("key_id", "actor", "action"):
         if request.GET.get(field):

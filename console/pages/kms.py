@@ -4,6 +4,7 @@ import base64
 import datetime
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -13,8 +14,9 @@ from buckets.models import Bucket
 from console.forms import DeletionForm, ImportForm, KeyForm, RotationForm
 from keys import service as kms
 from keys.models import AuditEvent
+from roles import policy
 
-from .common import account_of, actor_of, console_page
+from .common import account_of, actor_of, console_page, require
 
 
 def caller(request, region: str | None = None) -> kms.KmsCaller:
@@ -25,9 +27,11 @@ def caller(request, region: str | None = None) -> kms.KmsCaller:
 def kms_home(request):
     account = account_of(request)
     if request.method == "POST":
+        require(request, "kms:CreateKey")
         kms.activate_kms(account)
         messages.success(request, _("The KMS is activated: a default key was created in each KMS region."))
         return redirect("kms")
+    require(request, "kms:ListKeyDetail")
     activated = kms.is_activated(account)
     form = KeyForm(request.POST or None)
     keys = []
@@ -41,6 +45,7 @@ def kms_home(request):
 @console_page
 @require_POST
 def key_create(request):
+    require(request, "kms:CreateKey")
     form = KeyForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("The key was not created: check the alias."))
@@ -52,14 +57,16 @@ def key_create(request):
     return redirect("key", key_id=key.key_id)
 
 
-def _key(request, key_id: str):
+def _key(request, key_id: str, action: str):
     key = kms.get_key(caller(request), str(key_id), any_region=True)
+    account = account_of(request)
+    require(request, f"kms:{action}", policy.kms_resource(key.region, account.uin, key.creator_uin, str(key.key_id)))
     return key, caller(request, key.region)
 
 
 @console_page
 def key_detail(request, key_id):
-    key, _caller = _key(request, key_id)
+    key, _caller = _key(request, key_id, "DescribeKey")
     impact = jobs.objects_using_kms_key(key.account, str(key.key_id))
     context = {
         "key": key, "impact": impact,
@@ -75,16 +82,21 @@ def key_detail(request, key_id):
 
 
 STATE_ACTIONS = {
-    "enable": kms.enable_key, "disable": kms.disable_key, "cancel-deletion": kms.cancel_key_deletion,
-    "rotate": kms.rotate_key, "archive": kms.archive_key, "cancel-archive": kms.cancel_key_archive,
-    "delete-imported-material": kms.delete_imported_key_material,
+    "enable": ("EnableKey", kms.enable_key), "disable": ("DisableKey", kms.disable_key),
+    "cancel-deletion": ("CancelKeyDeletion", kms.cancel_key_deletion), "rotate": ("RotateKey", kms.rotate_key),
+    "archive": ("ArchiveKey", kms.archive_key), "cancel-archive": ("CancelKeyArchive", kms.cancel_key_archive),
+    "delete-imported-material": ("DeleteImportedKeyMaterial", kms.delete_imported_key_material),
+    "rotation": ("EnableKeyRotation", None), "schedule-deletion": ("ScheduleKeyDeletion", None),
 }  # fmt: skip
 
 
 @console_page
 @require_POST
 def key_action(request, key_id, operation: str):
-    key, key_caller = _key(request, key_id)
+    if operation not in STATE_ACTIONS:
+        raise Http404("No such key action.")
+    action_name, run = STATE_ACTIONS[operation]
+    key, key_caller = _key(request, key_id, action_name)
     if operation == "rotation":
         form = RotationForm(request.POST)
         if form.is_valid() and form.cleaned_data["rotation_enabled"]:
@@ -95,8 +107,8 @@ def key_action(request, key_id, operation: str):
         form = DeletionForm(request.POST)
         if form.is_valid():
             kms.schedule_key_deletion(key_caller, str(key.key_id), form.cleaned_data["pending_window_in_days"])
-    elif operation in STATE_ACTIONS:
-        STATE_ACTIONS[operation](key_caller, str(key.key_id))
+    else:
+        run(key_caller, str(key.key_id))
     messages.success(request, _("Done."))
     return redirect("key", key_id=key.key_id)
 
@@ -104,8 +116,9 @@ def key_action(request, key_id, operation: str):
 @console_page
 def key_import(request, key_id):
     """The import wizard: 1. wrapping parameters (public key + token, 24 h), 2. upload the wrapped material."""
-    key, key_caller = _key(request, key_id)
-    if request.method == "POST" and "encrypted_key_material" in request.POST:
+    importing = request.method == "POST" and "encrypted_key_material" in request.POST
+    key, key_caller = _key(request, key_id, "ImportKeyMaterial" if importing else "GetParametersForImport")
+    if importing:
         form = ImportForm(request.POST)
         if form.is_valid():
             valid_to = form.cleaned_data["valid_to"]

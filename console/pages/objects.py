@@ -12,18 +12,20 @@ from buckets.models import Bucket
 from console.forms import SetEncryptionForm
 
 from .buckets import key_choices
-from .common import account_of, actor_of, console_page
+from .common import account_of, actor_of, console_page, require_cos
 
 PAGE = 100
 
 
-def _bucket(request, name: str) -> Bucket:
-    return get_object_or_404(Bucket.objects.select_related("owner"), name=name, owner=account_of(request))
+def _bucket(request, name: str, action: str, key: str = "") -> Bucket:
+    bucket = get_object_or_404(Bucket.objects.select_related("owner"), name=name, owner=account_of(request))
+    require_cos(request, action, bucket, key)
+    return bucket
 
 
 @console_page
 def object_list(request, bucket: str):
-    found = _bucket(request, bucket)
+    found = _bucket(request, bucket, "GetBucket")
     prefix, marker = request.GET.get("prefix", ""), request.GET.get("marker", "")
     search = request.GET.get("search", "")
     listing = service.list_objects(found, prefix=prefix + search, delimiter="" if search else "/", marker=marker,
@@ -44,7 +46,7 @@ def object_list(request, bucket: str):
 
 @console_page
 def object_detail(request, bucket: str, key: str):
-    found = _bucket(request, bucket)
+    found = _bucket(request, bucket, "HeadObject", key)
     obj = service.get_object(found, key)
     context = {"bucket": found, "obj": obj, "keys": key_choices(found.owner, found.region)}
     return render(request, "console/objects/detail.html", context)
@@ -52,7 +54,7 @@ def object_detail(request, bucket: str, key: str):
 
 @console_page
 def object_download(request, bucket: str, key: str):
-    found = _bucket(request, bucket)
+    found = _bucket(request, bucket, "GetObject", key)
     read = service.read_object(found, key, {}, want_body=True, customer_key=None, via_api=False)
     response = StreamingHttpResponse(read.body, content_type=read.obj.content_type)
     response["Content-Length"] = str(read.obj.size_bytes)
@@ -63,8 +65,9 @@ def object_download(request, bucket: str, key: str):
 @console_page
 @require_POST
 def object_delete(request, bucket: str):
-    found = _bucket(request, bucket)
+    found = _bucket(request, bucket, "GetBucket")
     for key in request.POST.getlist("key"):
+        require_cos(request, "DeleteObject", found, key)
         service.delete_object(found, key)
     messages.success(request, _("Deleted."))
     return redirect(f"{request.POST.get('next') or ''}" or "buckets")
@@ -74,7 +77,7 @@ def object_delete(request, bucket: str):
 @require_POST
 def set_encryption(request, bucket: str):
     """One object, a selection (keys) or a prefix: a bulk job, whose progress page the browser is sent to."""
-    found = _bucket(request, bucket)
+    found = _bucket(request, bucket, "PutObject", request.POST.get("prefix", ""))
     form = SetEncryptionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose an encryption."))

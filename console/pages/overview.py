@@ -7,7 +7,7 @@ from buckets.models import Bucket, Job, JobStatus, SseMode, StoredObject
 from keys import service as kms
 from keys.models import AuditEvent
 
-from .common import account_of, console_page
+from .common import account_of, console_page, require
 
 MODES = [(SseMode.NONE, "none"), (SseMode.COS, "SSE-COS"), (SseMode.KMS, "SSE-KMS"), (SseMode.CUSTOMER, "SSE-C")]
 COLORS = {"none": "#9aa5b8", "SSE-COS": "#2f6fd6", "SSE-KMS": "#8a6d1f", "SSE-C": "#3d8b4f"}
@@ -27,6 +27,7 @@ def share_chart(rows: list[dict], field: str) -> list[dict]:
 
 @console_page
 def overview(request):
+    require(request, "cos:GetService")
     account = account_of(request)
     objects = StoredObject.objects.filter(bucket__owner=account)
     by_mode = {row["sse"]: row for row in objects.values("sse").annotate(n=Count("id"), size=Sum("size_bytes"))}
