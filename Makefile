@@ -33,6 +33,9 @@ test: $(VENV)/.installed-test lint
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/objects.py
+	$(BIN)/python bench/sse.py
+	$(BIN)/python bench/kms.py
+	$(BIN)/python bench/rotation.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

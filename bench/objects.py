@@ -11,6 +11,10 @@ Measured through `qcloud_cos` (CosConfig in IP/Port mode, retry=0):
 
 * large objects: PUT (file object) and GET (raw stream read in 1 MiB chunks) of one --large-mib object, alternating
   baseline and Kinko (and which goes first) for --rounds rounds; medians in MB/s (10^6 bytes per second);
+* multipart: `upload_file(PartSize=16, MAXThread=4)` of the same file (list uploads, initiate, 16 MiB parts on 4
+  threads, complete) and `download_file(PartSize=16, MAXThread=4)` of the result (HEAD, then 16 MiB ranged GETs on
+  4 threads into a local file), alternating the same way; medians in MB/s. The baseline concatenates the parts
+  into one file on Complete, Kinko only records their order;
 * small objects: --small-count 4 KiB PUTs, then GETs of them, by --clients client processes per server; ops/s over
   the wall time between two barriers (client start-up excluded); the servers take turns phase by phase;
 * memory: RSS of each server's gunicorn master and workers, summed and sampled every 50 ms; peak and end, in MiB.
@@ -22,335 +26,43 @@ Progress goes to stderr; the table (or JSON) to stdout. Servers and temp files a
 import argparse
 import hashlib
 import json
-import multiprocessing
-import os
-import re
-import shutil
-import signal
-import socket
-import statistics
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
-from collections import defaultdict
-from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qcloud_cos import CosConfig, CosS3Client
-from qcloud_cos.cos_exception import CosClientError, CosServiceError
+from common import (
+    CHUNK_BYTES,
+    MIB,
+    SMALL_BYTES,
+    LargeObject,
+    RssSampler,
+    Server,
+    SmallTarget,
+    bench_small,
+    drain,
+    format_table,
+    log,
+    log_anomalies,
+    make_client,
+    median,
+    multipart_etag,
+    run_benchmark,
+    small_errors,
+    start_baseline,
+    start_kinko,
+    write_payload,
+)
+from qcloud_cos import CosS3Client
 
-BENCH_DIR = Path(__file__).resolve().parent
-ROOT = BENCH_DIR.parent
 NAMES = ("baseline", "kinko")
-MIB = 1024 * 1024
-CHUNK_BYTES = MIB
-SMALL_BYTES = 4 * 1024
-REGION = "ap-guangzhou"
-APPID = "1250000000"
-BUCKET_LABEL = "bench"
-SAMPLE_SECONDS = 0.05
-START_TIMEOUT = 60.0
-PHASE_TIMEOUT = 900.0
-ACCESS_LINE = re.compile(r'"(?P<method>[A-Z]+) (?P<path>[^"]*)" (?P<status>\d{3}) ')
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-# -- processes and memory ---------------------------------------------------------------------------------
-
-
-def read_ppids() -> dict[int, int]:
-    """pid -> parent pid for every process (this kernel has no /proc/<pid>/task/<tid>/children)."""
-    ppids = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rpartition(")")[2].split()
-        except OSError:
-            continue
-        ppids[int(entry)] = int(fields[1])
-    return ppids
-
-
-def process_tree(root: int, ppids: dict[int, int]) -> list[int]:
-    children = defaultdict(list)
-    for pid, ppid in ppids.items():
-        children[ppid].append(pid)
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo.extend(children[pid])
-    return tree
-
-
-def rss_kib(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def cmdline(pid: int) -> list[str]:
-    return [arg.decode() for arg in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]]
-
-
-def malloc_env(pid: int) -> dict[str, str]:
-    """The MALLOC_* variables a process (one of ours) was started with."""
-    pairs = (item.decode().partition("=") for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") if item)
-    return {name: value for name, _, value in pairs if name.startswith("MALLOC_")}
-
-
-class RssSampler:
-    """Sums the RSS of each server's process trees every `interval` seconds in a thread; keeps peak and last."""
-
-    def __init__(self, roots: dict[str, list[int]], interval: float = SAMPLE_SECONDS) -> None:
-        self.roots = roots
-        self.interval = interval
-        self.peak_kib = dict.fromkeys(roots, 0)
-        self.last_kib = dict.fromkeys(roots, 0)
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
-
-    def sample(self) -> None:
-        ppids = read_ppids()
-        for name, roots in self.roots.items():
-            total = sum(rss_kib(pid) for root in roots for pid in process_tree(root, ppids))
-            self.last_kib[name] = total
-            self.peak_kib[name] = max(self.peak_kib[name], total)
-
-    def _run(self) -> None:
-        # Leave Ctrl-C and SIGTERM to the main thread, so they interrupt whatever it is blocked in.
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-        while not self._done.wait(self.interval):
-            self.sample()
-
-    def __enter__(self) -> "RssSampler":
-        self.sample()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._done.set()
-        self._thread.join()
-        self.sample()
-
-
-# -- servers ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """What a client needs to reach a server (picklable, for client processes)."""
-
-    port: int
-    secret_id: str
-    secret_key: str
-    bucket: str
-
-
-@dataclass
-class Server:
-    name: str
-    endpoint: Endpoint
-    proc: subprocess.Popen
-    log_path: Path
-    masters: list[int] = field(default_factory=list)  # gunicorn master pids
-    rss_start_kib: int = 0
-
-    def log_tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
-    if done.returncode:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return done.stdout
-
-
-def launch(argv: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
-    """Start a server in its own session, so Ctrl-C reaches only this script, which then stops it."""
-    with open(log_path, "w") as log_file:
-        return subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def stop(server: Server) -> None:
-    """SIGTERM (Kinko's serve forwards it to gunicorn), then SIGKILL whatever is left of the server's own session."""
-    if server.proc.poll() is None:
-        server.proc.terminate()
-        try:
-            server.proc.wait(timeout=25)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(server.proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    server.proc.wait()
-
-
-def http_status(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except OSError:
-        return None
-
-
-def wait_until_serving(server: Server, ready: Callable[[int], bool]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        status = http_status(f"http://127.0.0.1:{server.endpoint.port}/healthz")
-        if status is not None and ready(status):
-            return
-        if server.proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{server.name} did not start:\n{server.log_tail()}")
-        time.sleep(0.2)
-
-
-def gunicorn_children(parent: int) -> list[int]:
-    children = [pid for pid, ppid in read_ppids().items() if ppid == parent and "gunicorn" in cmdline(pid)]
-    if not children:
-        raise RuntimeError(f"no gunicorn process under pid {parent}")
-    return children
-
-
-def start_kinko(workdir: Path, stack: ExitStack) -> Server:
-    """Same steps as tests/conftest.py: migrate, bootstrap, credentials, `manage.py serve --no-worker`, /healthz."""
-    port = free_port()
-    env = {**os.environ, "KINKO_DATA_DIR": str(workdir / "kinko-data"), "KINKO_APPID": APPID, "PORT": str(port)}
-    env["KINKO_HTTPS_PORT"] = "0"  # plain HTTP only: one gunicorn, like the baseline (and no clash on 8443)
-    manage(env, "migrate", "--no-input", "-v", "0")
-    manage(env, "bootstrap")
-    creds = json.loads(manage(env, "credentials", "--json"))
-    log_path = workdir / "kinko.log"
-    proc = launch([sys.executable, "manage.py", "serve", "--no-worker", "--port", str(port)], env, log_path)
-    endpoint = Endpoint(port, creds["SecretId"], creds["SecretKey"], f"{BUCKET_LABEL}-{creds['AppId']}")
-    server = Server("kinko", endpoint, proc, log_path)
-    stack.callback(stop, server)
-    wait_until_serving(server, lambda status: status == 200)
-    server.masters = gunicorn_children(proc.pid)
-    return server
-
-
-def baseline_argv(kinko_argv: list[str], port: int) -> list[str]:
-    """Kinko's gunicorn argv (`python -m gunicorn <app> --bind ...`) with the baseline app and another port."""
-    if "gunicorn" not in kinko_argv or "--bind" not in kinko_argv:
-        raise RuntimeError(f"unexpected gunicorn command line: {kinko_argv}")
-    argv = list(kinko_argv)
-    argv[argv.index("gunicorn") + 1] = "baseline_app:application"
-    argv[argv.index("--bind") + 1] = f"127.0.0.1:{port}"
-    return [*argv, "--pythonpath", str(BENCH_DIR)]
-
-
-def start_baseline(workdir: Path, kinko: Server, stack: ExitStack) -> Server:
-    port = free_port()
-    data_dir = workdir / "baseline-data"
-    data_dir.mkdir()
-    bind = f"127.0.0.1:{kinko.endpoint.port}"
-    master = next(pid for pid in kinko.masters if bind in cmdline(pid))  # Kinko's HTTP gunicorn
-    env = {**os.environ, **malloc_env(master), "BASELINE_DATA_DIR": str(data_dir)}
-    log_path = workdir / "baseline.log"
-    proc = launch(baseline_argv(cmdline(master), port), env, log_path)
-    # The baseline ignores auth: Kinko's credentials work, so the two clients are configured the same way.
-    server = Server(
-        "baseline",
-        Endpoint(port, kinko.endpoint.secret_id, kinko.endpoint.secret_key, kinko.endpoint.bucket),
-        proc,
-        log_path,
-    )
-    stack.callback(stop, server)
-    wait_until_serving(server, lambda status: True)  # any answer will do: /healthz is just a missing object here
-    server.masters = [proc.pid]
-    return server
-
-
-def log_anomalies(server: Server) -> list[str]:
-    """Error statuses (other than the baseline's /healthz 404s), tracebacks and gunicorn errors in a server log."""
-    statuses: dict[str, int] = defaultdict(int)
-    problems = 0
-    for line in server.log_path.read_text(errors="replace").splitlines():
-        match = ACCESS_LINE.search(line)
-        if match and int(match["status"]) >= 400 and match["path"] != "/healthz":
-            statuses[f"{match['method']} {match['status']}"] += 1
-        elif "Traceback" in line or "[ERROR]" in line or "[CRITICAL]" in line:
-            problems += 1
-    found = [f"{server.name}: {count} x {what}" for what, count in sorted(statuses.items())]
-    if problems:
-        found.append(f"{server.name}: {problems} error/traceback lines in the server log")
-    return found
-
-
-# -- clients ----------------------------------------------------------------------------------------------
-
-
-def make_client(endpoint: Endpoint) -> CosS3Client:
-    config = CosConfig(
-        Region=REGION,
-        SecretId=endpoint.secret_id,
-        SecretKey=endpoint.secret_key,
-        Scheme="http",
-        IP="127.0.0.1",
-        Port=endpoint.port,
-        Timeout=300,
-    )
-    return CosS3Client(config, retry=0)
-
-
-def drain(response: dict[str, Any]) -> int:
-    """Read a get_object body from its raw stream in 1 MiB chunks, discarding it; return the byte count."""
-    raw = response["Body"].get_raw_stream()
-    total = 0
-    while chunk := raw.read(CHUNK_BYTES):
-        total += len(chunk)
-    return total
-
-
-def write_payload(path: Path, size: int) -> str:
-    """Write `size` random bytes to `path` in 1 MiB chunks; return their MD5 hex digest."""
-    digest = hashlib.md5()
-    with path.open("wb") as file:
-        for offset in range(0, size, CHUNK_BYTES):
-            chunk = os.urandom(min(CHUNK_BYTES, size - offset))
-            digest.update(chunk)
-            file.write(chunk)
-    return digest.hexdigest()
+PART_MIB = 16
+PART_THREADS = 4
 
 
 # -- large objects ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class LargeObject:
-    path: Path
-    size: int
-    md5: str
 
 
 def timed_put(client: CosS3Client, server: Server, key: str, obj: LargeObject, anomalies: list[str]) -> float:
@@ -392,118 +104,75 @@ def bench_large(servers: dict[str, Server], obj: LargeObject, rounds: int, anoma
     return rates
 
 
-# -- small objects ----------------------------------------------------------------------------------------
+# -- multipart upload and parallel ranged download --------------------------------------------------------
 
 
-def small_client(endpoint: Endpoint, index: int, keys: list[str], payload: bytes, barrier: Any, results: Any) -> None:
-    """One client process: warm up a connection, then PUT its keys and GET them, each phase between barriers."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and terminates us
-    client = make_client(endpoint)
-    tally = {"put_errors": 0, "get_errors": 0, "first_error": ""}
+def file_md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with path.open("rb") as file:
+        while chunk := file.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
 
-    def failed(kind: str, message: str) -> None:
-        tally[kind] += 1
-        tally["first_error"] = tally["first_error"] or message
 
+def timed_upload(client: CosS3Client, server: Server, key: str, obj: LargeObject, anomalies: list[str]) -> float:
+    start = time.perf_counter()
+    response = client.upload_file(
+        Bucket=server.endpoint.bucket, Key=key, LocalFilePath=str(obj.path), PartSize=PART_MIB, MAXThread=PART_THREADS
+    )
+    elapsed = time.perf_counter() - start
+    etag, expected = response.get("ETag", "").strip('"'), multipart_etag(obj.part_md5s)
+    if etag != expected:
+        anomalies.append(f"{server.name}: multipart {key} returned ETag {etag!r}, expected {expected}")
+    return elapsed
+
+
+def timed_download(
+    client: CosS3Client, server: Server, key: str, obj: LargeObject, workdir: Path, verify: bool, anomalies: list[str]
+) -> float:
+    dest = workdir / f"download-{server.name}.bin"
+    start = time.perf_counter()
+    client.download_file(
+        Bucket=server.endpoint.bucket,
+        Key=key,
+        DestFilePath=str(dest),
+        PartSize=PART_MIB,
+        MAXThread=PART_THREADS,
+        DumpRecordDir=str(workdir / "download-records"),
+    )
+    elapsed = time.perf_counter() - start
     try:
-        client.put_object(Bucket=endpoint.bucket, Body=payload, Key=f"warmup/{index}")
-        barrier.wait(PHASE_TIMEOUT)
-        for key in keys:
-            try:
-                client.put_object(Bucket=endpoint.bucket, Body=payload, Key=key)
-            except (CosClientError, CosServiceError) as exc:
-                failed("put_errors", f"PUT {key}: {exc}")
-        barrier.wait(PHASE_TIMEOUT)
-        barrier.wait(PHASE_TIMEOUT)
-        for key in keys:
-            try:
-                received = drain(client.get_object(Bucket=endpoint.bucket, Key=key))
-            except (CosClientError, CosServiceError) as exc:
-                failed("get_errors", f"GET {key}: {exc}")
-                continue
-            if received != len(payload):
-                failed("get_errors", f"GET {key}: {received} bytes, expected {len(payload)}")
-        barrier.wait(PHASE_TIMEOUT)
-    except threading.BrokenBarrierError:
-        return  # the parent gave up (Ctrl-C) or another client failed; that one reports
-    except BaseException:
-        barrier.abort()
-        raise
-    results.put(tally)
-
-
-class ClientPool:
-    """The client processes of one server; the parent releases them phase by phase through a shared barrier."""
-
-    def __init__(self, server: Server, count: int, clients: int) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self.server = server
-        self.barrier = ctx.Barrier(clients + 1)
-        self.results = ctx.Queue()
-        payload = os.urandom(SMALL_BYTES)
-        keys = [f"small/{i:06d}" for i in range(count)]
-        self.procs = [
-            ctx.Process(
-                target=small_client, args=(server.endpoint, i, keys[i::clients], payload, self.barrier, self.results)
-            )
-            for i in range(clients)
-        ]
-        for proc in self.procs:
-            proc.start()
-
-    def timed_phase(self) -> float:
-        """Release the clients into their next phase and wait until all of them have finished it."""
-        try:
-            self.barrier.wait(PHASE_TIMEOUT)
-            start = time.perf_counter()
-            self.barrier.wait(PHASE_TIMEOUT)
-        except threading.BrokenBarrierError as exc:
-            raise RuntimeError(f"a {self.server.name} client process failed (see its traceback above)") from exc
-        return time.perf_counter() - start
-
-    def tallies(self) -> list[dict[str, Any]]:
-        return [self.results.get(timeout=60) for _ in self.procs]
-
-    def close(self, interrupted: bool) -> None:
-        if interrupted:  # Ctrl-C: the clients ignore it, so stop them here
-            self.barrier.abort()
-            for proc in self.procs:
-                proc.terminate()
-        for proc in self.procs:
-            proc.join(timeout=5)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join()
-
-
-def bench_small(servers: dict[str, Server], count: int, clients: int) -> dict[str, dict[str, Any]]:
-    """Per server, `count` small PUTs then GETs over `clients` processes: ops/s and errors. The servers take turns
-    phase by phase (PUT baseline, PUT Kinko, GET baseline, GET Kinko), so both see about the same machine."""
-    pools: dict[str, ClientPool] = {}
-    interrupted = True
-    try:
-        for name in NAMES:
-            pools[name] = ClientPool(servers[name], count, clients)
-        seconds = {(name, op): 0.0 for name in NAMES for op in ("put", "get")}
-        for op in ("put", "get"):
-            for name in NAMES:
-                seconds[name, op] = pools[name].timed_phase()
-        tallies = {name: pools[name].tallies() for name in NAMES}
-        interrupted = False
+        size = dest.stat().st_size
+        if size != obj.size:
+            raise RuntimeError(f"{server.name}: download of {key} has {size} bytes, expected {obj.size}")
+        if verify and (md5 := file_md5(dest)) != obj.md5:
+            anomalies.append(f"{server.name}: download of {key} has MD5 {md5}, expected {obj.md5}")
     finally:
-        for pool in pools.values():
-            pool.close(interrupted)
-    results = {}
-    for name in NAMES:
-        results[name] = {
-            "put_ops": count / seconds[name, "put"],
-            "get_ops": count / seconds[name, "get"],
-            "put_errors": sum(t["put_errors"] for t in tallies[name]),
-            "get_errors": sum(t["get_errors"] for t in tallies[name]),
-            "first_error": next((t["first_error"] for t in tallies[name] if t["first_error"]), ""),
-        }
-        log(f"small: {name:8} PUT {results[name]['put_ops']:7.0f}/s  GET {results[name]['get_ops']:7.0f}/s")
-    return results
+        dest.unlink(missing_ok=True)
+    return elapsed
+
+
+def bench_multipart(
+    servers: dict[str, Server], obj: LargeObject, rounds: int, workdir: Path, anomalies: list[str]
+) -> dict[str, Any]:
+    """Per server, lists of MB/s for the multipart upload and the parallel ranged download, alternating as above.
+    The first round's downloads are checked against the payload's MD5 (outside the timing)."""
+    clients = {name: make_client(server.endpoint) for name, server in servers.items()}
+    rates: dict[str, dict[str, list[float]]] = {name: {"upload": [], "download": []} for name in servers}
+
+    def record(index: int, name: str, op: str, seconds: float) -> None:
+        rates[name][op].append(obj.size / seconds / 1e6)
+        log(f"round {index + 1}/{rounds}: {name:8} multipart {op:8} {rates[name][op][-1]:8.1f} MB/s")
+
+    for index in range(rounds):
+        order = NAMES if index % 2 == 0 else NAMES[::-1]
+        key = f"multipart/{index}"
+        for name in order:
+            record(index, name, "upload", timed_upload(clients[name], servers[name], key, obj, anomalies))
+        for name in order:
+            seconds = timed_download(clients[name], servers[name], key, obj, workdir, index == 0, anomalies)
+            record(index, name, "download", seconds)
+    return rates
 
 
 # -- report -----------------------------------------------------------------------------------------------
@@ -525,17 +194,22 @@ class Report:
         return json.dumps(fields, indent=2)
 
     def table(self) -> str:
-        width = max(len(row["metric"]) for row in self.rows)
-        lines = [f"{'metric':<{width}}  {'baseline':>10}  {'kinko':>10}  {'ratio':>6}"]
-        for row in self.rows:
-            ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "-"
-            lines.append(f"{row['metric']:<{width}}  {row['baseline']:>10.1f}  {row['kinko']:>10.1f}  {ratio:>6}")
-        return "\n".join(lines)
+        rows = [
+            [
+                row["metric"],
+                f"{row['baseline']:.1f}",
+                f"{row['kinko']:.1f}",
+                f"{row['ratio']:.2f}" if row["ratio"] is not None else "-",
+            ]
+            for row in self.rows
+        ]
+        return format_table(["metric", "baseline", "kinko", "ratio"], rows, min_widths=[0, 10, 10, 6])
 
 
 def build_report(
     args: argparse.Namespace,
     large: dict[str, Any],
+    multipart: dict[str, Any],
     small: dict[str, dict[str, Any]],
     servers: dict[str, Server],
     sampler: RssSampler,
@@ -545,25 +219,28 @@ def build_report(
         config={
             "large_mib": args.large_mib,
             "rounds": args.rounds,
+            "part_mib": PART_MIB,
+            "part_threads": PART_THREADS,
             "small_count": args.small_count,
             "small_bytes": SMALL_BYTES,
             "clients": args.clients,
         },
-        samples={"large_mb_per_s": large, "small": small},
+        samples={"large_mb_per_s": large, "multipart_mb_per_s": multipart, "small": small},
     )
     mib = f"{args.large_mib} MiB"
     for op in ("put", "get"):
-        values = [statistics.median(large[name][op]) for name in NAMES]
+        values = [median(large[name][op]) for name in NAMES]
         report.add(f"{op.upper()} {mib} MB/s (median of {args.rounds})", *values)
+    for op, label in (("upload", "multipart upload"), ("download", "ranged download")):
+        values = [median(multipart[name][op]) for name in NAMES]
+        report.add(f"{label} {mib} MB/s ({PART_MIB} MiB x {PART_THREADS} threads)", *values)
     for op in ("put", "get"):
         report.add(f"{op.upper()} 4 KiB ops/s ({args.clients} clients)", *(small[name][f"{op}_ops"] for name in NAMES))
     report.add("RSS at start MiB", *(servers[name].rss_start_kib / 1024 for name in NAMES))
     report.add("RSS peak MiB", *(sampler.peak_kib[name] / 1024 for name in NAMES))
     report.add("RSS at end MiB", *(sampler.last_kib[name] / 1024 for name in NAMES))
     for name in NAMES:
-        errors = small[name]["put_errors"] + small[name]["get_errors"]
-        if errors:
-            anomalies.append(f"{name}: {errors} small-object errors, first: {small[name]['first_error']}")
+        anomalies.extend(small_errors(name, small[name]))
         anomalies.extend(log_anomalies(servers[name]))
     report.anomalies = anomalies
     return report
@@ -590,7 +267,8 @@ def run(args: argparse.Namespace, workdir: Path, stack: ExitStack) -> Report:
     anomalies: list[str] = []
     log(f"writing the {args.large_mib} MiB payload to {workdir}")
     payload = workdir / "payload.bin"
-    obj = LargeObject(payload, args.large_mib * MIB, write_payload(payload, args.large_mib * MIB))
+    size = args.large_mib * MIB
+    obj = LargeObject(payload, size, *write_payload(payload, size, PART_MIB * MIB))
     log("starting Kinko and the baseline")
     kinko = start_kinko(workdir, stack)
     baseline = start_baseline(workdir, kinko, stack)
@@ -600,8 +278,10 @@ def run(args: argparse.Namespace, workdir: Path, stack: ExitStack) -> Report:
             server.rss_start_kib = sampler.last_kib[name]
             make_client(server.endpoint).create_bucket(Bucket=server.endpoint.bucket)
         large = bench_large(servers, obj, args.rounds, anomalies)
-        small = bench_small(servers, args.small_count, args.clients)
-    return build_report(args, large, small, servers, sampler, anomalies)
+        multipart = bench_multipart(servers, obj, args.rounds, workdir, anomalies)
+        targets = {name: SmallTarget(servers[name].endpoint) for name in NAMES}
+        small = bench_small(targets, args.small_count, args.clients)
+    return build_report(args, large, multipart, small, servers, sampler, anomalies)
 
 
 def print_report(report: Report, as_json: bool) -> None:
@@ -613,26 +293,8 @@ def print_report(report: Report, as_json: bool) -> None:
         print(f"! {anomaly}")
 
 
-def interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    signal.signal(signal.SIGTERM, interrupt)  # cleaned up like Ctrl-C
-    with ExitStack() as stack:
-        workdir = Path(tempfile.mkdtemp(prefix="kinko-bench-", dir=args.tmp_dir))
-        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
-        try:
-            report = run(args, workdir, stack)
-        except KeyboardInterrupt:
-            log("interrupted; stopping the servers")
-            return 130
-        except RuntimeError as exc:
-            log(f"error: {exc}")
-            return 1
-    print_report(report, args.json)
-    return 0
+    return run_benchmark(parse_args(argv), run, print_report)
 
 
 if __name__ == "__main__":
