@@ -207,11 +207,13 @@ def _add_material(key: MasterKey, material: bytes) -> int:
     return version
 
 
-def _material(key: MasterKey, version: int | None = None) -> tuple[int, bytes]:
+def _material(key: MasterKey, version: int | None = None,
+              missing: type[e.KmsError] = e.KeyStateNotSupported) -> tuple[int, bytes]:  # fmt: skip
+    """A material version (the newest when None) unsealed; `missing` is raised when there is no such version."""
     rows = key.materials.all()
     row = rows.filter(version=version).first() if version is not None else rows.order_by("-version").first()
     if row is None:
-        raise e.KeyStateNotSupported("The CMK has no key material.")
+        raise missing("The CMK has no such key material.")
     return row.version, keystore.unseal_secret(bytes(row.material_sealed), _material_purpose(key, row.version))
 
 
@@ -465,9 +467,7 @@ def _open(caller: KmsCaller, ciphertext: str, context: str | None, note: _AuditN
     _expire_imported_material(key)
     note.key = key
     _require_usable(key, for_decrypt=True)
-    if not key.materials.filter(version=header.version).exists():
-        raise e.InvalidCiphertext()
-    _, material = _material(key, header.version)
+    _, material = _material(key, header.version, missing=e.InvalidCiphertext)
     try:
         return blob.open_blob(raw, material, _context(context))
     except crypto.DecryptError:
