@@ -173,15 +173,21 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     else {}
 )
 CELERY_TASK_IGNORE_RESULT = True
+# Periodic work (Celery beat), each period overridable: KINKO_SCHEDULE_<NAME>_SECONDS, e.g.
+# KINKO_SCHEDULE_COLLECT_GARBAGE_SECONDS=600. The SSE-COS master key rotates every KINKO_MASTER_KEY_ROTATION_DAYS.
+PERIODIC_TASKS = {
+    "collect-garbage": ("buckets.tasks.collect_garbage", 3600.0),
+    "resume-stalled-jobs": ("buckets.tasks.resume_stalled_jobs", 300.0),
+    "rotate-due-keys": ("keys.tasks.rotate_due_keys", 3600.0),
+    "purge-pending-deletions": ("keys.tasks.purge_pending_deletions", 3600.0),
+    "rotate-master-key": ("buckets.tasks.rotate_master_key", KINKO_MASTER_KEY_ROTATION_DAYS * 86400.0),
+}
 CELERY_BEAT_SCHEDULE = {
-    "collect-garbage": {"task": "buckets.tasks.collect_garbage", "schedule": 3600.0},
-    "resume-stalled-jobs": {"task": "buckets.tasks.resume_stalled_jobs", "schedule": 300.0},
-    "rotate-due-keys": {"task": "keys.tasks.rotate_due_keys", "schedule": 3600.0},
-    "rotate-master-key": {
-        "task": "buckets.tasks.rotate_master_key",
-        "schedule": KINKO_MASTER_KEY_ROTATION_DAYS * 86400.0,
-    },
-    "purge-pending-deletions": {"task": "keys.tasks.purge_pending_deletions", "schedule": 3600.0},
+    name: {
+        "task": task,
+        "schedule": float(os.environ.get(f"KINKO_SCHEDULE_{name.upper().replace('-', '_')}_SECONDS", period)),
+    }
+    for name, (task, period) in PERIODIC_TASKS.items()
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
