@@ -83,25 +83,25 @@ def _audited(caller: KmsCaller, action: str, key_id: str = "", use: bool = False
 
 
 def _record(caller: KmsCaller, action: str, note: _AuditNote, error_code: str) -> None:
+    """The audit event and, for a cryptographic use, the key's monthly count: one transaction, one commit."""
     key_id = str(note.key.key_id) if note.key is not None else note.key_id
-    AuditEvent.objects.create(
-        account=caller.account,
-        actor=caller.actor,
-        action=action,
-        key_id=key_id[:36],
-        key_version=note.version,
-        request_id=caller.request_id,
-        error_code=error_code,
-    )
-    if note.counts_as_use and note.key is not None and not error_code:
-        month = timezone.now().strftime("%Y-%m")
-        updated = KeyUsage.objects.filter(key=note.key, month=month).update(calls=models.F("calls") + 1)
-        if not updated:
-            try:
-                with transaction.atomic():
-                    KeyUsage.objects.create(key=note.key, month=month, calls=1)
-            except IntegrityError:
-                KeyUsage.objects.filter(key=note.key, month=month).update(calls=models.F("calls") + 1)
+    with transaction.atomic():
+        AuditEvent.objects.create(
+            account=caller.account,
+            actor=caller.actor,
+            action=action,
+            key_id=key_id[:36],
+            key_version=note.version,
+            request_id=caller.request_id,
+            error_code=error_code,
+        )
+        if note.counts_as_use and note.key is not None and not error_code:
+            month = timezone.now().strftime("%Y-%m")
+            counted = KeyUsage.objects.filter(key=note.key, month=month).update(calls=models.F("calls") + 1)
+            if not counted:  # the month's first use; another process may be creating the row at the same time
+                usage, created = KeyUsage.objects.get_or_create(key=note.key, month=month, defaults={"calls": 1})
+                if not created:
+                    KeyUsage.objects.filter(pk=usage.pk).update(calls=models.F("calls") + 1)
 
 
 # -- activation and lookup -----------------------------------------------------------------------------------
