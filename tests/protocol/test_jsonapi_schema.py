@@ -4,13 +4,7 @@ dir nobody else uses, so any request may change or delete anything. No 5xx, and 
 its own schema."""
 
 import json
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
-from dataclasses import dataclass
 
 import hypothesis
 import pytest
@@ -21,7 +15,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 from schemathesis.config import SchemathesisConfig
 
-from tests.conftest import APPID, ROOT, LiveKinko, _free_port, _manage
+from tests.conftest import APPID, LiveKinko, running_kinko
 
 EXAMPLES_PER_OPERATION = 15
 OPERATIONS = [
@@ -74,46 +68,11 @@ TRUST_POLICY = json.dumps(
 )
 
 
-@dataclass
-class FuzzServer(LiveKinko):
-    api_token: str
-
-
 @pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory) -> FuzzServer:
-    """A server of its own (pieces of conftest.kinko): the run may delete its buckets, keys and roles."""
-    data_dir = tmp_path_factory.mktemp("kinko-schemathesis")
-    port = _free_port()
-    env = {**os.environ, "KINKO_DATA_DIR": str(data_dir), "KINKO_APPID": APPID, "PORT": str(port)}
-    _manage(env, "migrate", "--no-input", "-v", "0")
-    creds = json.loads(_manage(env, "credentials", "--json"))
-    log_path = data_dir / "server.log"
-    with open(log_path, "w") as log:
-        serve = f"serve --no-worker --port {port} --https-port 0 --workers 2 --threads 4".split()
-        proc = subprocess.Popen(
-            [sys.executable, "manage.py", *serve], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    server = FuzzServer(
-        port, 0, data_dir, creds["AppId"], creds["SecretId"], creds["SecretKey"], log_path, creds["ApiToken"]
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as response:  # noqa: S310 - loopback
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"Kinko did not start:\n{server.log()}")
-        time.sleep(0.1)
-    yield server
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+def fuzz_server(tmp_path_factory) -> LiveKinko:
+    """A server of its own: the run may delete its buckets, keys and roles."""
+    with running_kinko(tmp_path_factory.mktemp("kinko-schemathesis"), https=False) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

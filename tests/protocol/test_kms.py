@@ -8,11 +8,8 @@ import hashlib
 import hmac
 import json
 import os
-import subprocess
-import sys
 import time
 import types
-import urllib.request
 import uuid
 
 import pytest
@@ -25,7 +22,7 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.kms.v20190118 import kms_client, models
 
-from tests.conftest import APPID, ROOT, LiveKinko, _free_port, _manage
+from tests.conftest import APPID, LiveKinko, _manage, running_kinko
 
 REGION = "ap-guangzhou"
 KMS_VERSION = "2019-01-18"
@@ -163,41 +160,9 @@ def kms(kinko, default_keys) -> kms_client.KmsClient:
 
 @pytest.fixture(scope="module")
 def unactivated(tmp_path_factory) -> LiveKinko:
-    """A second server with its own data dir whose KMS nobody activated (pieces of conftest.kinko)."""
-    data_dir = tmp_path_factory.mktemp("kinko-unactivated")
-    port = _free_port()
-    env = {**os.environ, "KINKO_DATA_DIR": str(data_dir), "KINKO_APPID": APPID, "PORT": str(port)}
-    _manage(env, "migrate", "--no-input", "-v", "0")
-    creds = json.loads(_manage(env, "credentials", "--json"))
-    log_path = data_dir / "server.log"
-    with open(log_path, "w") as log:
-        serve = f"serve --no-worker --port {port} --https-port 0 --workers 1 --threads 2".split()
-        proc = subprocess.Popen(
-            [sys.executable, "manage.py", *serve],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = LiveKinko(port, 0, data_dir, creds["AppId"], creds["SecretId"], creds["SecretKey"], log_path)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as response:  # noqa: S310 - loopback
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"Kinko did not start:\n{server.log()}")
-        time.sleep(0.1)
-    yield server
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    """A second server with its own data dir whose KMS nobody activated."""
+    with running_kinko(tmp_path_factory.mktemp("kinko-unactivated"), https=False, workers=1, threads=2) as server:
+        yield server
 
 
 # -- keys ----------------------------------------------------------------------------------------------------

@@ -9,11 +9,7 @@ import hmac
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,7 +27,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.kms.v20190118 import kms_client
 from tencentcloud.kms.v20190118 import models as kms_models
 
-from tests.conftest import APPID, REGION, ROOT, LiveKinko, _free_port, _manage, cos_client
+from tests.conftest import APPID, REGION, LiveKinko, _manage, cos_client, running_kinko
 from tests.protocol import wire
 from tests.protocol.support import (
     MiB,
@@ -1062,47 +1058,19 @@ def test_an_object_under_a_re_enabled_cmk_reads_again(cos, kms, sse_bucket, disa
 # SSE-C over plain HTTP, and SSE-KMS before KMS activation: a second server with the defaults
 
 
-def _wait_until_served(server: LiveKinko, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as response:  # noqa: S310 - loopback
-                if response.status == 200:
-                    with socket.create_connection(("127.0.0.1", server.https_port), timeout=1):
-                        return
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"Kinko did not start:\n{server.log()}")
-        time.sleep(0.1)
-
-
 @pytest.fixture(scope="module")
 def strict(tmp_path_factory) -> LiveKinko:
-    """A second server (pieces of conftest.kinko) with KINKO_SSE_C_ALLOW_HTTP unset, an HTTPS listener, its KMS
-    never activated, and COS_QcsRole in place (so that only the activation is missing)."""
-    data_dir = tmp_path_factory.mktemp("kinko-strict")
-    port, https_port = _free_port(), _free_port()
-    env = {key: value for key, value in os.environ.items() if key != "KINKO_SSE_C_ALLOW_HTTP"}
-    env.update(KINKO_DATA_DIR=str(data_dir), KINKO_APPID=APPID, PORT=str(port))
-    _manage(env, "migrate", "--no-input", "-v", "0")
-    creds = json.loads(_manage(env, "credentials", "--json"))
-    _manage(env, "shell", "-c", ENSURE_COS_ROLE)
-    log_path = data_dir / "server.log"
-    serve = f"serve --no-worker --port {port} --https-port {https_port} --workers 1 --threads 2".split()
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "manage.py", *serve], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    server = LiveKinko(port, https_port, data_dir, creds["AppId"], creds["SecretId"], creds["SecretKey"], log_path)
-    _wait_until_served(server, proc)
-    yield server
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    """A second server with KINKO_SSE_C_ALLOW_HTTP unset, an HTTPS listener, its KMS never activated, and
+    COS_QcsRole in place (so that only the activation is missing)."""
+
+    def ensure_cos_role(env: dict[str, str]) -> None:
+        _manage(env, "shell", "-c", ENSURE_COS_ROLE)
+
+    folder = tmp_path_factory.mktemp("kinko-strict")
+    with running_kinko(
+        folder, drop=("KINKO_SSE_C_ALLOW_HTTP",), workers=1, threads=2, prepare=ensure_cos_role
+    ) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
