@@ -551,6 +551,16 @@ def interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
+def print_report(report, as_json: bool) -> None:
+    """A report's table (or JSON) and the anomalies noticed on the way."""
+    if as_json:
+        print(report.as_json())
+        return
+    print(report.table())
+    for anomaly in getattr(report, "anomalies", []):
+        print(f"! {anomaly}")
+
+
 def run_benchmark(
     args: argparse.Namespace,
     run: Callable[[argparse.Namespace, Path, ExitStack], T],

@@ -42,6 +42,7 @@ from common import (
     manage,
     median,
     percentile,
+    print_report,
     run_benchmark,
     start_kinko,
 )
@@ -241,15 +242,6 @@ def run(args: argparse.Namespace, workdir: Path, stack: ExitStack) -> Report:
         report.anomalies.append(f"{results['errors']} failed calls, first: {results['first_error']}")
     report.anomalies.extend(log_anomalies(kinko))
     return report
-
-
-def print_report(report: Report, as_json: bool) -> None:
-    if as_json:
-        print(report.as_json())
-        return
-    print(report.table())
-    for anomaly in report.anomalies:
-        print(f"! {anomaly}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,6 +49,7 @@ from common import (
     make_client,
     median,
     multipart_etag,
+    print_report,
     run_benchmark,
     small_errors,
     start_baseline,
@@ -282,15 +283,6 @@ def run(args: argparse.Namespace, workdir: Path, stack: ExitStack) -> Report:
         targets = {name: SmallTarget(servers[name].endpoint) for name in NAMES}
         small = bench_small(targets, args.small_count, args.clients)
     return build_report(args, large, multipart, small, servers, sampler, anomalies)
-
-
-def print_report(report: Report, as_json: bool) -> None:
-    if as_json:
-        print(report.as_json())
-        return
-    print(report.table())
-    for anomaly in report.anomalies:
-        print(f"! {anomaly}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,6 +56,7 @@ from common import (
     make_client,
     median,
     percentile,
+    print_report,
     ratio,
     run_benchmark,
     small_errors,
@@ -341,15 +342,6 @@ def run(args: argparse.Namespace, workdir: Path, stack: ExitStack) -> Report:
         }
         small = bench_small(targets, args.small_count, args.clients)
     return build_report(args, large, small, latency, servers, sampler, anomalies)
-
-
-def print_report(report: Report, as_json: bool) -> None:
-    if as_json:
-        print(report.as_json())
-        return
-    print(report.table())
-    for anomaly in report.anomalies:
-        print(f"! {anomaly}")
 
 
 def main(argv: list[str] | None = None) -> int:
