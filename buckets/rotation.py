@@ -5,7 +5,7 @@ import datetime
 import logging
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from keys import master
@@ -34,6 +34,16 @@ def _identity_of(record) -> bytes:
     return sse.identity(record.upload.bucket.name, record.upload.key, record.blob)
 
 
+def _save_wrapped_keys(model, records: list) -> None:
+    """One prepared UPDATE per row (executemany): bulk_update builds a CASE per row and is several times slower."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET kek_version = %s, wrapped_key = %s WHERE id = %s",  # noqa: S608 - a model's table
+            [(record.kek_version, record.wrapped_key, record.pk) for record in records],
+        )
+
+
 def _rewrap(queryset, version: int) -> int:
     """Re-wrap, batch by batch, the data keys of one kind of row that an older master version wraps."""
     done = 0
@@ -45,7 +55,7 @@ def _rewrap(queryset, version: int) -> int:
                 data_key = master.unwrap(record.kek_version, bytes(record.wrapped_key), identity)
                 record.kek_version, record.wrapped_key = master.wrap(data_key, identity)
             if batch:
-                queryset.model.objects.bulk_update(batch, ["kek_version", "wrapped_key"])
+                _save_wrapped_keys(queryset.model, batch)
         done += len(batch)
         if len(batch) < BATCH:
             return done
