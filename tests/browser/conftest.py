@@ -63,6 +63,10 @@ class PageGuard:
         self.problems.append(f"page error: {error}")
 
     def on_request_failed(self, request: Request) -> None:
+        # A load the browser itself abandoned because the test navigated on (net::ERR_ABORTED) is not a failure
+        # of the server; every other failure is.
+        if request.failure == "net::ERR_ABORTED":
+            return
         self.problems.append(f"request failed: {request.method} {request.url}: {request.failure}")
 
     def on_response(self, response: Response) -> None:
