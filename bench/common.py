@@ -339,6 +339,16 @@ def drain(response: dict[str, Any]) -> int:
     return total
 
 
+def timed_get(client, bucket: str, key: str, expected: int, label: str, **kwargs) -> float:
+    """Seconds to GET and drain an object; a short body is an error, not a fast result."""
+    start = time.perf_counter()
+    received = drain(client.get_object(Bucket=bucket, Key=key, **kwargs))
+    elapsed = time.perf_counter() - start
+    if received != expected:
+        raise RuntimeError(f"{label}: GET {key} returned {received} bytes, expected {expected}")
+    return elapsed
+
+
 def write_payload(path: Path, size: int, part_bytes: int | None = None) -> tuple[str, list[str]]:
     """Write `size` random bytes to `path` in 1 MiB chunks; return their MD5 hex digest and, with `part_bytes` (a
     multiple of 1 MiB), the MD5 hex digest of each part of that size (for multipart ETags)."""

@@ -42,7 +42,6 @@ from common import (
     Server,
     SmallTarget,
     bench_small,
-    drain,
     format_table,
     log,
     log_anomalies,
@@ -54,6 +53,7 @@ from common import (
     small_errors,
     start_baseline,
     start_kinko,
+    timed_get,
     write_payload,
 )
 from qcloud_cos import CosS3Client
@@ -77,15 +77,6 @@ def timed_put(client: CosS3Client, server: Server, key: str, obj: LargeObject, a
     return elapsed
 
 
-def timed_get(client: CosS3Client, server: Server, key: str, obj: LargeObject) -> float:
-    start = time.perf_counter()
-    received = drain(client.get_object(Bucket=server.endpoint.bucket, Key=key))
-    elapsed = time.perf_counter() - start
-    if received != obj.size:
-        raise RuntimeError(f"{server.name}: GET {key} returned {received} bytes, expected {obj.size}")
-    return elapsed
-
-
 def bench_large(servers: dict[str, Server], obj: LargeObject, rounds: int, anomalies: list[str]) -> dict[str, Any]:
     """Per server, lists of MB/s for PUT and GET; baseline and Kinko alternate, and so does who goes first."""
     clients = {name: make_client(server.endpoint) for name, server in servers.items()}
@@ -101,7 +92,7 @@ def bench_large(servers: dict[str, Server], obj: LargeObject, rounds: int, anoma
         for name in order:
             record(index, name, "put", timed_put(clients[name], servers[name], key, obj, anomalies))
         for name in order:
-            record(index, name, "get", timed_get(clients[name], servers[name], key, obj))
+            record(index, name, "get", timed_get(clients[name], servers[name].endpoint.bucket, key, obj.size, name))
     return rates
 
 

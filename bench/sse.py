@@ -48,7 +48,6 @@ from common import (
     SmallTarget,
     bench_small,
     cell,
-    drain,
     enable_sse_kms,
     format_table,
     log,
@@ -62,6 +61,7 @@ from common import (
     small_errors,
     start_baseline,
     start_kinko,
+    timed_get,
     write_payload,
 )
 from qcloud_cos import CosS3Client
@@ -130,15 +130,6 @@ def timed_put(client: CosS3Client, mode: Mode, obj: LargeObject, anomalies: list
     return elapsed
 
 
-def timed_get(client: CosS3Client, mode: Mode, obj: LargeObject) -> float:
-    start = time.perf_counter()
-    received = drain(client.get_object(Bucket=mode.endpoint.bucket, Key=mode.large_key, **mode.get_kwargs))
-    elapsed = time.perf_counter() - start
-    if received != obj.size:
-        raise RuntimeError(f"{mode.name}: GET returned {received} bytes, expected {obj.size}")
-    return elapsed
-
-
 def bench_large(modes: dict[str, Mode], obj: LargeObject, rounds: int, anomalies: list[str]) -> dict[str, Any]:
     """Per mode, lists of MB/s for PUT and GET; every round PUTs all modes, then GETs them, in a rotating order."""
     clients = {name: make_client(mode.endpoint) for name, mode in modes.items()}
@@ -153,7 +144,19 @@ def bench_large(modes: dict[str, Mode], obj: LargeObject, rounds: int, anomalies
         for name in order:
             record(index, name, "put", timed_put(clients[name], modes[name], obj, anomalies))
         for name in order:
-            record(index, name, "get", timed_get(clients[name], modes[name], obj))
+            record(
+                index,
+                name,
+                "get",
+                timed_get(
+                    clients[name],
+                    modes[name].endpoint.bucket,
+                    modes[name].large_key,
+                    obj.size,
+                    name,
+                    **modes[name].get_kwargs,
+                ),
+            )
     return rates
 
 
