@@ -19,6 +19,14 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, str(default))
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
+
+
 DEV_SECRET_KEY = "kinko-insecure-development-secret-key-do-not-deploy"  # noqa: S105 - refused by a check
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
@@ -37,6 +45,10 @@ KINKO_SSE_C_ALLOW_HTTP = env_bool("KINKO_SSE_C_ALLOW_HTTP", False)
 KINKO_ORPHAN_GRACE_SECONDS = int(os.environ.get("KINKO_ORPHAN_GRACE_SECONDS", "3600"))
 # The SSE-COS master key is rotated (and every data key re-wrapped) this often.
 KINKO_MASTER_KEY_ROTATION_DAYS = float(os.environ.get("KINKO_MASTER_KEY_ROTATION_DAYS", "90"))
+# The longest q-key-time / X-Amz-Expires window a signature may have (7 days, as S3).
+KINKO_MAX_SIGNATURE_SECONDS = env_int("KINKO_MAX_SIGNATURE_SECONDS", 7 * 86400)
+# Addresses whose X-Forwarded-* headers are believed (a reverse proxy such as nginx); nobody's by default.
+KINKO_TRUSTED_PROXIES = env_list("KINKO_TRUSTED_PROXIES", "")
 # Multipart uploads neither completed nor aborted within this many days are aborted.
 KINKO_MULTIPART_EXPIRY_DAYS = int(os.environ.get("KINKO_MULTIPART_EXPIRY_DAYS", "7"))
 
@@ -107,6 +119,15 @@ if os.environ.get("DATABASE_URL"):
     from console.dburl import parse_database_url
 
     DATABASES["default"] = parse_database_url(os.environ["DATABASE_URL"])
+
+# One store shared by every worker of the node (and with REDIS_URL, by every node): login throttling, the API 3.0
+# signature replay cache and short-lived key-state caches.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(DATA_DIR / "cache")}
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

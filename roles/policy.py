@@ -205,3 +205,9 @@ def cos_resource(region: str, appid: str, bucket: str, key: str = "") -> str:
 
 def kms_resource(region: str, owner_uin: str, creator_uin: str, key_id: str) -> str:
     return f"qcs::kms:{region}:uin/{owner_uin}:key/creatorUin/{creator_uin}/{key_id}"
+
+
+def cam_resource(owner_uin: str, target: str) -> str:
+    """A CAM resource of the account: `uin/<uin>` (a sub-user, or the root itself), `roleName/<name>`,
+    `policy/<id>`."""
+    return f"qcs::cam::uin/{owner_uin}:{target}"

@@ -1,0 +1,119 @@
+"""The gate: the one authorisation decision every edge asks before any work.
+
+`authorise(principal, action, resource, context, acl=None)` answers for COS XML and S3, API 3.0 (KMS, CAM),
+the JSON API, the console, the admin and management commands alike, so a policy means the same on every path:
+
+- An anonymous caller gets only what a COS ACL grants everyone.
+- A caller from another account gets only what a COS ACL grants its account (and, for a sub-user, what its own
+  policies allow); nothing outside COS.
+- The account's root may do anything with its own resources.
+- A sub-user gets what its attached CAM policies allow on the resource (explicit deny wins), evaluated with the
+  request's context, and never acts on the root itself (the root's keys are the root's alone).
+
+Resources are CAM resource strings (`roles.policy.*_resource`); the account they belong to is read from them.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from buckets import acl as acls
+from roles import service as roles
+from roles.principal import Principal
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a policy condition may test about the request: where it came from, how, and dialect-specific
+    condition keys (`cos:x-cos-server-side-encryption`, …)."""
+
+    ip: str | None = None
+    secure: bool = False
+    values: Mapping[str, object] = field(default_factory=dict)
+
+    def conditions(self) -> dict:
+        return {"qcs:ip": self.ip, "qcs:secure_transport": "true" if self.secure else "false", **self.values}
+
+
+SYSTEM = Context()  # for work the server does on its own behalf (periodic tasks, management commands as root)
+
+
+@dataclass(frozen=True)
+class Acl:
+    """A COS resource's access control list, consulted for callers outside the owning account. `permission` is
+    what the operation needs (READ, WRITE, READ_ACP, WRITE_ACP); "" means only the owner's account may act."""
+
+    grants: list[dict]
+    permission: str
+
+
+class Denied(Exception):
+    """The gate said no. `reason` is safe to show the caller; each edge renders it in its own dialect."""
+
+    def __init__(self, action: str, resource: str, reason: str) -> None:
+        super().__init__(reason)
+        self.action = action
+        self.resource = resource
+        self.reason = reason
+
+
+def _resource_account(resource: str) -> tuple[str, str] | None:
+    """("uid", appid) or ("uin", uin) named by a qcs resource; None for `*` or a resource naming no account."""
+    parts = resource.split(":", 5)
+    if len(parts) != 6 or parts[0] != "qcs":
+        return None
+    kind, _, value = parts[4].partition("/")
+    return (kind, value) if kind in ("uid", "uin") and value else None
+
+
+def _owns(principal: Principal, resource: str) -> bool:
+    named = _resource_account(resource)
+    if named is None:
+        return True  # `*`: the caller's own account (ListKeys, CreateKey, GetService …)
+    kind, value = named
+    account = principal.account
+    return value == (account.appid if kind == "uid" else account.uin)
+
+
+def _names_root(principal: Principal, resource: str) -> bool:
+    """A CAM resource whose target is the account's root itself (`qcs::cam::uin/<owner>:uin/<owner>`)."""
+    uin = principal.account.uin
+    return resource.startswith("qcs::cam::") and resource.endswith(f":uin/{uin}") and f"uin/{uin}:" in resource
+
+
+def decide(principal: Principal | None, action: str, resource: str, context: Context,
+           acl: Acl | None = None) -> str | None:  # fmt: skip
+    """None when allowed, else the reason for the refusal."""
+    if principal is None:
+        if acl is not None and acl.permission and acls.grants_permission(acl.grants, None, acl.permission):
+            return None
+        return "Anonymous access is not allowed; sign the request."
+    if not _owns(principal, resource):
+        if acl is None or not acl.permission or not acls.grants_permission(acl.grants, principal.account.uin,
+                                                                            acl.permission):  # fmt: skip
+            return f"The resource {resource} belongs to another account, whose ACL does not grant this."
+        if principal.sub_user is not None and not roles.principal_may(principal, action, resource,
+                                                                      context.conditions()):  # fmt: skip
+            return f"CAM policies do not allow {action} on {resource}."
+        return None
+    if principal.sub_user is None:
+        return None
+    if _names_root(principal, resource):
+        return "Only the account's root may act on the root itself."
+    if not roles.principal_may(principal, action, resource, context.conditions()):
+        return f"CAM policies do not allow {action} on {resource}."
+    return None
+
+
+def authorise(principal: Principal | None, action: str, resource: str, context: Context,
+              acl: Acl | None = None) -> None:  # fmt: skip
+    """Raise Denied unless `principal` may perform `action` (`cos:GetObject`, `kms:Decrypt`, `cam:AddUser`) on
+    `resource` in `context`."""
+    reason = decide(principal, action, resource, context, acl)
+    if reason is not None:
+        raise Denied(action, resource, reason)
+
+
+def allowed(principal: Principal | None, action: str, resource: str, context: Context,
+            acl: Acl | None = None) -> bool:  # fmt: skip
+    """The same decision as a yes/no, for offering a control only to those who may use it."""
+    return decide(principal, action, resource, context, acl) is None
