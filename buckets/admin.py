@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 
 from buckets import service
-from buckets.api.errors import CosError
+from buckets.errors import CosError
 from buckets.models import Bucket, Job, MultipartUpload, StoredObject
 
 

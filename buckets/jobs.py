@@ -12,14 +12,14 @@ import logging
 import secrets
 from dataclasses import dataclass
 
+from celery import current_app
 from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from console.db import one
+from core.db import one
 
-from . import sse
-from .api import errors
+from . import errors, sse
 from .models import Bucket, Job, JobItem, JobItemState, JobStatus, ObjectSegment, SseMode, StoredObject
 
 log = logging.getLogger(__name__)
@@ -68,11 +68,12 @@ def start_encryption_job(bucket: Bucket, prefix: str, sse_mode: str, kms_key_id:
     return job
 
 
-def _enqueue(job: Job, workers: int) -> None:
-    from . import tasks  # tasks wrap this module
+RUN_JOB_TASK = "buckets.tasks.run_job"  # the Celery task that wraps run_job, sent by name: tasks import this module
 
+
+def _enqueue(job: Job, workers: int) -> None:
     for _ in range(workers):
-        tasks.run_job.delay(str(job.job_id))
+        current_app.send_task(RUN_JOB_TASK, args=[str(job.job_id)])
 
 
 def cancel_job(job: Job) -> Job:

@@ -10,11 +10,10 @@ from typing import BinaryIO
 from django.db import transaction
 from django.utils import timezone
 
-from console.db import one
+from core.db import one
 from roles.models import Account
 
-from . import service, sse, storage
-from .api import errors
+from . import errors, service, sse, storage
 from .digest import ContentDigest, crc64_combine
 from .models import Bucket, MultipartUpload, Part, StoredObject
 

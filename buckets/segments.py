@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from keys import crypto
+from core import crypto
 
 MAGIC = b"KNKO"
 FORMAT_VERSION = 1

@@ -13,12 +13,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from console.db import one
-from keys import crypto
+from core import crypto
+from core.db import one
 from roles.models import Account
 
-from . import segments, sse, storage
-from .api import conditions, errors
+from . import conditions, errors, segments, sse, storage
 from .digest import ContentDigest
 from .models import Bucket, ObjectSegment, SseMode, StoredObject
 

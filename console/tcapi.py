@@ -20,8 +20,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from rest_framework import serializers
 
-from console.apierror import ApiError, error
-from console.db import one
+from core.apierror import ApiError, error
+from core.db import one
 from roles import policy
 from roles import service as roles
 from roles.models import ApiKey

@@ -13,7 +13,7 @@ import struct
 import uuid
 from dataclasses import dataclass
 
-from keys import crypto
+from core import crypto
 
 FORMAT_VERSION = 1
 HEADER = struct.Struct(">B16sI")

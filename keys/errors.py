@@ -1,6 +1,6 @@
 """KMS errors with their API 3.0 codes. buckets.sse translates them into COS errors, once."""
 
-from console.apierror import ApiError
+from core.apierror import ApiError
 
 
 class KmsError(ApiError):

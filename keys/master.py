@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from keys import crypto, keystore
+from core import crypto, keystore
 from keys.models import ServiceMasterKey
 
 INFO = b"kinko/sse-cos/master"

@@ -18,7 +18,8 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from keys import blob, crypto, keystore
+from core import crypto, keystore
+from keys import blob
 from keys import errors as e
 from keys.models import (
     AuditEvent,

@@ -1,6 +1,6 @@
 """CAM errors with their API 3.0 codes."""
 
-from console.apierror import ApiError
+from core.apierror import ApiError
 
 
 class CamError(ApiError):

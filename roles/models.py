@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from keys import keystore
+from core import keystore
 
 
 class Account(models.Model):

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, models, transaction
 
-from keys import keystore
+from core import keystore
 from roles import errors, policy, presets
 from roles.models import (
     Account,

@@ -7,7 +7,7 @@ import factory
 from factory.django import DjangoModelFactory
 
 from buckets.models import Bucket, StoredObject
-from keys import keystore
+from core import keystore
 from roles.models import Account, ApiKey
 
 REGION = "ap-guangzhou"

@@ -10,11 +10,10 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from console.db import one
+from buckets import errors
+from core.db import one
 from roles.models import ApiKey
 from roles.principal import Principal
-
-from . import errors
 
 SIGN_FIELDS = (
     "q-sign-algorithm",

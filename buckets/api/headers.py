@@ -6,9 +6,8 @@ import binascii
 from django.http import HttpRequest
 from gunicorn.http.errors import ParseException
 
+from buckets import errors
 from buckets.service import ObjectAttributes
-
-from . import errors
 
 # Kept verbatim from PUT and returned on GET/HEAD, in the exact case the SDK reads them.
 STORED_HEADERS = ("Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires")

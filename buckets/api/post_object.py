@@ -11,14 +11,12 @@ from datetime import datetime
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import HttpRequest
 
-from buckets import segments, service, storage
+from buckets import errors, segments, service, storage
 from buckets.digest import ContentDigest
-from console.db import one
-from keys import crypto
+from core import crypto
+from core.db import one
 from roles.models import ApiKey
 from roles.principal import Principal
-
-from . import errors
 
 FILE_FIELD = "file"
 

@@ -2,7 +2,9 @@
 
 from django.http import HttpResponse
 
-from . import errors, xml
+from buckets import errors
+
+from . import xml
 from .urls import CosTarget
 
 

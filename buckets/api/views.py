@@ -14,14 +14,14 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from django.utils.http import http_date
 
-from buckets import acl, multipart, service, sse
+from buckets import acl, conditions, errors, multipart, service, sse
 from buckets.models import Bucket, StoredObject
-from console.db import one
+from core.db import one
 from roles import policy
 from roles import service as roles
 from roles.principal import Principal
 
-from . import auth, conditions, errors, xml
+from . import acl_headers, auth, sse_headers, xml
 from . import post_object as form
 from .headers import (
     RESPONSE_OVERRIDES,
@@ -206,7 +206,7 @@ def _request_headers(req: CosRequest) -> dict[str, str]:
 
 def _acl_from_headers(req: CosRequest, owner_id: str, allowed: tuple[str, ...]) -> list[dict] | None:
     """The ACL a write asks for: grant headers, else x-cos-acl; None when neither (object: "default")."""
-    grants = acl.header_grants(_request_headers(req), owner_id)
+    grants = acl_headers.header_grants(_request_headers(req), owner_id)
     if grants is not None:
         return grants
     canned = req.meta.get("HTTP_X_COS_ACL")
@@ -221,11 +221,11 @@ def _sse_request(req: CosRequest) -> sse.SseRequest | None:
         raise errors.InvalidArgument(
             "Server-side encryption is requested with request headers (or the bucket default), not URL parameters."
         )
-    return sse.parse_request(_request_headers(req), req.http.is_secure())
+    return sse_headers.parse_request(_request_headers(req), req.http.is_secure())
 
 
 def _customer_key(req: CosRequest, copy_source: bool = False) -> sse.CustomerKey | None:
-    return sse.customer_key(_request_headers(req), req.http.is_secure(), copy_source=copy_source)
+    return sse_headers.customer_key(_request_headers(req), req.http.is_secure(), copy_source=copy_source)
 
 
 def _write(req: CosRequest, bucket: Bucket, attributes: service.ObjectAttributes | None = None
@@ -429,7 +429,7 @@ def _acl_from_request(req: CosRequest, owner_id: str, allowed: tuple[str, ...]) 
     """PUT ?acl: an AccessControlPolicy body, else grant headers, else x-cos-acl."""
     body = _read_xml_body(req)
     if body.strip():
-        return acl.policy_grants(xml.parse(body, "AccessControlPolicy"))
+        return acl_headers.policy_grants(xml.parse(body, "AccessControlPolicy"))
     grants = _acl_from_headers(req, owner_id, allowed)
     if grants is None and req.meta.get("HTTP_X_COS_ACL") is None:
         raise errors.InvalidArgument("PUT ?acl needs x-cos-acl, x-cos-grant-* headers or an AccessControlPolicy.")
@@ -629,7 +629,7 @@ def _store_form_upload(
         raise errors.BadDigest()
     lowered = {name.lower(): value for name, value in fields.items()}
     canned = lowered.get("acl")
-    keys = sse.new_envelope(bucket, sse.parse_request(lowered, req.http.is_secure()), req.request_id)
+    keys = sse.new_envelope(bucket, sse_headers.parse_request(lowered, req.http.is_secure()), req.request_id)
     write = service.WriteRequest(
         attributes=_form_attributes(fields, form_file), request_id=req.request_id,
         acl=acl.canned_grants(canned, bucket.owner.owner_id, acl.OBJECT_CANNED) if canned else None,

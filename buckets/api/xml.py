@@ -11,7 +11,7 @@ from urllib.parse import quote
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
-from . import errors
+from buckets import errors
 
 Node = tuple[str, "str | None | list[Node]"] | tuple[str, "str | None | list[Node]", dict[str, str]]
 XSI = "http://www.w3.org/2001/XMLSchema-instance"

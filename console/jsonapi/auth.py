@@ -8,7 +8,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.permissions import BasePermission
 
-from console.db import one
+from core.db import one
 from roles import service as roles
 from roles.models import ApiKey
 from roles.principal import Principal

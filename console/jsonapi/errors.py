@@ -8,8 +8,8 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from buckets.api.errors import CosError
-from console.apierror import ApiError
+from buckets.errors import CosError
+from core.apierror import ApiError
 
 
 def api_error_status(code: str) -> int:

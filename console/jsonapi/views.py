@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from buckets import acl, jobs, service, sse
-from buckets.api import errors as cos_errors
+from buckets import errors as cos_errors
 from buckets.api.headers import RequestBody
 from buckets.models import Bucket, Job, SseMode
 from keys import service as kms

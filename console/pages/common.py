@@ -8,8 +8,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import redirect, render
 
-from buckets.api.errors import CosError
-from console.apierror import ApiError
+from buckets.errors import CosError
+from core.apierror import ApiError
 from roles import policy
 from roles import service as roles
 from roles.models import Account

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from buckets.api import conditions, errors
+from buckets import conditions, errors
 
 ETAG = "5d41402abc4b2a76b9719d911017c592"
 MODIFIED = datetime(2024, 5, 16, 6, 45, 51, 700_000, tzinfo=UTC)  # stored with sub-second precision

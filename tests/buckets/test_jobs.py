@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from buckets import jobs, multipart, service, sse
-from buckets.api import errors
+from buckets import errors, jobs, multipart, service, sse
 from buckets.models import Job, JobItem, JobItemState, JobStatus, ObjectSegment, SseMode, StoredObject
 from keys import service as kms
 from tests.factories import BucketFactory

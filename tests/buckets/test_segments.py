@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from buckets import segments
-from keys import crypto
+from core import crypto
 
 SEG = segments.SEGMENT_BYTES
 HEADER = segments.HEADER.size

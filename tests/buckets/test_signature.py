@@ -9,7 +9,8 @@ from qcloud_cos import CosConfig, CosS3Client
 from qcloud_cos.cos_auth import CosS3Auth
 from qcloud_cos.cos_comm import format_values
 
-from buckets.api import auth, errors
+from buckets import errors
+from buckets.api import auth
 from roles import service
 from roles.models import ApiKeyStatus
 

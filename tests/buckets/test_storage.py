@@ -9,8 +9,7 @@ from pathlib import Path
 import crcmod
 import pytest
 
-from buckets import housekeeping, multipart, service, sse, storage
-from buckets.api import errors
+from buckets import errors, housekeeping, multipart, service, sse, storage
 from buckets.models import SseMode, StoredObject
 from tests.factories import BucketFactory
 

@@ -5,7 +5,8 @@ import uuid
 
 import pytest
 
-from keys import blob, crypto
+from core import crypto
+from keys import blob
 
 KEY_ID = uuid.UUID("23e80852-1e38-11e9-b129-5cb9019b4b01")
 MATERIAL = bytes(range(32))

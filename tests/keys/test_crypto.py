@@ -2,7 +2,7 @@
 
 import pytest
 
-from keys import crypto
+from core import crypto
 
 # GCM spec (McGrew & Viega, "The Galois/Counter Mode of Operation"), 256-bit key test cases 15 and 16.
 SPEC_KEY = bytes.fromhex("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308")

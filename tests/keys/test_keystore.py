@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from keys import crypto, keystore
+from core import crypto, keystore
 
 
 @pytest.fixture(autouse=True)

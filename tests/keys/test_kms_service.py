@@ -13,7 +13,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from keys import blob, crypto, service
+from core import crypto
+from keys import blob, service
 from keys import errors as e
 from keys.models import AuditEvent, KeyMaterial, KeyState, KeyUsage, MasterKey
 from roles import service as roles

@@ -4,8 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from buckets import jobs
-from buckets.api import errors
+from buckets import errors, jobs
 from buckets.models import Bucket
 
 

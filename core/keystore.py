@@ -10,7 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from keys import crypto
+from core import crypto
 
 ROOT_KEY_FILE = "root.key"
 

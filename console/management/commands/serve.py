@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand
 
 from buckets import housekeeping
 from console import health
-from keys.tls import TlsFiles, ensure_tls_files
+from console.tls import TlsFiles, ensure_tls_files
 
 # Measured on these machines (PERFORMANCE.md): fewer page faults on large bodies, 40-70% faster big PUTs.
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "1073741824"}

@@ -8,7 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from keys import crypto
+from core import crypto
 
 CA_DAYS = 3650
 LEAF_DAYS = 825

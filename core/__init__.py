@@ -1,0 +1,1 @@
+"""The bottom floor: helpers every app may use; imports no app."""
