@@ -16,14 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from django.conf import settings
+from django.core.cache import cache
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest, HttpResponse
 from rest_framework import serializers
 
+import gate
 from core.apierror import ApiError, error
 from core.db import one
-from roles import policy
-from roles import service as roles
 from roles.models import ApiKey
 from roles.principal import Principal
 
@@ -32,12 +32,15 @@ log = logging.getLogger(__name__)
 VERSIONS = {"2019-01-18": "kms", "2019-01-16": "cam"}
 MAX_SKEW_SECONDS = 300
 MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_PARAM_DEPTH = 8  # the deepest real parameter is three levels (TagFilters.0.TagValue.0)
+MAX_INTEGER = 2**63 - 1  # what the database holds; a larger value is a bad value, not a server error
 TC3_PREFIX = "TC3-HMAC-SHA256 "
 
 
 @dataclass(frozen=True)
 class ApiRequest:
-    """An authenticated API 3.0 call: who, which service/action, the region and the request id."""
+    """An authenticated API 3.0 call: who, which service/action, the region, the request id and what a policy
+    condition may test about it."""
 
     principal: Principal
     service: str
@@ -45,25 +48,44 @@ class ApiRequest:
     region: str | None
     request_id: str
     language: str
+    context: gate.Context = gate.SYSTEM
 
 
 Handler = Callable[[ApiRequest, dict], dict]
+# What a call acts on: (CAM action, CAM resource) pairs, each of which the gate must allow before the handler runs.
+Resources = Callable[[ApiRequest, dict], list[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
 class Action:
     handler: Handler
     params: type[serializers.Serializer] | None
+    resources: Resources
 
 
 ACTIONS: dict[tuple[str, str], Action] = {}
+# Parameters that name a resource: an action taking one must say which resource it acts on.
+RESOURCE_PARAMS = {"KeyId", "KeyIds", "CiphertextBlob", "DestinationKeyId"}
 
 
-def action(service: str, name: str, params: type[serializers.Serializer] | None = None):
-    """Register `handler(request, params) -> dict` as API 3.0 action `name` of `service` ("kms" or "cam")."""
+def account_wide(service: str, name: str) -> Resources:
+    """For actions on no one resource (CreateKey, ListKeys, GetRegions …): `*`, as Tencent Cloud documents."""
+    return lambda request, params: [(f"{service}:{name}", "*")]
+
+
+def action(service: str, name: str, params: type[serializers.Serializer] | None = None,
+           resources: Resources | None = None):  # fmt: skip
+    """Register `handler(request, params) -> dict` as API 3.0 action `name` of `service` ("kms" or "cam");
+    `resources(request, params)` names what the gate must allow first. Every CAM action names its target, and so
+    does every KMS action that takes a key: only keyless KMS actions are authorised against `*`."""
+    if resources is None:
+        fields = set(params().fields) if params is not None else set()
+        if service != "kms" or fields & RESOURCE_PARAMS:
+            raise TypeError(f"{service}:{name} must say which resources it acts on")
+        resources = account_wide(service, name)
 
     def register(handler: Handler) -> Handler:
-        ACTIONS[(service, name)] = Action(handler, params)
+        ACTIONS[(service, name)] = Action(handler, params, resources)
         return handler
 
     return register
@@ -165,6 +187,31 @@ def _check_timestamp(value: str, now: float) -> int:
     return timestamp
 
 
+SAME_SECOND_SECONDS = 2  # how long after its signed timestamp a TC3 signature may be used again (see _first_use)
+
+
+def _first_use(secret_id: str, signature: str, timestamp: int, now: float, *, same_second: bool = False) -> None:
+    """A signature is accepted once, by every worker (the cache is the one they share; an entry outlives the
+    window in which its timestamp is accepted). TC3 signs no nonce and the SDK does not sign X-TC-Action, so
+    without this a captured request could be sent again, or as another action with the same body, for minutes.
+
+    `same_second` keeps the real SDK working: its timestamps are whole seconds and it signs neither the action nor
+    the region, so calls a client makes within one second with the same body (ListKeys then GetRegions, both `{}`)
+    carry one signature. Such a reuse is accepted while the clock is within SAME_SECOND_SECONDS of the signed
+    timestamp; later, any use of a used signature is a replay.
+    """
+    key = (
+        "kinko:api3:signature:"
+        + hashlib.sha256(f"{secret_id}\n{signature.lower()}".encode("utf-8", "surrogateescape")).hexdigest()
+    )
+    ttl = max(1, int(timestamp + MAX_SKEW_SECONDS - now) + 1)
+    if cache.add(key, 1, timeout=ttl):
+        return
+    if same_second and abs(now - timestamp) <= SAME_SECOND_SECONDS:
+        return
+    raise error("AuthFailure.SignatureFailure", "The request was replayed: each signature is accepted once.")
+
+
 def verify_tc3(call: RawCall, now: float) -> tuple[Principal, str]:
     """Check a TC3-HMAC-SHA256 Authorization header; returns the principal and the credential-scope service."""
     authorization = call.headers.get("authorization", "")
@@ -189,6 +236,7 @@ def verify_tc3(call: RawCall, now: float) -> tuple[Principal, str]:
         expected = tc3_signature(secret_key, date, service, str(timestamp),
                                  canonical_request(call, signed_headers, lowercase))  # fmt: skip
         if hmac.compare_digest(expected.encode(), signature.lower().encode("utf-8", "surrogateescape")):
+            _first_use(secret_id, signature, timestamp, now, same_second=True)
             return Principal(account=api_key.account, api_key=api_key), service
     raise error("AuthFailure.SignatureFailure", "The signature does not match.")
 
@@ -201,7 +249,7 @@ def verify_legacy(call: RawCall, now: float) -> Principal:
     if method not in digests or "Signature" not in form or "SecretId" not in form:
         raise error("AuthFailure.InvalidAuthorization", "The request is not signed.")
     api_key = _lookup_key(form["SecretId"])
-    _check_timestamp(form.get("Timestamp", ""), now)
+    timestamp = _check_timestamp(form.get("Timestamp", ""), now)
     pairs = "&".join(f"{name.replace('_', '.')}={form[name]}" for name in sorted(form) if name != "Signature")
     string_to_sign = f"{call.method}{call.host}/?{pairs}"
     expected = base64.b64encode(
@@ -209,10 +257,28 @@ def verify_legacy(call: RawCall, now: float) -> Principal:
     ).decode()
     if not hmac.compare_digest(expected.encode(), form["Signature"].encode("utf-8", "surrogateescape")):
         raise error("AuthFailure.SignatureFailure", "The signature does not match.")
+    _first_use(form["SecretId"], form["Signature"], timestamp, now)
     return Principal(account=api_key.account, api_key=api_key)
 
 
 # -- parameters ---------------------------------------------------------------------------------------------
+
+
+def _too_deep(value: object, limit: int = MAX_PARAM_DEPTH) -> bool:
+    """Whether lists and objects nest deeper than `limit` (iterative: the value may be as deep as the parser let
+    it be)."""
+    pending = [(value, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, (dict, list)):
+            if depth >= limit:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+TOO_DEEP = "The request parameters nest too deeply."
 
 
 def _unflatten(form: dict[str, str]) -> dict:
@@ -221,6 +287,8 @@ def _unflatten(form: dict[str, str]) -> dict:
     for name, value in form.items():
         node = root
         parts = name.split(".")
+        if len(parts) > MAX_PARAM_DEPTH:
+            raise error("InvalidParameter", TOO_DEEP)
         for part in parts[:-1]:
             node = node.setdefault(part, {})
         node[parts[-1]] = value
@@ -251,8 +319,12 @@ def _params(call: RawCall) -> dict:
         params = json.loads(call.body)
     except (ValueError, UnicodeDecodeError):
         raise error("InvalidParameter", "The request body is not valid JSON.") from None
+    except RecursionError:
+        raise error("InvalidParameter", TOO_DEEP) from None
     if not isinstance(params, dict):
         raise error("InvalidParameter", "The request body must be a JSON object.")
+    if _too_deep(params):
+        raise error("InvalidParameter", TOO_DEEP)
     return params
 
 
@@ -267,15 +339,38 @@ def _first_problem(problems, path: str = "") -> tuple[str, object]:
     return path, problems[0] if isinstance(problems, list) else problems
 
 
+def _bounded(field: serializers.Field) -> None:
+    """Strings arrive exactly as sent (DRF would trim whitespace); integers stay within what the database holds."""
+    if isinstance(field, serializers.ListField):
+        _bounded(field.child)
+    elif isinstance(field, serializers.CharField):
+        field.trim_whitespace = False
+    elif isinstance(field, serializers.IntegerField):
+        if field.max_value is None:
+            field.max_value = MAX_INTEGER
+            field.validators.append(MaxValueValidator(MAX_INTEGER))
+        if field.min_value is None:
+            field.min_value = -MAX_INTEGER
+            field.validators.append(MinValueValidator(-MAX_INTEGER))
+
+
 class Params(serializers.Serializer):
-    """Base of every action's parameters: strings arrive exactly as sent (DRF would trim whitespace)."""
+    """Base of every action's parameters (and of nested ones): an unknown name at any depth is refused."""
 
     def get_fields(self) -> dict:
         fields = super().get_fields()
         for field in fields.values():
-            if isinstance(field, serializers.CharField):
-                field.trim_whitespace = False
+            _bounded(field)
         return fields
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {unknown[0]: [serializers.ErrorDetail("Unknown parameter.", code="unknown")]}
+                )
+        return super().to_internal_value(data)
 
 
 VALUE_PROBLEMS = {"min_value", "max_value", "invalid_choice", "min_length", "max_length", "blank", "empty",
@@ -298,6 +393,8 @@ def validate(params_class: type[serializers.Serializer] | None, data: dict, serv
     if not serializer.is_valid():
         path, problem = _first_problem(serializer.errors)
         code = getattr(problem, "code", "")
+        if code == "unknown":
+            raise error("UnknownParameter", f"Unknown parameter: {path}.")
         if code == "required":
             raise error("MissingParameter", f"The parameter {path} is required.")
         if service == "cam":
@@ -311,16 +408,18 @@ def validate(params_class: type[serializers.Serializer] | None, data: dict, serv
 # -- authorization ------------------------------------------------------------------------------------------
 
 
-def authorize(principal: Principal, service: str, action_name: str, region: str | None, params: dict) -> None:
-    """Root keys may call anything; a sub-user what its CAM policies allow on the key (KMS) or account (CAM)."""
-    account = principal.account
-    resource = "*"
-    if service == "kms" and params.get("KeyId"):
-        region = region or settings.KINKO_KMS_REGIONS[0]
-        resource = policy.kms_resource(region, account.uin, account.uin, str(params["KeyId"]))
-    if not roles.principal_may(principal, f"{service}:{action_name}", resource):
-        raise error("AuthFailure.UnauthorizedOperation",
-                    f"CAM policies do not allow {service}:{action_name} on {resource}.")  # fmt: skip
+def request_context(request: HttpRequest) -> gate.Context:
+    """What a policy condition sees of an API 3.0 call: the peer address and whether it came over TLS."""
+    return gate.Context(ip=request.META.get("REMOTE_ADDR") or None, secure=request.is_secure())
+
+
+def authorize(request: ApiRequest, registered: Action, params: dict) -> None:
+    """Ask the gate about every (action, resource) the call acts on; any refusal refuses the whole call."""
+    for cam_action, resource in registered.resources(request, params):
+        try:
+            gate.authorise(request.principal, cam_action, resource, request.context)
+        except gate.Denied as denied:
+            raise error("AuthFailure.UnauthorizedOperation", denied.reason) from None
 
 
 # -- dispatch -----------------------------------------------------------------------------------------------
@@ -360,8 +459,9 @@ def handle(request: HttpRequest, now: float | None = None) -> HttpResponse:
         if registered is None:
             raise error("InvalidAction", f"The action {action_name!r} does not exist.")
         params = validate(registered.params, _params(call), service)
-        authorize(principal, service, action_name, region, params)
-        api_request = ApiRequest(principal, service, action_name, region, request_id, language)
+        api_request = ApiRequest(principal, service, action_name, region, request_id, language,
+                                 request_context(request))  # fmt: skip
+        authorize(api_request, registered, params)
         payload = registered.handler(api_request, params)
     except ApiError as exc:
         log.info("API %s.%s -> %s", service, action_name, exc.code)

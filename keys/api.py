@@ -7,9 +7,10 @@ from django.conf import settings
 from rest_framework import serializers
 
 from console.tcapi import ApiRequest, Params, action
-from keys import errors, service
+from keys import blob, errors, service
 from keys.models import KeyState, MasterKey
 from keys.service import KmsCaller
+from roles import policy
 
 KMS = "kms"
 STATE_FILTER = {1: KeyState.ENABLED, 2: KeyState.DISABLED, 3: KeyState.PENDING_DELETE, 4: KeyState.PENDING_IMPORT,
@@ -18,6 +19,51 @@ STATE_FILTER = {1: KeyState.ENABLED, 2: KeyState.DISABLED, 3: KeyState.PENDING_D
 
 def caller(request: ApiRequest) -> KmsCaller:
     return KmsCaller(request.principal.account, request.principal.api_key.secret_id, request.region, request.request_id)
+
+
+# -- what each action acts on: the real resource of every CMK it names --------------------------------------------
+
+
+def key_resource(request: ApiRequest, key_id: object) -> str:
+    """`qcs::kms:<region>:uin/<owner>:key/creatorUin/<creator>/<KeyId>` of the named CMK, from its own region and
+    creator; for a KeyId naming no CMK, the resource it would have in the request's region (the operation then
+    answers that the CMK does not exist)."""
+    account = request.principal.account
+    key = service.locate_key(account, str(key_id))
+    if key is None:
+        region = request.region or settings.KINKO_KMS_REGIONS[0]
+        return policy.kms_resource(region, account.uin, account.uin, str(key_id))
+    return policy.kms_resource(key.region, account.uin, key.creator_uin, str(key.key_id))
+
+
+def blob_resource(request: ApiRequest, ciphertext: str) -> str:
+    """The resource of the CMK a ciphertext was made under, read from the blob itself (a malformed blob names
+    none: `*` in the request's region, so it is refused to whom no policy allows all keys)."""
+    key_id = blob.key_id_of(ciphertext)
+    return key_resource(request, key_id if key_id is not None else "*")
+
+
+def on_key(name: str, param: str = "KeyId"):
+    return lambda request, params: [(f"kms:{name}", key_resource(request, params[param]))]
+
+
+def on_keys(name: str):
+    """Batch actions are decided key by key: one refused key refuses the whole call."""
+    return lambda request, params: [(f"kms:{name}", key_resource(request, key_id)) for key_id in params["KeyIds"]]
+
+
+def decrypt_resources(request: ApiRequest, params: dict) -> list[tuple[str, str]]:
+    return [("kms:Decrypt", blob_resource(request, params["CiphertextBlob"]))]
+
+
+def re_encrypt_resources(request: ApiRequest, params: dict) -> list[tuple[str, str]]:
+    """ReEncrypt decrypts under the blob's CMK and encrypts under the destination (the same CMK when none is named):
+    each side needs ReEncrypt and what its half does, so a deny of Decrypt on a key also stops re-encrypting its
+    ciphertexts into a key the caller may decrypt with."""
+    source = blob_resource(request, params["CiphertextBlob"])
+    destination = key_resource(request, params["DestinationKeyId"]) if params.get("DestinationKeyId") else source
+    return [("kms:ReEncrypt", source), ("kms:Decrypt", source), ("kms:ReEncrypt", destination),
+            ("kms:Encrypt", destination)]  # fmt: skip
 
 
 def ts(moment) -> int:
@@ -103,12 +149,12 @@ def create_key(request: ApiRequest, params: dict) -> dict:
             "TagMsg": "ok", "HsmClusterId": ""}  # fmt: skip
 
 
-@action(KMS, "DescribeKey", KeyIdParams)
+@action(KMS, "DescribeKey", KeyIdParams, on_key("DescribeKey"))
 def describe_key(request: ApiRequest, params: dict) -> dict:
     return {"KeyMetadata": key_metadata(service.describe_key(caller(request), params["KeyId"]))}
 
 
-@action(KMS, "DescribeKeys", KeyIdsParams)
+@action(KMS, "DescribeKeys", KeyIdsParams, on_keys("DescribeKeys"))
 def describe_keys(request: ApiRequest, params: dict) -> dict:
     keys = service.describe_keys(caller(request), params["KeyIds"])
     return {"KeyMetadatas": [key_metadata(key) for key in keys]}
@@ -148,25 +194,25 @@ def list_key_detail(request: ApiRequest, params: dict) -> dict:
     return {"TotalCount": total, "KeyMetadatas": [key_metadata(key) for key in keys]}
 
 
-@action(KMS, "EnableKey", KeyIdParams)
+@action(KMS, "EnableKey", KeyIdParams, on_key("EnableKey"))
 def enable_key(request: ApiRequest, params: dict) -> dict:
     service.enable_key(caller(request), params["KeyId"])
     return {}
 
 
-@action(KMS, "DisableKey", KeyIdParams)
+@action(KMS, "DisableKey", KeyIdParams, on_key("DisableKey"))
 def disable_key(request: ApiRequest, params: dict) -> dict:
     service.disable_key(caller(request), params["KeyId"])
     return {}
 
 
-@action(KMS, "EnableKeys", KeyIdsParams)
+@action(KMS, "EnableKeys", KeyIdsParams, on_keys("EnableKeys"))
 def enable_keys(request: ApiRequest, params: dict) -> dict:
     service.enable_keys(caller(request), params["KeyIds"])
     return {}
 
 
-@action(KMS, "DisableKeys", KeyIdsParams)
+@action(KMS, "DisableKeys", KeyIdsParams, on_keys("DisableKeys"))
 def disable_keys(request: ApiRequest, params: dict) -> dict:
     service.disable_keys(caller(request), params["KeyIds"])
     return {}
@@ -176,7 +222,7 @@ class UpdateAliasParams(KeyIdParams):
     Alias = serializers.CharField(allow_blank=True)
 
 
-@action(KMS, "UpdateAlias", UpdateAliasParams)
+@action(KMS, "UpdateAlias", UpdateAliasParams, on_key("UpdateAlias"))
 def update_alias(request: ApiRequest, params: dict) -> dict:
     service.update_alias(caller(request), params["KeyId"], params["Alias"])
     return {}
@@ -186,7 +232,7 @@ class UpdateKeyDescriptionParams(KeyIdParams):
     Description = serializers.CharField(allow_blank=True)
 
 
-@action(KMS, "UpdateKeyDescription", UpdateKeyDescriptionParams)
+@action(KMS, "UpdateKeyDescription", UpdateKeyDescriptionParams, on_key("UpdateKeyDescription"))
 def update_key_description(request: ApiRequest, params: dict) -> dict:
     service.update_key_description(caller(request), params["KeyId"], params["Description"])
     return {}
@@ -205,7 +251,7 @@ class GenerateDataKeyParams(Params):
         return attrs
 
 
-@action(KMS, "GenerateDataKey", GenerateDataKeyParams)
+@action(KMS, "GenerateDataKey", GenerateDataKeyParams, on_key("GenerateDataKey"))
 def generate_data_key(request: ApiRequest, params: dict) -> dict:
     if "NumberOfBytes" in params:  # NumberOfBytes wins over KeySpec (spec §4.1)
         size = params["NumberOfBytes"]
@@ -221,7 +267,7 @@ class EncryptParams(Params):
     EncryptionContext = serializers.CharField(required=False, allow_blank=True)
 
 
-@action(KMS, "Encrypt", EncryptParams)
+@action(KMS, "Encrypt", EncryptParams, on_key("Encrypt"))
 def encrypt(request: ApiRequest, params: dict) -> dict:
     plaintext = unb64(params["Plaintext"], errors.InvalidPlaintext)
     key, sealed = service.encrypt(caller(request), params["KeyId"], plaintext, params.get("EncryptionContext"))
@@ -235,7 +281,7 @@ class DecryptParams(Params):
     EncryptionAlgorithm = serializers.CharField(required=False)
 
 
-@action(KMS, "Decrypt", DecryptParams)
+@action(KMS, "Decrypt", DecryptParams, decrypt_resources)
 def decrypt(request: ApiRequest, params: dict) -> dict:
     if params.get("EncryptionPublicKey"):
         raise errors.KmsError("Returning plaintext under a public key is not supported.", code="UnsupportedOperation")
@@ -250,7 +296,7 @@ class ReEncryptParams(Params):
     DestinationEncryptionContext = serializers.CharField(required=False, allow_blank=True)
 
 
-@action(KMS, "ReEncrypt", ReEncryptParams)
+@action(KMS, "ReEncrypt", ReEncryptParams, re_encrypt_resources)
 def re_encrypt(request: ApiRequest, params: dict) -> dict:
     result = service.re_encrypt(
         caller(request),
@@ -276,24 +322,24 @@ class EnableKeyRotationParams(KeyIdParams):
     RotateDays = serializers.IntegerField(required=False, default=365)
 
 
-@action(KMS, "EnableKeyRotation", EnableKeyRotationParams)
+@action(KMS, "EnableKeyRotation", EnableKeyRotationParams, on_key("EnableKeyRotation"))
 def enable_key_rotation(request: ApiRequest, params: dict) -> dict:
     service.enable_key_rotation(caller(request), params["KeyId"], params["RotateDays"])
     return {}
 
 
-@action(KMS, "DisableKeyRotation", KeyIdParams)
+@action(KMS, "DisableKeyRotation", KeyIdParams, on_key("DisableKeyRotation"))
 def disable_key_rotation(request: ApiRequest, params: dict) -> dict:
     service.disable_key_rotation(caller(request), params["KeyId"])
     return {}
 
 
-@action(KMS, "GetKeyRotationStatus", KeyIdParams)
+@action(KMS, "GetKeyRotationStatus", KeyIdParams, on_key("GetKeyRotationStatus"))
 def get_key_rotation_status(request: ApiRequest, params: dict) -> dict:
     return {"KeyRotationEnabled": service.get_key_rotation_status(caller(request), params["KeyId"])}
 
 
-@action(KMS, "RotateKey", KeyIdParams)
+@action(KMS, "RotateKey", KeyIdParams, on_key("RotateKey"))
 def rotate_key(request: ApiRequest, params: dict) -> dict:
     return {"TaskId": service.rotate_key(caller(request), params["KeyId"])}
 
@@ -302,25 +348,25 @@ class ScheduleKeyDeletionParams(KeyIdParams):
     PendingWindowInDays = serializers.IntegerField()
 
 
-@action(KMS, "ScheduleKeyDeletion", ScheduleKeyDeletionParams)
+@action(KMS, "ScheduleKeyDeletion", ScheduleKeyDeletionParams, on_key("ScheduleKeyDeletion"))
 def schedule_key_deletion(request: ApiRequest, params: dict) -> dict:
     key = service.schedule_key_deletion(caller(request), params["KeyId"], params["PendingWindowInDays"])
     return {"DeletionDate": ts(key.deletion_date), "KeyId": str(key.key_id)}
 
 
-@action(KMS, "CancelKeyDeletion", KeyIdParams)
+@action(KMS, "CancelKeyDeletion", KeyIdParams, on_key("CancelKeyDeletion"))
 def cancel_key_deletion(request: ApiRequest, params: dict) -> dict:
     service.cancel_key_deletion(caller(request), params["KeyId"])
     return {"KeyId": params["KeyId"]}
 
 
-@action(KMS, "ArchiveKey", KeyIdParams)
+@action(KMS, "ArchiveKey", KeyIdParams, on_key("ArchiveKey"))
 def archive_key(request: ApiRequest, params: dict) -> dict:
     service.archive_key(caller(request), params["KeyId"])
     return {}
 
 
-@action(KMS, "CancelKeyArchive", KeyIdParams)
+@action(KMS, "CancelKeyArchive", KeyIdParams, on_key("CancelKeyArchive"))
 def cancel_key_archive(request: ApiRequest, params: dict) -> dict:
     service.cancel_key_archive(caller(request), params["KeyId"])
     return {}
@@ -332,13 +378,13 @@ class BindCloudResourceParams(Params):
     ResourceId = serializers.CharField()
 
 
-@action(KMS, "BindCloudResource", BindCloudResourceParams)
+@action(KMS, "BindCloudResource", BindCloudResourceParams, on_key("BindCloudResource"))
 def bind_cloud_resource(request: ApiRequest, params: dict) -> dict:
     service.bind_cloud_resource(caller(request), params["KeyId"], params["ProductId"], params["ResourceId"])
     return {}
 
 
-@action(KMS, "UnbindCloudResource", BindCloudResourceParams)
+@action(KMS, "UnbindCloudResource", BindCloudResourceParams, on_key("UnbindCloudResource"))
 def unbind_cloud_resource(request: ApiRequest, params: dict) -> dict:
     service.unbind_cloud_resource(caller(request), params["KeyId"], params["ProductId"], params["ResourceId"])
     return {}
@@ -350,7 +396,7 @@ class GetParametersForImportParams(Params):
     WrappingKeySpec = serializers.CharField()
 
 
-@action(KMS, "GetParametersForImport", GetParametersForImportParams)
+@action(KMS, "GetParametersForImport", GetParametersForImportParams, on_key("GetParametersForImport"))
 def get_parameters_for_import(request: ApiRequest, params: dict) -> dict:
     found = service.get_parameters_for_import(caller(request), params["KeyId"], params["WrappingAlgorithm"],
                                               params["WrappingKeySpec"])  # fmt: skip
@@ -365,14 +411,14 @@ class ImportKeyMaterialParams(Params):
     ValidTo = serializers.IntegerField(required=False, default=0, min_value=0)
 
 
-@action(KMS, "ImportKeyMaterial", ImportKeyMaterialParams)
+@action(KMS, "ImportKeyMaterial", ImportKeyMaterialParams, on_key("ImportKeyMaterial"))
 def import_key_material(request: ApiRequest, params: dict) -> dict:
     service.import_key_material(caller(request), params["KeyId"], params["ImportToken"],
                                 params["EncryptedKeyMaterial"], params["ValidTo"])  # fmt: skip
     return {}
 
 
-@action(KMS, "DeleteImportedKeyMaterial", KeyIdParams)
+@action(KMS, "DeleteImportedKeyMaterial", KeyIdParams, on_key("DeleteImportedKeyMaterial"))
 def delete_imported_key_material(request: ApiRequest, params: dict) -> dict:
     service.delete_imported_key_material(caller(request), params["KeyId"])
     return {}

@@ -74,6 +74,14 @@ def read_header(blob: str) -> tuple[BlobHeader, bytes]:
     return BlobHeader(uuid.UUID(bytes=key_bytes), material_version), raw
 
 
+def key_id_of(blob: str) -> uuid.UUID | None:
+    """The KeyId a blob names in its header (None when it is not a blob): which CMK a caller must be allowed."""
+    try:
+        return read_header(blob)[0].key_id
+    except MalformedBlob:
+        return None
+
+
 def open_blob(raw: bytes, material: bytes, context: bytes) -> bytes:
     """Decrypt a blob whose header was read with `read_header`; raises crypto.DecryptError when anything differs."""
     head = raw[: HEADER.size]

@@ -158,6 +158,21 @@ def get_key(caller: KmsCaller, key_id: str, *, any_region: bool = False) -> Mast
     return key
 
 
+def locate_key(account: Account, key_id: str | uuid.UUID) -> MasterKey | None:
+    """The account's live CMK `key_id` in any region (None when there is none), with no checks and no audit: what
+    an edge authorises against before it calls the operation, which looks the key up again with its checks."""
+    try:
+        key_uuid = key_id if isinstance(key_id, uuid.UUID) else uuid.UUID(str(key_id))
+    except ValueError:
+        return None
+    return (
+        MasterKey.objects.live()
+        .filter(account=account, key_id=key_uuid)
+        .only("key_id", "region", "creator_uin")
+        .first()
+    )
+
+
 def _expire_imported_material(key: MasterKey, now: datetime.datetime | None = None) -> None:
     """Imported material past its ValidTo is destroyed; the key waits for the same material to be imported again."""
     now = now or timezone.now()

@@ -149,14 +149,31 @@ def is_allowed(documents: Iterable[dict], action: str, resource: str, context: d
     return allowed
 
 
+MAX_DOCUMENT_DEPTH = 16  # a real document nests six levels (statement, condition, operator, key, values)
+
+
+def _depth_exceeds(value: object, limit: int) -> bool:
+    """Whether lists and objects nest deeper than `limit` (iterative, so any depth the parser allowed is safe)."""
+    pending = [(value, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, (dict, list)):
+            if depth >= limit:
+                return True
+            pending.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return False
+
+
 def parse(text: str, *, trust: bool = False) -> dict:
     """Parse and validate a policy document (a trust policy names `principal` instead of `resource`)."""
     try:
         document = json.loads(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         raise PolicySyntaxError("InvalidParameter.PolicyDocumentError", "The policy document is not JSON.") from None
     if not isinstance(document, dict):
         raise PolicySyntaxError("InvalidParameter.PolicyDocumentError", "The policy document must be an object.")
+    if _depth_exceeds(document, MAX_DOCUMENT_DEPTH):
+        raise PolicySyntaxError("InvalidParameter.PolicyDocumentError", "The policy document nests too deeply.")
     if str(document.get("version")) != "2.0":
         raise PolicySyntaxError("InvalidParameter.VersionError", "The policy version must be 2.0.")
     statements = document.get("statement")

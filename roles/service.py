@@ -167,13 +167,21 @@ def _documents(policies) -> list[dict]:
     return [policy.parse(p.document) for p in policies]
 
 
+def _allowed_by(policies, action: str, resource: str, context: dict | None) -> bool:
+    """A stored document that no longer parses (stored before a rule tightened) could hold a deny: refuse."""
+    try:
+        documents = _documents(policies)
+    except policy.PolicySyntaxError:
+        return False
+    return policy.is_allowed(documents, action, resource, context)
+
+
 def principal_may(principal: Principal, action: str, resource: str, context: dict | None = None) -> bool:
     """The account's root keys may do anything on its own resources; a sub-user what its policies allow."""
     user = principal.sub_user
     if user is None:
         return True
-    attached = Policy.objects.filter(user_attachments__user=user)
-    return policy.is_allowed(_documents(attached), action, resource, context)
+    return _allowed_by(Policy.objects.filter(user_attachments__user=user), action, resource, context)
 
 
 def require(principal: Principal, action: str, resource: str, context: dict | None = None) -> None:
@@ -193,8 +201,7 @@ def cos_service_role(account: Account) -> Role | None:
 
 
 def role_may(role: Role, action: str, resource: str, context: dict | None = None) -> bool:
-    attached = Policy.objects.filter(role_attachments__role=role)
-    return policy.is_allowed(_documents(attached), action, resource, context)
+    return _allowed_by(Policy.objects.filter(role_attachments__role=role), action, resource, context)
 
 
 # -- roles ---------------------------------------------------------------------------------------------------
