@@ -1,10 +1,7 @@
-"""Console app config: registers the deployment checks."""
+"""Console app config."""
 
 from django.apps import AppConfig
 
 
 class ConsoleConfig(AppConfig):
     name = "console"
-
-    def ready(self) -> None:
-        from console import checks  # noqa: F401 - registers the system checks

@@ -3,9 +3,19 @@
 import os
 
 from celery import Celery
+from celery.signals import beat_init, worker_init
+
+from console import datadir
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 
 app = Celery("kinko")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+@beat_init.connect
+def _private_files(**kwargs) -> None:
+    """Files a worker or beat creates in the data dir (blobs, queued messages, the schedule) are private."""
+    datadir.restrict_umask()

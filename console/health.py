@@ -42,4 +42,4 @@ def failing_checks() -> list[str]:
 def ensure_broker_dirs() -> None:
     for folder in settings.CELERY_BROKER_TRANSPORT_OPTIONS.values():
         if isinstance(folder, str):
-            os.makedirs(folder, exist_ok=True)
+            os.makedirs(folder, mode=0o700, exist_ok=True)

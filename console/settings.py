@@ -1,9 +1,12 @@
 """The only settings file: environment variables with working defaults (see PRODUCT.md)."""
 
+import ipaddress
 import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+
+from console import datadir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -27,14 +30,25 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
 
 
-DEV_SECRET_KEY = "kinko-insecure-development-secret-key-do-not-deploy"  # noqa: S105 - refused by a check
-DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
+def env_networks(name: str) -> list[str]:
+    entries = env_list(name, "")
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} lists addresses or networks, not {entry!r}") from None
+    return entries
+
+
+# Technical (debug) pages only when asked for by name; a generic DEBUG variable in the environment does not count.
+DEBUG = env_bool("KINKO_DEBUG", False)
 # The COS API addresses buckets by Host (any domain), so every host name is valid here.
 ALLOWED_HOSTS = ["*"]
 
 DATA_DIR = Path(os.environ.get("KINKO_DATA_DIR", BASE_DIR / "var")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)  # SQLite and the keystore need it before any command runs
+datadir.ensure_private_dir(DATA_DIR)  # SQLite and the keystore need it before any command runs
+# Signs sessions and CSRF tokens: DJANGO_SECRET_KEY, else a random key generated once into <data dir>/secret_key.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or datadir.secret_key(DATA_DIR)
 STORAGE_ROOT = DATA_DIR / "objects"
 KINKO_HTTPS_PORT = int(os.environ.get("KINKO_HTTPS_PORT", "8443"))
 KINKO_APPID = os.environ.get("KINKO_APPID", "1250000000")
@@ -48,7 +62,7 @@ KINKO_MASTER_KEY_ROTATION_DAYS = float(os.environ.get("KINKO_MASTER_KEY_ROTATION
 # The longest q-key-time / X-Amz-Expires window a signature may have (7 days, as S3).
 KINKO_MAX_SIGNATURE_SECONDS = env_int("KINKO_MAX_SIGNATURE_SECONDS", 7 * 86400)
 # Addresses whose X-Forwarded-* headers are believed (a reverse proxy such as nginx); nobody's by default.
-KINKO_TRUSTED_PROXIES = env_list("KINKO_TRUSTED_PROXIES", "")
+KINKO_TRUSTED_PROXIES = env_networks("KINKO_TRUSTED_PROXIES")
 # Multipart uploads neither completed nor aborted within this many days are aborted.
 KINKO_MULTIPART_EXPIRY_DAYS = int(os.environ.get("KINKO_MULTIPART_EXPIRY_DAYS", "7"))
 
@@ -68,7 +82,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: COS XML requests are routed by Host and never reach the console's stack.
+    # First: X-Forwarded-* count only from KINKO_TRUSTED_PROXIES; then HSTS and Secure cookies on every TLS response.
+    "console.security.TrustedProxyMiddleware",
+    "console.security.TransportSecurityMiddleware",
+    # COS XML requests are routed by Host and never reach the console's stack.
     "console.routing.CosApiMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -144,6 +161,9 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "console.views.csrf_failure"
+# Sent on responses to requests that came over TLS only (console.security), so plain HTTP on localhost keeps working.
+SECURE_HSTS_SECONDS = 365 * 86400
 X_FRAME_OPTIONS = "DENY"
 # Failed sign-ins per client address and user name before sign-in is refused for LOGIN_LOCKOUT_SECONDS.
 LOGIN_MAX_FAILURES = 5
@@ -189,6 +209,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_out": str(DATA_DIR / "broker" / "queue"),
         "processed_folder": str(DATA_DIR / "broker" / "processed"),
         "store_processed": False,
+        # The exchange tables, else a `control` folder in the working directory of every sender and worker.
+        "control_folder": str(DATA_DIR / "broker" / "control"),
     }
     if CELERY_BROKER_URL.startswith("filesystem")
     else {}
@@ -216,8 +238,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"without_traceback": {"()": "console.security.WithoutTraceback"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "concise": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["without_traceback"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("KINKO_LOG_LEVEL", "INFO")},
-    # Django logs 4xx/5xx with the request line; COS errors are logged by the COS layer itself.
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        # Django logs 4xx/5xx with the request line; COS errors are logged by the COS layer itself.
+        "django.request": {"level": "ERROR"},
+        # A refused Host header or another bad request is one line, not a traceback.
+        "django.security": {"handlers": ["concise"], "level": "INFO", "propagate": False},
+    },
 }

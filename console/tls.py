@@ -45,12 +45,12 @@ def ensure_tls_files() -> TlsFiles:
             raise ImproperlyConfigured("Set both KINKO_TLS_CERT and KINKO_TLS_KEY, or neither.")
         return TlsFiles(Path(cert), Path(key), None)
     folder = Path(settings.DATA_DIR) / "tls"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     ca_cert, ca_key = folder / "ca.pem", folder / "ca.key"
     if not ca_cert.exists() or not ca_key.exists():
         cert_pem, key_pem = crypto.make_ca("Kinko development CA", CA_DAYS)
         _write(ca_key, key_pem, 0o600)
-        _write(ca_cert, cert_pem, 0o644)
+        _write(ca_cert, cert_pem, 0o600)
     leaf_cert, leaf_key = folder / "server.pem", folder / "server.key"
     wanted = set(server_names(settings.KINKO_REGIONS)) | {"127.0.0.1", "::1"}
     # A leaf is re-issued when the configured regions change, so every bucket host name stays covered.
@@ -63,5 +63,5 @@ def ensure_tls_files() -> TlsFiles:
             LEAF_DAYS,
         )
         _write(leaf_key, key_pem, 0o600)
-        _write(leaf_cert, cert_pem, 0o644)
+        _write(leaf_cert, cert_pem, 0o600)
     return TlsFiles(leaf_cert, leaf_key, ca_cert)

@@ -8,6 +8,11 @@ from console import views
 from console.forms import ThrottledAuthenticationForm
 from console.pages import buckets, cam, jobs, kms, objects, overview
 
+handler400 = "console.views.bad_request"
+handler403 = "console.views.permission_denied"
+handler404 = "console.views.page_not_found"
+handler500 = "console.views.server_error"
+
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),

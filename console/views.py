@@ -1,9 +1,16 @@
-"""The health endpoint (console pages live in console/pages/)."""
+"""The health endpoint and the error handlers (console pages live in console/pages/).
 
-from django.http import HttpRequest, JsonResponse
+Errors never show a technical page: under /api/ they are the JSON API's {"code", "detail"}, elsewhere a plain page
+(templates/400.html, 403.html, 403_csrf.html, 404.html, 500.html). COS XML and API 3.0 render their own errors.
+"""
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import csrf, defaults
 from django.views.decorators.http import require_GET
 
 from console import health
+
+API_PREFIX = "/api/"
 
 
 @require_GET
@@ -12,3 +19,41 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if failed:
         return JsonResponse({"status": "unavailable", "failing": failed}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+def _api_error(code: str, detail: str, status: int) -> JsonResponse:
+    return JsonResponse({"code": code, "detail": detail}, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return _api_error("bad_request", "The request could not be understood.", 400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return _api_error("permission_denied", "You do not have permission to perform this action.", 403)
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return _api_error("not_found", "Not found.", 404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return _api_error("internal_error", "The server failed; the error has been logged.", 500)
+    return defaults.server_error(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    if _is_api(request):
+        return _api_error("csrf_failed", "CSRF verification failed.", 403)
+    return csrf.csrf_failure(request, reason)

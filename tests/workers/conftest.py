@@ -51,7 +51,14 @@ def redis_url(tmp_path_factory):
 def filesystem_options(data_dir: Path) -> dict:
     queue = str(data_dir / "broker" / "queue")
     processed = str(data_dir / "broker" / "processed")
-    return {"data_folder_in": queue, "data_folder_out": queue, "processed_folder": processed, "store_processed": False}
+    control = str(data_dir / "broker" / "control")
+    return {
+        "data_folder_in": queue,
+        "data_folder_out": queue,
+        "processed_folder": processed,
+        "store_processed": False,
+        "control_folder": control,
+    }
 
 
 class Worker:

@@ -5,12 +5,13 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from buckets import housekeeping
-from console import health
+from console import datadir, health
 from console.tls import TlsFiles, ensure_tls_files
 
 # Measured on these machines (PERFORMANCE.md): fewer page faults on large bodies, 40-70% faster big PUTs.
@@ -23,6 +24,8 @@ def gunicorn_command(bind: str, workers: int, threads: int, tls: TlsFiles | None
         "--bind", bind, "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
         # SO_REUSEPORT spreads keep-alive connections over the workers; no control socket to clean up.
         "--reuse-port", "--no-control-socket",
+        # X-Forwarded-* are believed from KINKO_TRUSTED_PROXIES only, by console.security: gunicorn trusts nobody.
+        "--forwarded-allow-ips", "",
         "--timeout", "300", "--graceful-timeout", "10", "--keep-alive", "75",
         "--access-logfile", "-", "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
     ]  # fmt: skip
@@ -63,6 +66,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="do not start the Celery worker")
 
     def handle(self, *args, **options) -> None:
+        # The data dir is 0700 and every file in it 0600, including what an older version or another tool left.
+        datadir.restrict_umask()
+        datadir.tighten(settings.DATA_DIR, skip_if_private=(Path(settings.STORAGE_ROOT),))
         health.ensure_broker_dirs()
         housekeeping.collect_orphan_blobs()
         env = {**os.environ, **MALLOC_ENV}
