@@ -21,6 +21,7 @@ from core.db import one
 
 from . import errors, sse
 from .models import Bucket, Job, JobItem, JobItemState, JobStatus, ObjectSegment, SseMode, StoredObject
+from .service import key_prefix_filter
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def start_encryption_job(bucket: Bucket, prefix: str, sse_mode: str, kms_key_id:
         )
         keys = StoredObject.objects.filter(bucket=bucket).order_by("key")
         if prefix:
-            keys = keys.filter(key__gte=prefix, key__lt=prefix[:-1] + chr(ord(prefix[-1]) + 1))
+            keys = keys.filter(**key_prefix_filter(prefix))
         total, batch = 0, []
         for key in keys.values_list("key", flat=True).iterator(chunk_size=ENUMERATION_BATCH):
             batch.append(JobItem(job=job, key=key))

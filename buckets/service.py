@@ -5,6 +5,7 @@ import functools
 import logging
 import re
 import secrets
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -388,14 +389,17 @@ class Listing:
     next_marker: str | None
 
 
-def _successor(prefix: str) -> str:
-    """The smallest string greater than every string that starts with `prefix` (code-point order)."""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+def _successor(prefix: str) -> str | None:
+    """The smallest string greater than every string that starts with `prefix` (code-point order); None when
+    there is none (`prefix` is all U+10FFFF, the last code point)."""
+    stem = prefix.rstrip(chr(sys.maxunicode))
+    return stem[:-1] + chr(ord(stem[-1]) + 1) if stem else None
 
 
 def key_prefix_filter(prefix: str, field: str = "key") -> dict[str, str]:
     """Keys starting with `prefix`, case-sensitively (SQLite's LIKE, behind __startswith, ignores ASCII case)."""
-    return {f"{field}__gte": prefix, f"{field}__lt": _successor(prefix)}
+    upper = _successor(prefix)
+    return {f"{field}__gte": prefix, **({f"{field}__lt": upper} if upper is not None else {})}
 
 
 def list_objects(
@@ -407,7 +411,8 @@ def list_objects(
         base = base.filter(**key_prefix_filter(prefix))
     objects: list[StoredObject] = []
     prefixes: list[str] = []
-    lower, inclusive = marker, False
+    lower: str | None = marker
+    inclusive = False
     batch_size = min(max_keys + 1, 1000)
 
     def next_batch() -> list[StoredObject]:
@@ -439,6 +444,8 @@ def list_objects(
             objects.append(obj)
             last_returned = obj.key
             lower, inclusive = obj.key, False
+        if restart and lower is None:  # nothing sorts after a run of U+10FFFF
+            return Listing(objects, prefixes, False, None)
         if not restart and len(batch) < batch_size:
             return Listing(objects, prefixes, False, None)
 

@@ -1,28 +1,56 @@
 """Console forms: validate and clean, never save (the pages call the domain functions)."""
 
+import hashlib
+
 from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
 
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """Sign-in that refuses a client address and user name after LOGIN_MAX_FAILURES failures for a while."""
+def _throttle_keys(username: str, address: str) -> tuple[str, str]:
+    # Hashed: a user name is any text, and cache keys must be short and printable.
+    user = hashlib.sha256(username.casefold().encode()).hexdigest()
+    return f"login-failures:user:{user}", f"login-failures:address:{address}"
 
-    def _throttle_key(self) -> str:
-        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
-        return f"login-failures:{address}:{self.data.get('username', '').lower()}"
+
+class ThrottledSignIn:
+    """Refuses sign-in for LOGIN_LOCKOUT_SECONDS once a user name, or a client address, has failed
+    LOGIN_MAX_FAILURES times, whichever address or name the failures came with. The counts live in the default
+    cache, which every worker shares."""
 
     def clean(self):
-        key = self._throttle_key()
-        if cache.get(key, 0) >= settings.LOGIN_MAX_FAILURES:
+        username = self.data.get("username", "")
+        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        keys = _throttle_keys(username, address)
+        if any(cache.get(key, 0) >= settings.LOGIN_MAX_FAILURES for key in keys):
             raise forms.ValidationError(_("Too many failed sign-ins. Try again in a few minutes."), code="throttled")
         try:
-            return super().clean()
+            cleaned = super().clean()
         except forms.ValidationError:
-            cache.set(key, cache.get(key, 0) + 1, settings.LOGIN_LOCKOUT_SECONDS)
+            for key in keys:
+                cache.add(key, 0, settings.LOGIN_LOCKOUT_SECONDS)
+                cache.incr(key)
             raise
+        cache.delete(keys[0])
+        return cleaned
+
+
+class ThrottledAuthenticationForm(ThrottledSignIn, AuthenticationForm):
+    """The console's sign-in."""
+
+
+class ThrottledAdminAuthenticationForm(ThrottledSignIn, AdminAuthenticationForm):
+    """The admin's sign-in: superusers only, as only they act as the root account."""
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        if not user.is_superuser:
+            raise forms.ValidationError(self.error_messages["invalid_login"], code="invalid_login",
+                                        params={"username": self.username_field.verbose_name})  # fmt: skip
 
 
 def region_choices() -> list[tuple[str, str]]:
@@ -98,6 +126,17 @@ class SubUserForm(forms.Form):
         label=_("Console password (optional)"),
         required=False,
         min_length=10,
-        widget=forms.PasswordInput,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),  # a password the operator chose is never shown again
         help_text=_("Lets the sub-user sign in to this console."),
     )
+
+    def clean(self):
+        cleaned = super().clean()
+        password = cleaned.get("password")
+        if password:
+            try:
+                password_validation.validate_password(password, get_user_model()(username=cleaned.get("name", "")))
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return cleaned

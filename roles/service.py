@@ -86,11 +86,12 @@ def account_for_api_token(token: str) -> Account | None:
 
 
 def console_principal(django_user) -> Principal | None:
-    """Who a console session acts as: a sub-user's own rights, or (staff) the root account."""
+    """Who a console session acts as: a sub-user's own rights, or (a superuser) the root account. A staff flag
+    alone is not root: it only lets Django's admin show a login form."""
     sub_user = SubUser.objects.filter(console_user=django_user).select_related("account").first()
     if sub_user is not None:
         return Principal(account=sub_user.account, user=sub_user)
-    if django_user.is_staff:
+    if django_user.is_active and django_user.is_superuser:
         account = Account.objects.filter(is_root=True).first()
         return root_principal(account) if account is not None else None
     return None

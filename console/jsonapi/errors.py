@@ -1,13 +1,15 @@
 """JSON API errors: `{"code": <stable code>, "detail": <message>}` with the HTTP status of the domain error.
 
 COS errors keep their COS code and status; API 3.0 (KMS, CAM) errors their Tencent code (400, or 403 for
-authorization and 404 for missing resources); DRF's own errors their DRF code.
+authorization and 404 for missing resources); a refusal of the gate is 403 `AuthFailure.UnauthorizedOperation`;
+DRF's own errors their DRF code.
 """
 
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+import gate
 from buckets.errors import CosError
 from core.apierror import ApiError
 
@@ -20,7 +22,12 @@ def api_error_status(code: str) -> int:
     return status.HTTP_400_BAD_REQUEST
 
 
+DENIED = "AuthFailure.UnauthorizedOperation"
+
+
 def handle_exception(exc, context):
+    if isinstance(exc, gate.Denied):
+        return Response({"code": DENIED, "detail": exc.reason}, status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, CosError):
         return Response({"code": exc.code, "detail": exc.message}, status=exc.status)
     if isinstance(exc, ApiError):

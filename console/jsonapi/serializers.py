@@ -112,6 +112,7 @@ class KeyCreateSerializer(serializers.Serializer):
 class KeyUpdateSerializer(serializers.Serializer):
     alias = serializers.CharField(required=False)
     description = serializers.CharField(required=False, allow_blank=True)
+    state = serializers.ChoiceField(["Enabled", "Disabled"], required=False)
     rotation_enabled = serializers.BooleanField(required=False)
     rotate_days = serializers.IntegerField(required=False, min_value=7, max_value=365)
 

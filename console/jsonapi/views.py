@@ -1,8 +1,9 @@
-"""JSON API views: parse, authorize through CAM, one domain call, render. Errors: console.jsonapi.errors."""
+"""JSON API views: parse, ask the gate as the operation performed on the resource it acts on, one domain call,
+render. Errors: console.jsonapi.errors."""
 
 import base64
+import re
 
-from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import get_object_or_404
@@ -10,22 +11,43 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+import gate
 from buckets import acl, jobs, service, sse
 from buckets import errors as cos_errors
 from buckets.api.headers import RequestBody
 from buckets.models import Bucket, Job, SseMode
+from console.edge import context_of, download_response
 from keys import service as kms
-from keys.models import AuditEvent, KeyOrigin
+from keys.models import AuditEvent, KeyOrigin, MasterKey
 from roles import policy
 from roles import service as roles
 from roles.models import Role, SubUser
 
 from . import serializers as s
 from .auth import principal_of
+from .parsers import PARSERS
+
+MAX_KEYS = re.compile(r"[0-9]{1,4}")
+
+
+class ApiView(APIView):
+    parser_classes = PARSERS
 
 
 def require(request: Request, action: str, resource: str = "*") -> None:
-    roles.require(principal_of(request), action, resource)
+    gate.authorise(principal_of(request), action, resource, context_of(request))
+
+
+def cam_resource(request: Request, target: str) -> str:
+    return policy.cam_resource(principal_of(request).account.uin, target)
+
+
+def require_policies(request: Request, action: str, names: list[str]) -> None:
+    """`action` (cam:AttachUserPolicy, cam:AttachRolePolicy) on each named policy, before anything is created."""
+    account = principal_of(request).account
+    for name in names:
+        found = roles.get_policy(account, name=name)
+        require(request, action, cam_resource(request, f"policy/{found.policy_id}"))
 
 
 def own_bucket(request: Request, name: str, action: str, key: str = "") -> Bucket:
@@ -48,7 +70,7 @@ def requester(request: Request) -> str:
 # -- buckets ---------------------------------------------------------------------------------------------------
 
 
-class BucketList(APIView):
+class BucketList(ApiView):
     @extend_schema(responses=s.BucketSerializer(many=True))
     def get(self, request: Request) -> Response:
         require(request, "cos:GetService")
@@ -69,7 +91,7 @@ class BucketList(APIView):
         return Response(s.BucketSerializer(bucket).data, status=status.HTTP_201_CREATED)
 
 
-class BucketDetail(APIView):
+class BucketDetail(ApiView):
     @extend_schema(responses=s.BucketSerializer)
     def get(self, request: Request, bucket: str) -> Response:
         return Response(s.BucketSerializer(own_bucket(request, bucket, "HeadBucket")).data)
@@ -80,7 +102,7 @@ class BucketDetail(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class BucketEncryption(APIView):
+class BucketEncryption(ApiView):
     @extend_schema(responses=s.EncryptionSerializer)
     def get(self, request: Request, bucket: str) -> Response:
         found = own_bucket(request, bucket, "GetBucketEncryption")
@@ -110,13 +132,13 @@ LIST_PARAMETERS = [
 ]  # fmt: skip
 
 
-class ObjectList(APIView):
+class ObjectList(ApiView):
     @extend_schema(parameters=LIST_PARAMETERS, responses=s.ObjectListSerializer)
     def get(self, request: Request, bucket: str) -> Response:
         found = own_bucket(request, bucket, "GetBucket")
         query = request.query_params
         max_keys = query.get("max_keys", "1000")
-        if not max_keys.isdecimal() or not 1 <= int(max_keys) <= 1000:
+        if not MAX_KEYS.fullmatch(max_keys) or not 1 <= int(max_keys) <= 1000:
             raise cos_errors.InvalidArgument("max_keys must be an integer from 1 to 1000.")
         listing = service.list_objects(found, prefix=query.get("prefix", ""), delimiter=query.get("delimiter", ""),
                                        marker=query.get("marker", ""), max_keys=int(max_keys))  # fmt: skip
@@ -138,19 +160,17 @@ def _sse_from_query(request: Request) -> sse.SseRequest | None:
     return sse.SseRequest(mode, kms_key_id=request.query_params.get("kms_key_id", ""))
 
 
-class ObjectDetail(APIView):
+class ObjectDetail(ApiView):
     parser_classes: list = []  # the body is the object, streamed by the view
 
     @extend_schema(parameters=[OpenApiParameter("download", bool)], responses=s.ObjectSerializer)
     def get(self, request: Request, bucket: str, key: str):
-        found = own_bucket(request, bucket, "GetObject", key)
         if request.query_params.get("download") not in ("1", "true"):
+            found = own_bucket(request, bucket, "HeadObject", key)
             return Response(s.ObjectSerializer(service.get_object(found, key)).data)
+        found = own_bucket(request, bucket, "GetObject", key)
         read = service.read_object(found, key, {}, want_body=True, customer_key=None, via_api=False)
-        response = StreamingHttpResponse(read.body, content_type=read.obj.content_type)
-        response["Content-Length"] = str(read.obj.size_bytes)
-        response["Content-Disposition"] = f'attachment; filename="{key.rsplit("/", 1)[-1]}"'
-        return response
+        return download_response(read.body, key, read.obj.content_type, read.obj.size_bytes)
 
     @extend_schema(
         parameters=[OpenApiParameter("sse", str, enum=["AES256", "cos/kms"]), OpenApiParameter("kms_key_id", str)],
@@ -176,7 +196,7 @@ class ObjectDetail(APIView):
 # -- jobs ------------------------------------------------------------------------------------------------------
 
 
-class EncryptionJobs(APIView):
+class EncryptionJobs(ApiView):
     @extend_schema(responses=s.JobSerializer(many=True))
     def get(self, request: Request, bucket: str) -> Response:
         found = own_bucket(request, bucket, "GetBucket")
@@ -184,38 +204,42 @@ class EncryptionJobs(APIView):
 
     @extend_schema(request=s.EncryptionJobCreateSerializer, responses={202: s.JobSerializer})
     def post(self, request: Request, bucket: str) -> Response:
-        found = own_bucket(request, bucket, "PutObject")
         data = s.EncryptionJobCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data
+        found = own_bucket(request, bucket, "PutObject", params["prefix"])
         job = jobs.start_encryption_job(found, params["prefix"], params["sse"], params["kms_key_id"],
                                         requester(request))  # fmt: skip
         return Response(s.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-def _job(request: Request, job_id: str) -> Job:
-    job = get_object_or_404(Job.objects.select_related("bucket"), job_id=job_id,
+def _job(request: Request, job_id: str, action: str) -> Job:
+    """The job, once the gate allowed `action` on its bucket (cos:GetBucket), or on the prefix it re-encrypts
+    (cos:PutObject: what starting it needed)."""
+    job = get_object_or_404(Job.objects.select_related("bucket__owner"), job_id=job_id,
                             bucket__owner=principal_of(request).account)  # fmt: skip
-    require(request, "cos:GetBucket", policy.cos_resource(job.bucket.region, job.bucket.owner.appid, job.bucket.name))
+    bucket = job.bucket
+    key = job.params.get("prefix", "") if action == "cos:PutObject" else ""
+    require(request, action, policy.cos_resource(bucket.region, bucket.owner.appid, bucket.name, key))
     return job
 
 
-class JobDetail(APIView):
+class JobDetail(ApiView):
     @extend_schema(responses=s.JobSerializer)
     def get(self, request: Request, job_id: str) -> Response:
-        return Response(s.JobSerializer(_job(request, job_id)).data)
+        return Response(s.JobSerializer(_job(request, job_id, "cos:GetBucket")).data)
 
 
-class JobCancel(APIView):
+class JobCancel(ApiView):
     @extend_schema(request=None, responses=s.JobSerializer)
     def post(self, request: Request, job_id: str) -> Response:
-        return Response(s.JobSerializer(jobs.cancel_job(_job(request, job_id))).data)
+        return Response(s.JobSerializer(jobs.cancel_job(_job(request, job_id, "cos:PutObject"))).data)
 
 
 # -- KMS -------------------------------------------------------------------------------------------------------
 
 
-class KmsStatus(APIView):
+class KmsStatus(ApiView):
     @extend_schema(responses={200: dict})
     def get(self, request: Request) -> Response:
         require(request, "kms:GetServiceStatus")
@@ -223,19 +247,14 @@ class KmsStatus(APIView):
         return Response({"activated": status_.enabled, "key_count": status_.key_count, "key_limit": status_.key_limit})
 
 
-class KmsActivate(APIView):
+class KmsActivate(ApiView):
     @extend_schema(request=None, responses={200: dict})
     def post(self, request: Request) -> Response:
         require(request, "kms:CreateKey")
         return Response({"default_keys": kms.activate_kms(principal_of(request).account)})
 
 
-def _kms_resource(request: Request, key_id: str, region: str | None = None) -> str:
-    account = principal_of(request).account
-    return policy.kms_resource(region or "*", account.uin, account.uin, key_id)
-
-
-class KeyList(APIView):
+class KeyList(ApiView):
     @extend_schema(parameters=[OpenApiParameter("region", str)], responses=s.KeySerializer(many=True))
     def get(self, request: Request) -> Response:
         require(request, "kms:ListKeyDetail")
@@ -254,13 +273,30 @@ class KeyList(APIView):
         return Response(s.KeySerializer(key).data, status=status.HTTP_201_CREATED)
 
 
-def _key(request: Request, key_id: str, action: str):
-    require(request, f"kms:{action}", _kms_resource(request, key_id))
+def _key(request: Request, key_id: str, *actions: str) -> tuple[MasterKey, kms.KmsCaller]:
+    """The key, once the gate allowed each of `actions` on its real resource (region, owner, creator)."""
     key = kms.get_key(kms_caller(request), key_id, any_region=True)
+    resource = policy.kms_resource(key.region, key.account.uin, key.creator_uin, str(key.key_id))
+    for action in actions:
+        require(request, f"kms:{action}", resource)
     return key, kms_caller(request, key.region)
 
 
-class KeyDetail(APIView):
+def _changes(params: dict) -> list[str]:
+    """The KMS action each field of a key PATCH performs."""
+    actions = []
+    if "alias" in params:
+        actions.append("UpdateAlias")
+    if "description" in params:
+        actions.append("UpdateKeyDescription")
+    if "state" in params:
+        actions.append("EnableKey" if params["state"] == "Enabled" else "DisableKey")
+    if "rotation_enabled" in params:
+        actions.append("EnableKeyRotation" if params["rotation_enabled"] else "DisableKeyRotation")
+    return actions
+
+
+class KeyDetail(ApiView):
     @extend_schema(responses=s.KeySerializer)
     def get(self, request: Request, key_id: str) -> Response:
         key, _ = _key(request, key_id, "DescribeKey")
@@ -268,10 +304,14 @@ class KeyDetail(APIView):
 
     @extend_schema(request=s.KeyUpdateSerializer, responses=s.KeySerializer)
     def patch(self, request: Request, key_id: str) -> Response:
-        key, caller = _key(request, key_id, "UpdateKeyDescription")
         data = s.KeyUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data
+        key, caller = _key(request, key_id, *(_changes(params) or ["DescribeKey"]))
+        if params.get("state") == "Enabled":
+            kms.enable_key(caller, key_id)
+        elif params.get("state") == "Disabled":
+            kms.disable_key(caller, key_id)
         if "alias" in params:
             kms.update_alias(caller, key_id, params["alias"])
         if "description" in params:
@@ -295,7 +335,7 @@ KEY_ACTIONS = {
 }
 
 
-class KeyAction(APIView):
+class KeyAction(ApiView):
     @extend_schema(request=None, responses=s.KeySerializer)
     def post(self, request: Request, key_id: str, operation: str) -> Response:
         if operation not in KEY_ACTIONS:
@@ -307,7 +347,7 @@ class KeyAction(APIView):
         return Response(s.KeySerializer(key).data)
 
 
-class KeyScheduleDeletion(APIView):
+class KeyScheduleDeletion(ApiView):
     @extend_schema(request=s.ScheduleDeletionSerializer, responses=s.KeySerializer)
     def post(self, request: Request, key_id: str) -> Response:
         _, caller = _key(request, key_id, "ScheduleKeyDeletion")
@@ -317,7 +357,7 @@ class KeyScheduleDeletion(APIView):
         return Response(s.KeySerializer(key).data)
 
 
-class KeyImpact(APIView):
+class KeyImpact(ApiView):
     @extend_schema(responses={200: dict})
     def get(self, request: Request, key_id: str) -> Response:
         key, _ = _key(request, key_id, "DescribeKey")
@@ -327,7 +367,7 @@ class KeyImpact(APIView):
         return Response({"objects": impact.objects, "bytes": impact.bytes, "bucket_defaults": buckets})
 
 
-class KeyImportParameters(APIView):
+class KeyImportParameters(ApiView):
     @extend_schema(request=s.ImportParametersSerializer, responses={200: dict})
     def post(self, request: Request, key_id: str) -> Response:
         _, caller = _key(request, key_id, "GetParametersForImport")
@@ -338,7 +378,7 @@ class KeyImportParameters(APIView):
                          "parameters_valid_to": found.valid_to})  # fmt: skip
 
 
-class KeyImportMaterial(APIView):
+class KeyImportMaterial(ApiView):
     @extend_schema(request=s.ImportMaterialSerializer, responses=s.KeySerializer)
     def post(self, request: Request, key_id: str) -> Response:
         key, caller = _key(request, key_id, "ImportKeyMaterial")
@@ -351,14 +391,14 @@ class KeyImportMaterial(APIView):
         return Response(s.KeySerializer(key).data)
 
 
-class KeyUsage(APIView):
+class KeyUsage(ApiView):
     @extend_schema(responses={200: dict})
     def get(self, request: Request, key_id: str) -> Response:
         key, _ = _key(request, key_id, "DescribeKey")
         return Response({row.month: row.calls for row in key.monthly_usage.order_by("month")})
 
 
-class KeyAudit(APIView):
+class KeyAudit(ApiView):
     @extend_schema(responses=s.AuditEventSerializer(many=True))
     def get(self, request: Request, key_id: str) -> Response:
         key, _ = _key(request, key_id, "DescribeKey")
@@ -369,7 +409,7 @@ class KeyAudit(APIView):
 # -- CAM -------------------------------------------------------------------------------------------------------
 
 
-class RoleList(APIView):
+class RoleList(ApiView):
     @extend_schema(responses=s.RoleSerializer(many=True))
     def get(self, request: Request) -> Response:
         require(request, "cam:DescribeRoleList")
@@ -377,38 +417,39 @@ class RoleList(APIView):
 
     @extend_schema(request=s.RoleCreateSerializer, responses={201: s.RoleSerializer})
     def post(self, request: Request) -> Response:
-        require(request, "cam:CreateRole")
         data = s.RoleCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data
+        require(request, "cam:CreateRole", cam_resource(request, f"roleName/{params['name']}"))
+        require_policies(request, "cam:AttachRolePolicy", params["policies"])
         account = principal_of(request).account
         role = roles.create_role(account, params["name"], params["trust_policy"], params["description"],
                                  policies=params["policies"])  # fmt: skip
         return Response(s.RoleSerializer(role).data, status=status.HTTP_201_CREATED)
 
 
-class RoleDetail(APIView):
+class RoleDetail(ApiView):
     @extend_schema(responses=s.RoleSerializer)
     def get(self, request: Request, name: str) -> Response:
-        require(request, "cam:GetRole")
+        require(request, "cam:GetRole", cam_resource(request, f"roleName/{name}"))
         return Response(s.RoleSerializer(roles.get_role(principal_of(request).account, name=name)).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, name: str) -> Response:
-        require(request, "cam:DeleteRole")
+        require(request, "cam:DeleteRole", cam_resource(request, f"roleName/{name}"))
         roles.delete_role(roles.get_role(principal_of(request).account, name=name))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class CosServiceRole(APIView):
+class CosServiceRole(ApiView):
     @extend_schema(request=None, responses=s.RoleSerializer)
     def post(self, request: Request) -> Response:
-        require(request, "cam:CreateRole")
-        require(request, "cam:AttachRolePolicy")
+        require(request, "cam:CreateRole", cam_resource(request, f"roleName/{roles.COS_SERVICE_ROLE}"))
+        require_policies(request, "cam:AttachRolePolicy", [roles.COS_SERVICE_ROLE_POLICY])
         return Response(s.RoleSerializer(roles.ensure_cos_service_role(principal_of(request).account)).data)
 
 
-class PolicyList(APIView):
+class PolicyList(ApiView):
     @extend_schema(responses=s.PolicySerializer(many=True))
     def get(self, request: Request) -> Response:
         require(request, "cam:ListPolicies")
@@ -417,7 +458,7 @@ class PolicyList(APIView):
                           "type": "preset" if p.account_id is None else "custom"} for p in found])  # fmt: skip
 
 
-class UserList(APIView):
+class UserList(ApiView):
     @extend_schema(responses=s.SubUserSerializer(many=True))
     def get(self, request: Request) -> Response:
         require(request, "cam:ListUsers")
@@ -430,23 +471,26 @@ class UserList(APIView):
         data = s.SubUserCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data
+        require_policies(request, "cam:AttachUserPolicy", params["policies"])
         account = principal_of(request).account
         user, key, secret_key = roles.add_user_with_key(account, params["name"], params["remark"], params["policies"])
         return Response({**s.SubUserSerializer(user).data, "secret_id": key.secret_id, "secret_key": secret_key},
                         status=status.HTTP_201_CREATED)  # fmt: skip
 
 
-class UserAccessKeys(APIView):
+class UserAccessKeys(ApiView):
     @extend_schema(responses=s.AccessKeySerializer(many=True))
     def get(self, request: Request, name: str) -> Response:
-        require(request, "cam:ListAccessKeys")
         account = principal_of(request).account
-        keys = roles.access_keys(account, roles.get_user(account, name=name))
+        user = roles.get_user(account, name=name)
+        require(request, "cam:ListAccessKeys", cam_resource(request, f"uin/{user.uin}"))
+        keys = roles.access_keys(account, user)
         return Response([{"secret_id": k.secret_id, "status": k.status, "created_at": k.created_at} for k in keys])
 
     @extend_schema(request=None, responses={201: dict})
     def post(self, request: Request, name: str) -> Response:
-        require(request, "cam:CreateAccessKey")
         account = principal_of(request).account
-        key, secret_key = roles.create_access_key(account, roles.get_user(account, name=name))
+        user = roles.get_user(account, name=name)
+        require(request, "cam:CreateAccessKey", cam_resource(request, f"uin/{user.uin}"))
+        key, secret_key = roles.create_access_key(account, user)
         return Response({"secret_id": key.secret_id, "secret_key": secret_key}, status=status.HTTP_201_CREATED)

@@ -42,7 +42,12 @@ def bucket_list(request):
 def bucket_settings(request, bucket: str):
     account = account_of(request)
     found = get_object_or_404(Bucket, name=bucket, owner=account)
-    require_cos(request, "PutBucketEncryption" if request.method == "POST" else "HeadBucket", found)
+    if request.method != "POST":
+        require_cos(request, "HeadBucket", found)
+    elif request.POST.get("encryption"):
+        require_cos(request, "PutBucketEncryption", found)
+    else:
+        require_cos(request, "DeleteBucketEncryption", found)
     form = BucketEncryptionForm(request.POST or None, initial={"encryption": found.default_sse,
                                                                 "kms_key_id": found.default_kms_key_id})  # fmt: skip
     if request.method == "POST" and form.is_valid():

@@ -3,15 +3,21 @@
 import json
 
 from django.contrib import messages
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from console.forms import RoleWizardForm, SubUserForm
+from roles import policy
 from roles import service as roles
 from roles.models import Role, SubUser
 
-from .common import account_of, console_page, require
+from .common import account_of, console_page, redirect_back, require, require_policies
+
+
+def role_resource(request, name: str) -> str:
+    return policy.cam_resource(account_of(request).uin, f"roleName/{name}")
+
 
 WIZARD_STEPS = 7
 
@@ -29,16 +35,16 @@ def role_list(request):
 @console_page
 @require_POST
 def cos_service_role(request):
-    require(request, "cam:CreateRole")
-    require(request, "cam:AttachRolePolicy")
+    require(request, "cam:CreateRole", role_resource(request, roles.COS_SERVICE_ROLE))
+    require_policies(request, "cam:AttachRolePolicy", [roles.COS_SERVICE_ROLE_POLICY])
     roles.ensure_cos_service_role(account_of(request))
     messages.success(request, _("COS_QcsRole is ready: COS may now use your KMS keys for SSE-KMS."))
-    return redirect(request.POST.get("next") or "roles")
+    return redirect_back(request, "roles")
 
 
 @console_page
 def role_detail(request, name: str):
-    require(request, "cam:GetRole")
+    require(request, "cam:GetRole", role_resource(request, name))
     role = roles.get_role(account_of(request), name=name)
     return render(
         request, "console/cam/role.html", {"role": role, "trust": json.dumps(json.loads(role.trust_policy), indent=2)}
@@ -47,9 +53,9 @@ def role_detail(request, name: str):
 
 @console_page
 def role_wizard(request):
-    """Step 1 entity, 2 service, 3 policies, 4 tags, 5 name, 6 review, 7 done (the seed's seven steps)."""
-    require(request, "cam:CreateRole")
-    require(request, "cam:AttachRolePolicy")
+    """Step 1 entity, 2 service, 3 policies, 4 tags, 5 name, 6 review, 7 done (the seed's seven steps); the role
+    is created, and so authorised, at the last step."""
+    require(request, "cam:ListPolicies")
     account = account_of(request)
     policies, _total = roles.list_policies(account, per_page=200)
     form = RoleWizardForm(request.POST or None)
@@ -59,6 +65,8 @@ def role_wizard(request):
         data = form.cleaned_data
         step = data["step"] + 1
         if step == 7:
+            require(request, "cam:CreateRole", role_resource(request, data["name"]))
+            require_policies(request, "cam:AttachRolePolicy", data["policies"])
             trust = json.dumps(
                 {
                     "version": "2.0",
@@ -90,6 +98,7 @@ def user_list(request):
     if request.method == "POST" and form.is_valid():
         require(request, "cam:AddUser")
         data = form.cleaned_data
+        require_policies(request, "cam:AttachUserPolicy", data["policies"])
         user, key, secret_key = roles.add_user_with_key(account, data["name"], data["remark"], data["policies"],
                                                         password=data["password"])  # fmt: skip
         created = {"user": user, "secret_id": key.secret_id, "secret_key": secret_key}  # shown once, never again

@@ -1,5 +1,6 @@
 """What every console page needs: the signed-in operator's account and a way to show domain refusals."""
 
+from dataclasses import dataclass
 from functools import wraps
 
 from django.contrib import messages
@@ -8,7 +9,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import redirect, render
 
+import gate
 from buckets.errors import CosError
+from console.edge import context_of, same_site
 from core.apierror import ApiError
 from roles import policy
 from roles import service as roles
@@ -32,8 +35,21 @@ def actor_of(request: HttpRequest) -> str:
 
 
 def require(request: HttpRequest, action: str, resource: str = "*") -> None:
-    """The same CAM check as the APIs: root may do anything, a sub-user what its policies allow."""
-    roles.require(principal_of(request), action, resource)
+    """The gate, as for the APIs: the root may do anything with its account, a sub-user what its policies allow."""
+    gate.authorise(principal_of(request), action, resource, context_of(request))
+
+
+def require_policies(request: HttpRequest, action: str, names: list[str]) -> None:
+    """`action` (cam:AttachUserPolicy, cam:AttachRolePolicy) on each named policy, before anything is created."""
+    account = account_of(request)
+    for name in names:
+        found = roles.get_policy(account, name=name)
+        require(request, action, policy.cam_resource(account.uin, f"policy/{found.policy_id}"))
+
+
+def redirect_back(request: HttpRequest, fallback: str, *args, **kwargs):
+    """To the form's `next`, else the fallback view: only ever a page of this site."""
+    return redirect(same_site(request, request.POST.get("next")) or fallback, *args, **kwargs)
 
 
 def require_cos(request: HttpRequest, action: str, bucket, key: str = "") -> None:
@@ -49,10 +65,27 @@ def console_page(view):
     def wrapper(request: HttpRequest, *args, **kwargs):
         try:
             return view(request, *args, **kwargs)
+        except gate.Denied as exc:
+            return refused(request, Refusal(DENIED, exc.reason), 403)
         except (CosError, ApiError) as exc:
-            if request.method == "GET":
-                return render(request, "console/denied.html", {"error": exc}, status=getattr(exc, "status", 403))
-            messages.error(request, f"{exc.code}: {exc.message}")
-            return redirect(request.META.get("HTTP_REFERER") or "overview")
+            return refused(request, exc, getattr(exc, "status", 403))
 
     return wrapper
+
+
+DENIED = "AuthFailure.UnauthorizedOperation"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    message: str
+
+
+def refused(request: HttpRequest, error, status: int):
+    """A page the user may not see answers the denied page; a refused change an error message and a redirect
+    back to where the form was (the Referer, when it is a page of this site)."""
+    if request.method == "GET":
+        return render(request, "console/denied.html", {"error": error}, status=status)
+    messages.error(request, f"{error.code}: {error.message}")
+    return redirect(same_site(request, request.META.get("HTTP_REFERER")) or "overview")

@@ -21,9 +21,11 @@ def job_list(request):
 
 
 def _job(request, job_id, action: str = "GetBucket") -> Job:
+    """The job, once the gate allowed `action` on its bucket (GetBucket), or on the prefix it re-encrypts
+    (PutObject: what starting it needed)."""
     job = get_object_or_404(Job.objects.select_related("bucket__owner"), job_id=job_id,
                             bucket__owner=account_of(request))  # fmt: skip
-    require_cos(request, action, job.bucket)
+    require_cos(request, action, job.bucket, job.params.get("prefix", "") if action == "PutObject" else "")
     return job
 
 

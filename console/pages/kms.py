@@ -59,8 +59,8 @@ def key_create(request):
 
 def _key(request, key_id: str, action: str):
     key = kms.get_key(caller(request), str(key_id), any_region=True)
-    account = account_of(request)
-    require(request, f"kms:{action}", policy.kms_resource(key.region, account.uin, key.creator_uin, str(key.key_id)))
+    require(request, f"kms:{action}", policy.kms_resource(key.region, key.account.uin, key.creator_uin,
+                                                          str(key.key_id)))  # fmt: skip
     return key, caller(request, key.region)
 
 
@@ -96,9 +96,11 @@ def key_action(request, key_id, operation: str):
     if operation not in STATE_ACTIONS:
         raise Http404("No such key action.")
     action_name, run = STATE_ACTIONS[operation]
+    form = RotationForm(request.POST)
+    if operation == "rotation" and form.is_valid() and not form.cleaned_data["rotation_enabled"]:
+        action_name = "DisableKeyRotation"
     key, key_caller = _key(request, key_id, action_name)
     if operation == "rotation":
-        form = RotationForm(request.POST)
         if form.is_valid() and form.cleaned_data["rotation_enabled"]:
             kms.enable_key_rotation(key_caller, str(key.key_id), form.cleaned_data["rotate_days"])
         elif form.is_valid():

@@ -2,17 +2,17 @@
 delete; "Set encryption" on an object, a selection or a prefix (a bulk job)."""
 
 from django.contrib import messages
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from buckets import jobs, service
 from buckets.models import Bucket
+from console.edge import download_response
 from console.forms import SetEncryptionForm
 
 from .buckets import key_choices
-from .common import account_of, actor_of, console_page, require_cos
+from .common import account_of, actor_of, console_page, redirect_back, require_cos
 
 PAGE = 100
 
@@ -56,10 +56,7 @@ def object_detail(request, bucket: str, key: str):
 def object_download(request, bucket: str, key: str):
     found = _bucket(request, bucket, "GetObject", key)
     read = service.read_object(found, key, {}, want_body=True, customer_key=None, via_api=False)
-    response = StreamingHttpResponse(read.body, content_type=read.obj.content_type)
-    response["Content-Length"] = str(read.obj.size_bytes)
-    response["Content-Disposition"] = f'attachment; filename="{key.rsplit("/", 1)[-1]}"'
-    return response
+    return download_response(read.body, key, read.obj.content_type, read.obj.size_bytes)
 
 
 @console_page
@@ -70,7 +67,7 @@ def object_delete(request, bucket: str):
         require_cos(request, "DeleteObject", found, key)
         service.delete_object(found, key)
     messages.success(request, _("Deleted."))
-    return redirect(f"{request.POST.get('next') or ''}" or "buckets")
+    return redirect_back(request, "buckets")
 
 
 @console_page
@@ -84,6 +81,8 @@ def set_encryption(request, bucket: str):
         return redirect("bucket-objects", bucket=bucket)
     data = form.cleaned_data
     keys = [k for k in request.POST.getlist("key") if k] or None
+    for key in keys or []:
+        require_cos(request, "PutObject", found, key)
     job = jobs.start_encryption_job(found, data["prefix"], data["sse"], data["kms_key_id"] or None, actor_of(request),
                                     keys=keys)  # fmt: skip
     return redirect("job", job_id=job.job_id)

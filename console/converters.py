@@ -1,0 +1,13 @@
+"""URL converters of the console and the JSON API."""
+
+from django.urls import register_converter
+from django.urls.converters import PathConverter
+
+
+class ObjectKeyConverter(PathConverter):
+    """An object key: any non-empty text, slashes and line breaks included (Django's `path` stops at a newline)."""
+
+    regex = r"(?s:.+)"
+
+
+register_converter(ObjectKeyConverter, "key")
