@@ -321,8 +321,9 @@ def test_cancelling_a_job_needs_what_starting_it_needs(make_user, root, bucket):
 
 
 def test_a_deny_conditioned_on_the_callers_address_holds(make_user, bucket):
-    caller, _ = make_user(allow(["name/cos:*"]),
-                          {**deny(["name/cos:*"], "*"), "condition": {"ip_equal": {"qcs:ip": "127.0.0.1/32"}}})  # fmt: skip
+    caller, _ = make_user(
+        allow(["name/cos:*"]), {**deny(["name/cos:*"], "*"), "condition": {"ip_equal": {"qcs:ip": "127.0.0.1/32"}}}
+    )
     assert refusal(caller.get(f"/buckets/{bucket}/objects/"))[0] == 403
 
 
