@@ -208,7 +208,7 @@ def nobody(kinko, api) -> Api:
 
 CREATE_CONSOLE_USER = """
 from django.contrib.auth import get_user_model
-get_user_model().objects.create_user({username!r}, password={password!r}, is_staff=True)
+get_user_model().objects.create_user({username!r}, password={password!r}, is_staff=True, is_superuser=True)
 """
 
 
@@ -660,7 +660,7 @@ def test_download_announces_length_and_attachment_filename(api, bucket):
     put_object(api, bucket, "dir/report.csv", b"a,b\n")
     response = api.get(object_path(bucket, "dir/report.csv"), params={"download": "1"})
     assert response.headers["Content-Length"] == "4"
-    assert response.headers["Content-Disposition"] == 'attachment; filename="report.csv"'
+    assert response.headers["Content-Disposition"] == "attachment; filename=\"report.csv\"; filename*=UTF-8''report.csv"
 
 
 def test_download_of_an_sse_kms_object_decrypts_it(api, bucket, key_id):
