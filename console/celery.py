@@ -7,6 +7,8 @@ from celery.signals import beat_init, worker_init
 
 from console import datadir
 
+import console.broker  # noqa: F401 - registers the kinkofs:// transport of the embedded broker
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 
 app = Celery("kinko")

@@ -208,17 +208,19 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
 }
 
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+# The embedded broker (console/broker.py): kombu's filesystem transport with atomic message files and a quarantine.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "kinkofs://")
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
         "data_folder_in": str(DATA_DIR / "broker" / "queue"),
         "data_folder_out": str(DATA_DIR / "broker" / "queue"),
         "processed_folder": str(DATA_DIR / "broker" / "processed"),
+        "quarantine_folder": str(DATA_DIR / "broker" / "quarantine"),
         "store_processed": False,
         # The exchange tables, else a `control` folder in the working directory of every sender and worker.
         "control_folder": str(DATA_DIR / "broker" / "control"),
     }
-    if CELERY_BROKER_URL.startswith("filesystem")
+    if CELERY_BROKER_URL.startswith(("filesystem", "kinkofs"))
     else {}
 )
 CELERY_TASK_IGNORE_RESULT = True

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
+import console.broker  # noqa: F401 - the test's own client sends on the kinkofs:// transport too
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -64,7 +66,7 @@ def filesystem_options(data_dir: Path) -> dict:
 class Worker:
     """A `celery worker` process sharing the live server's data dir (database and blobs)."""
 
-    def __init__(self, broker_url: str, data_dir: Path, extra_env: dict[str, str]) -> None:
+    def __init__(self, broker_url: str, data_dir: Path, extra_env: dict[str, str], args: tuple[str, ...] = ()) -> None:
         self.broker_url = broker_url
         self.data_dir = data_dir
         self.log_path = data_dir / f"worker-{time.monotonic_ns()}.log"
@@ -72,11 +74,11 @@ class Worker:
         with open(self.log_path, "w") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "console", "worker", "--concurrency", "1", "--pool", "solo",
-                 "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+                 "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle", *args],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         self.client = Celery("kinko-test", broker=broker_url)
-        if broker_url.startswith("filesystem"):
+        if broker_url.startswith(("filesystem", "kinkofs")):
             (data_dir / "broker" / "queue").mkdir(parents=True, exist_ok=True)
             self.client.conf.broker_transport_options = filesystem_options(data_dir)
 
@@ -97,11 +99,11 @@ class Worker:
 @pytest.fixture(params=["filesystem", "redis"])
 def start_worker(request, kinko):
     """start_worker(**env) → a running Worker on the parametrized broker, stopped after the test."""
-    broker = "filesystem://" if request.param == "filesystem" else request.getfixturevalue("redis_url")
+    broker = "kinkofs://" if request.param == "filesystem" else request.getfixturevalue("redis_url")
     workers = []
 
-    def start(**extra_env: str) -> Worker:
-        worker = Worker(broker, kinko.data_dir, extra_env)
+    def start(*args: str, **extra_env: str) -> Worker:
+        worker = Worker(broker, kinko.data_dir, extra_env, args)
         workers.append(worker)
         return worker
 
