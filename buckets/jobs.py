@@ -3,8 +3,10 @@
 Every object is already encrypted at rest under its own data key, so moving an object between none, SSE-COS and
 SSE-KMS (or from one CMK to another) re-wraps its data keys: the object's bytes are never read or rewritten, and
 the switch is one conditional update of its row. A client's overwrite during the job wins; SSE-C objects are
-skipped (their key is not held). A worker killed mid-batch leaves claims that another takes over when the lease
-ends; an item's result is recorded only by the claim that holds it, so nothing is counted twice.
+skipped (their key is not held). A worker renews its claims' lease while it works on them (a heartbeat every
+HEARTBEAT), so a worker killed mid-batch leaves claims that go stale within LEASE: another worker takes them over,
+queued by `resume_stalled_jobs` (every few seconds by beat). A worker told to stop hands its claims back at once
+and queues the job again. An item's result is recorded only by the claim that holds it, so nothing is counted twice.
 """
 
 import datetime
@@ -26,7 +28,8 @@ from .service import key_prefix_filter
 log = logging.getLogger(__name__)
 
 ENCRYPT_OBJECTS = "encrypt_objects"
-LEASE = datetime.timedelta(minutes=5)
+LEASE = datetime.timedelta(seconds=15)  # a claim not renewed for this long belongs to a dead worker
+HEARTBEAT = LEASE / 3  # how often a working worker renews the lease of the claims it holds
 BATCH = 50
 ENUMERATION_BATCH = 2000
 WORKERS_PER_JOB = 2
@@ -103,8 +106,23 @@ def claim_batch(job: Job, now: datetime.datetime, size: int = BATCH) -> list[Job
     return claimed
 
 
-def run_job(job_id: str, now_fn=timezone.now) -> int:
-    """Work on a job until nothing is left to claim; returns how many items this call finished."""
+def renew_claims(claim: str, now: datetime.datetime) -> int:
+    """The heartbeat: push the lease of the items `claim` still holds forward (not those another worker took)."""
+    return JobItem.objects.filter(claim=claim, state=JobItemState.CLAIMED).update(claimed_at=now)
+
+
+def release_claims(claim: str) -> int:
+    """Hand the items `claim` still holds back, pending, for any worker to take at once."""
+    return JobItem.objects.filter(claim=claim, state=JobItemState.CLAIMED).update(
+        state=JobItemState.PENDING, claim="", claimed_at=None
+    )
+
+
+def run_job(job_id: str, now_fn=timezone.now, should_stop=lambda: False) -> int:
+    """Work on a job until nothing is left to claim; returns how many items this call finished.
+
+    `should_stop()` is asked between items: when it says so (the worker is shutting down) the claims held are
+    handed back and the job is queued again, for another worker or this one once it is back."""
     finished = 0
     while True:
         job = one(Job.objects.select_related("bucket__owner").filter(job_id=job_id))
@@ -118,9 +136,18 @@ def run_job(job_id: str, now_fn=timezone.now) -> int:
             if not job.items.filter(state__in=[JobItemState.PENDING, JobItemState.CLAIMED]).exists():
                 _finish(job, now_fn())
             return finished
+        claim, renewed = items[0].claim, now_fn()
         for item in items:
+            if should_stop():
+                release_claims(claim)
+                _enqueue(job, 1)
+                log.info("job %s: handed its claims back on shutdown, queued again", job.job_id)
+                return finished
             _record(job, item, *_process(job, item))
             finished += 1
+            if now_fn() - renewed >= HEARTBEAT:
+                renewed = now_fn()
+                renew_claims(claim, renewed)
 
 
 def _process(job: Job, item: JobItem) -> tuple[str, str, int]:

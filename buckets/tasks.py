@@ -16,9 +16,17 @@ def rotate_master_key() -> int:
     return rotation.rotate_master_key().version
 
 
-@shared_task
+def _worker_stopping() -> bool:
+    from celery.worker import state
+
+    return any(flag is not None and flag is not False for flag in (state.should_stop, state.should_terminate))
+
+
+# Acknowledged once run (a worker lost mid-job leaves its message to be delivered again); running it twice is safe:
+# items are claimed, and each result is recorded by the claim that holds it only.
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def run_job(job_id: str) -> int:
-    return jobs.run_job(job_id)
+    return jobs.run_job(job_id, should_stop=_worker_stopping)
 
 
 @shared_task

@@ -228,7 +228,8 @@ CELERY_TASK_IGNORE_RESULT = True
 # KINKO_SCHEDULE_COLLECT_GARBAGE_SECONDS=600. The SSE-COS master key rotates every KINKO_MASTER_KEY_ROTATION_DAYS.
 PERIODIC_TASKS = {
     "collect-garbage": ("buckets.tasks.collect_garbage", 3600.0),
-    "resume-stalled-jobs": ("buckets.tasks.resume_stalled_jobs", 300.0),
+    # A dead worker's claims go stale within buckets.jobs.LEASE (15 s); this queues their job again soon after.
+    "resume-stalled-jobs": ("buckets.tasks.resume_stalled_jobs", 5.0),
     "rotate-due-keys": ("keys.tasks.rotate_due_keys", 3600.0),
     "purge-pending-deletions": ("keys.tasks.purge_pending_deletions", 3600.0),
     "rotate-master-key": ("buckets.tasks.rotate_master_key", KINKO_MASTER_KEY_ROTATION_DAYS * 86400.0),

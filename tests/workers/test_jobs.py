@@ -370,7 +370,7 @@ def children_of(pid: int) -> list[int]:
 
 
 def expire_claims(kinko: LiveKinko, job_id: str) -> None:
-    """Move the job's claims back past the lease, as if its 5 minutes had gone by."""
+    """Move the job's claims back past the lease, as if its lease had run out."""
     long_ago = datetime.datetime.now(datetime.UTC) - LEASE - datetime.timedelta(minutes=1)
     db = database(kinko, read_only=False)
     with db:
@@ -414,7 +414,7 @@ def resumed(request, scenarios, start_worker, kinko, kms) -> Resumed:
             os.kill(pid, signal.SIGKILL)
         first.proc.wait(timeout=10)
         at_kill = job_of(db, bucket)
-        # The dead worker's claims are taken over only once their lease (jobs.LEASE, 5 minutes, no setting) has
+        # The dead worker's claims are taken over only once their lease (jobs.LEASE, 15 seconds) has
         # run out: backdating them in the shared database stands for that wait.
         expire_claims(kinko, job_id)
         second = start_worker()
