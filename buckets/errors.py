@@ -43,6 +43,7 @@ class InvalidRange(CosError):
         self.size = size  # for Content-Range: bytes */<size>
 
 
+ServiceUnavailable = _error("ServiceUnavailable", 503, "Please reduce your request rate or try again later.")
 InvalidRequest = _error("InvalidRequest", 400, "The request is invalid.")
 InvalidURI = _error("InvalidURI", 400, "Couldn't parse the specified URI.")
 KeyTooLong = _error("KeyTooLong", 400, "Your key is too long.")

@@ -1,6 +1,8 @@
 """Operations that span the database and blob storage: buckets, objects, listings, garbage collection."""
 
+import contextlib
 import dataclasses
+import errno
 import functools
 import logging
 import re
@@ -11,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from core import crypto
@@ -48,6 +50,17 @@ class ObjectAttributes:
     headers: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
     storage_class: str = "STANDARD"
+
+
+@contextlib.contextmanager
+def disk_full_is_unavailable() -> Iterator[None]:
+    """A database that cannot grow (SQLite's "database or disk is full") answers 503, like a full blob disk."""
+    try:
+        yield
+    except OperationalError as exc:
+        if "full" not in str(exc):
+            raise
+        raise storage.no_space(OSError(errno.ENOSPC, str(exc))) from None
 
 
 # -- buckets ----------------------------------------------------------------------------------------------
@@ -176,9 +189,9 @@ def replace_object(bucket: Bucket, key: str, values: dict, segments: list[dict] 
     """Point (bucket, key) at new bytes in one transaction; the replaced blobs are freed after commit.
 
     `segments` are the ObjectSegment fields (blob, size_bytes, wrapped key) of a multipart object, in order."""
-    for attempt in range(2):
+    for attempt in range(3):
         try:
-            with transaction.atomic():
+            with disk_full_is_unavailable(), transaction.atomic():
                 old = StoredObject.objects.select_for_update().filter(bucket=bucket, key=key).first()
                 if old is not None:
                     _discard_after_commit(old)
@@ -188,8 +201,10 @@ def replace_object(bucket: Bucket, key: str, values: dict, segments: list[dict] 
                     ObjectSegment(obj=obj, number=n, **fields) for n, fields in enumerate(segments, start=1)
                 )
                 return obj
-        except IntegrityError:  # a concurrent first PUT of the same key won the insert
-            if attempt:
+        except IntegrityError:  # a concurrent first PUT of the same key won the insert, or the bucket went
+            if not Bucket.objects.filter(pk=bucket.pk).exists():
+                raise errors.NoSuchBucket() from None
+            if attempt == 2:
                 raise
     raise AssertionError("unreachable")
 
@@ -358,7 +373,7 @@ def read_object(bucket: Bucket, key: str, request_headers, want_body: bool, cust
 
 
 def delete_object(bucket: Bucket, key: str) -> None:
-    with transaction.atomic():
+    with disk_full_is_unavailable(), transaction.atomic():
         obj = StoredObject.objects.select_for_update().filter(bucket=bucket, key=key).first()
         if obj is not None:
             _discard_after_commit(obj)

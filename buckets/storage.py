@@ -3,6 +3,9 @@
 No ORM and no HTTP here. A blob id is a random hex name; its file lives at <root>/<id[:2]>/<id>.
 """
 
+import errno
+import fcntl
+import logging
 import os
 import time
 import uuid
@@ -12,7 +15,9 @@ from pathlib import Path
 
 from django.conf import settings
 
-from . import segments
+from . import errors, segments
+
+log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1024 * 1024
 TMP_DIR = "tmp"
@@ -34,6 +39,20 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+NO_SPACE_MESSAGE = "No space left on the device that holds the object data: the write was not kept."
+_no_space_logged = False
+
+
+def no_space(exc: OSError) -> errors.ServiceUnavailable:
+    """The 503 for a full disk; the first one per process is logged with its traceback, later ones are not."""
+    global _no_space_logged
+    if not _no_space_logged:
+        _no_space_logged = True
+        log.warning("storage: no space left on the device (logged once)", exc_info=exc)
+    return errors.ServiceUnavailable(NO_SPACE_MESSAGE)
+
+
 class BlobWriter:
     """Write one blob: chunks go to a temp file; `commit()` makes it durable under its id, `abort()` removes it.
 
@@ -46,31 +65,55 @@ class BlobWriter:
         tmp_dir = root() / TMP_DIR
         tmp_dir.mkdir(parents=True, exist_ok=True)
         self._tmp = tmp_dir / f"{self.blob_id}.part"
-        self._file = open(self._tmp, "xb", buffering=0)  # noqa: SIM115 - closed by commit/abort
+        try:
+            self._file = open(self._tmp, "xb", buffering=0)  # noqa: SIM115 - closed by commit/abort
+        except OSError as exc:
+            if exc.errno in NO_SPACE:
+                raise no_space(exc) from None
+            raise
+        # Held while the upload lives, however slowly its body arrives: the orphan sweep never takes a locked file.
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._done = False
+
+    def _no_space(self, exc: OSError) -> Exception:
+        if exc.errno not in NO_SPACE:
+            return exc
+        self.abort()  # nothing partial is kept
+        return no_space(exc)
 
     def write(self, chunk: bytes | memoryview) -> None:
         view = memoryview(chunk)
-        while view:
-            view = view[self._file.write(view) :]
+        try:
+            while view:
+                view = view[self._file.write(view) :]
+        except OSError as exc:
+            raise self._no_space(exc) from None
 
     def write_many(self, chunks: list[bytes]) -> None:
         """Write several chunks with one writev (the encrypted segments of one incoming chunk)."""
         if not chunks:
             return
-        written = os.writev(self._file.fileno(), chunks)
+        try:
+            written = os.writev(self._file.fileno(), chunks)
+        except OSError as exc:
+            raise self._no_space(exc) from None
         total = sum(map(len, chunks))
         if written < total:  # a short write: finish the rest the slow way
             self.write(b"".join(chunks)[written:])
 
     def commit(self) -> str:
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
         final = blob_path(self.blob_id)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self._tmp, final)
-        _fsync_dir(final.parent)
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self._tmp, final)
+            _fsync_dir(final.parent)
+        except OSError as exc:
+            if exc.errno in NO_SPACE:
+                final.unlink(missing_ok=True)
+            raise self._no_space(exc) from None
+        self._file.close()
         self._done = True
         return self.blob_id
 
@@ -172,10 +215,25 @@ def sweep_temp_files(older_than_seconds: float, now: float | None = None) -> int
     if not tmp_dir.is_dir():
         return 0
     for entry in os.scandir(tmp_dir):
-        if entry.is_file() and now - entry.stat().st_mtime > older_than_seconds:
+        if entry.is_file() and now - entry.stat().st_mtime > older_than_seconds and not _in_use(entry.path):
             Path(entry.path).unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+def _in_use(path: str) -> bool:
+    """Whether a live writer holds the temp file's lock (an upload still receiving its body)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return True  # gone already: nothing to remove
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def iter_blob_ids(older_than_seconds: float, now: float | None = None) -> Iterator[list[str]]:

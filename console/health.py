@@ -29,6 +29,26 @@ def check_broker() -> None:
 CHECKS = {"database": check_database, "storage": check_storage, "broker": check_broker}
 
 
+def low_space() -> str | None:
+    """Why the data dir is short of space (below KINKO_MIN_FREE_BYTES), or None."""
+    stats = os.statvfs(settings.DATA_DIR)
+    free = stats.f_bavail * stats.f_frsize
+    if free < settings.KINKO_MIN_FREE_BYTES:
+        reserve = settings.KINKO_MIN_FREE_BYTES
+        return f"free space: {free} bytes left in the data dir, below KINKO_MIN_FREE_BYTES={reserve}"
+    return None
+
+
+def readiness_reasons() -> list[str]:
+    """What keeps the node from taking writes: each failing check, and low free space (before writes fail)."""
+    reasons = failing_checks()
+    try:
+        space = low_space()
+    except OSError:
+        space = "free space: the data dir cannot be examined"
+    return reasons + ([space] if space else [])
+
+
 def failing_checks() -> list[str]:
     failed = []
     for name, check in CHECKS.items():

@@ -56,7 +56,12 @@ KINKO_REGIONS = env_list("KINKO_REGIONS", "ap-guangzhou,ap-shanghai,ap-beijing,a
 KINKO_KMS_REGIONS = env_list("KINKO_KMS_REGIONS", "ap-guangzhou,ap-shanghai,ap-beijing,ap-hongkong")
 KINKO_SSE_C_ALLOW_HTTP = env_bool("KINKO_SSE_C_ALLOW_HTTP", False)
 # Uploads and multipart parts older than this are garbage when no row points at them.
-KINKO_ORPHAN_GRACE_SECONDS = int(os.environ.get("KINKO_ORPHAN_GRACE_SECONDS", "3600"))
+# The sweep (collect-garbage, every 300 s) reclaims them within grace + period; a live upload is never touched.
+KINKO_ORPHAN_GRACE_SECONDS = int(os.environ.get("KINKO_ORPHAN_GRACE_SECONDS", "600"))
+# KMS audit events older than this are pruned (prune-audit-log, in batches).
+KINKO_AUDIT_RETENTION_DAYS = env_int("KINKO_AUDIT_RETENTION_DAYS", 365)
+# /readyz is not ready below this much free space in the data dir, so it says so before writes fail.
+KINKO_MIN_FREE_BYTES = env_int("KINKO_MIN_FREE_BYTES", 256 * 1024 * 1024)
 # The SSE-COS master key is rotated (and every data key re-wrapped) this often.
 KINKO_MASTER_KEY_ROTATION_DAYS = float(os.environ.get("KINKO_MASTER_KEY_ROTATION_DAYS", "90"))
 # The longest q-key-time / X-Amz-Expires window a signature may have (7 days, as S3).
@@ -227,11 +232,12 @@ CELERY_TASK_IGNORE_RESULT = True
 # Periodic work (Celery beat), each period overridable: KINKO_SCHEDULE_<NAME>_SECONDS, e.g.
 # KINKO_SCHEDULE_COLLECT_GARBAGE_SECONDS=600. The SSE-COS master key rotates every KINKO_MASTER_KEY_ROTATION_DAYS.
 PERIODIC_TASKS = {
-    "collect-garbage": ("buckets.tasks.collect_garbage", 3600.0),
+    "collect-garbage": ("buckets.tasks.collect_garbage", 300.0),
     # A dead worker's claims go stale within buckets.jobs.LEASE (15 s); this queues their job again soon after.
     "resume-stalled-jobs": ("buckets.tasks.resume_stalled_jobs", 5.0),
     "rotate-due-keys": ("keys.tasks.rotate_due_keys", 3600.0),
     "purge-pending-deletions": ("keys.tasks.purge_pending_deletions", 3600.0),
+    "prune-audit-log": ("keys.tasks.prune_audit_log", 3600.0),
     "rotate-master-key": ("buckets.tasks.rotate_master_key", KINKO_MASTER_KEY_ROTATION_DAYS * 86400.0),
 }
 CELERY_BEAT_SCHEDULE = {

@@ -21,6 +21,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    reasons = health.readiness_reasons()
+    if reasons:
+        return JsonResponse({"status": "not ready", "reasons": reasons}, status=503)
+    return JsonResponse({"status": "ready"})
+
+
 def _is_api(request: HttpRequest) -> bool:
     return request.path_info.startswith(API_PREFIX)
 

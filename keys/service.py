@@ -7,6 +7,7 @@ code, never plaintext or material. Key material exists in clear only inside thes
 import base64
 import binascii
 import datetime
+import logging
 import re
 import secrets
 import uuid
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import DatabaseError, IntegrityError, models, transaction
 from django.utils import timezone
 
 from core import crypto, keystore
@@ -33,6 +34,8 @@ from keys.models import (
     MasterKey,
 )
 from roles.models import Account
+
+log = logging.getLogger(__name__)
 
 ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,59}$")
 RESERVED_ALIAS_PREFIX = "kms-"
@@ -83,7 +86,23 @@ def _audited(caller: KmsCaller, action: str, key_id: str = "", use: bool = False
     _record(caller, action, note, "")
 
 
+_audit_failures_logged = False
+
+
 def _record(caller: KmsCaller, action: str, note: _AuditNote, error_code: str) -> None:
+    """Best effort: the call's outcome never depends on its audit row. A database that cannot write (a full disk)
+    loses the row, logged once per process with its traceback, and the call (an SSE-KMS read's Decrypt) succeeds."""
+    global _audit_failures_logged
+    try:
+        _write_record(caller, action, note, error_code)
+    except DatabaseError:
+        if not _audit_failures_logged:
+            _audit_failures_logged = True
+            log.warning("KMS audit: could not record %s (logged once; later failures are silent)", action,
+                        exc_info=True)  # fmt: skip
+
+
+def _write_record(caller: KmsCaller, action: str, note: _AuditNote, error_code: str) -> None:
     """The audit event and, for a cryptographic use, the key's monthly count: one transaction, one commit."""
     key_id = str(note.key.key_id) if note.key is not None else note.key_id
     with transaction.atomic():
@@ -817,3 +836,17 @@ def get_service_status(caller: KmsCaller) -> ServiceStatus:
         enabled = is_activated(caller.account)
         count = MasterKey.objects.live().filter(account=caller.account, owner="user").count() if enabled else 0
         return ServiceStatus(enabled, count)
+
+
+AUDIT_PRUNE_BATCH = 1000
+
+
+def prune_audit_log(now: datetime.datetime | None = None, batch: int = AUDIT_PRUNE_BATCH) -> int:
+    """Delete audit events older than KINKO_AUDIT_RETENTION_DAYS, `batch` rows per transaction; how many went."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.KINKO_AUDIT_RETENTION_DAYS)
+    removed = 0
+    while True:
+        ids = list(AuditEvent.objects.filter(created_at__lt=cutoff).order_by("id").values_list("id", flat=True)[:batch])
+        if not ids:
+            return removed
+        removed += AuditEvent.objects.filter(id__in=ids).delete()[0]

@@ -13,3 +13,8 @@ def rotate_due_keys() -> int:
 @shared_task
 def purge_pending_deletions() -> int:
     return service.purge_pending_deletions()
+
+
+@shared_task
+def prune_audit_log() -> int:
+    return service.prune_audit_log()
