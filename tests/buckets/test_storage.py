@@ -297,6 +297,7 @@ def test_collect_orphan_blobs_removes_an_old_unreferenced_blob(db):
 def test_collect_orphan_blobs_removes_an_old_temp_file(db, root):
     writer = storage.BlobWriter()  # a writer whose process crashed: never committed nor aborted
     writer.write(b"partial")
+    writer._file.close()  # its process is gone, and with it the lock it held
     temp = root / storage.TMP_DIR / f"{writer.blob_id}.part"
     age(temp, DAY)
     assert housekeeping.collect_orphan_blobs(older_than_seconds=3600) == 1
