@@ -5,9 +5,8 @@ import os
 from celery import Celery
 from celery.signals import beat_init, worker_init
 
-from console import datadir
-
 import console.broker  # noqa: F401 - registers the kinkofs:// transport of the embedded broker
+from console import datadir
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 
