@@ -235,7 +235,7 @@ def start_kinko(
     extra_env: dict[str, str] | None = None,
     prepare: Callable[[dict[str, str]], None] | None = None,
 ) -> Server:
-    """Same steps as tests/conftest.py: migrate, bootstrap, credentials, `manage.py serve --no-worker`, /healthz.
+    """Same steps as tests/live.py: migrate, bootstrap, credentials, `manage.py serve --no-worker`, /healthz.
 
     `extra_env` is added to the server's environment (and to the manage.py commands'); `prepare(env)` runs after
     bootstrap and before the server starts (KMS activation, the CAM role...)."""

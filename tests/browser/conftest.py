@@ -3,9 +3,6 @@ guard on every page that fails the test when the console logs an error, throws, 
 
 import os
 import re
-import subprocess
-import sys
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +19,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.conftest import APPID, ROOT, LiveKinko, _manage
+from tests.live import APPID, ROOT, LiveKinko, Worker, manage_py
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -89,7 +86,7 @@ class PageGuard:
 @pytest.fixture(scope="session")
 def operator(kinko) -> tuple[str, str]:
     """A console superuser with a known password, made in the live server's database."""
-    _manage(manage_env(kinko), "shell", "--verbosity", "0", "-c",
+    manage_py(manage_env(kinko), "shell", "--verbosity", "0", "-c",
             "from django.contrib.auth import get_user_model\n"
             f"user, _ = get_user_model().objects.get_or_create(username={USERNAME!r})\n"
             "user.is_staff = user.is_superuser = user.is_active = True\n"
@@ -197,28 +194,16 @@ def screenshot():
 
 @pytest.fixture(scope="module")
 def start_worker(kinko):
-    """start_worker() → a real Celery worker on the embedded filesystem broker, sharing the live server's data dir,
-    started on the first call and stopped after the module. The session server runs with --no-worker, so queued
-    jobs wait until this is called: a test can look at a queued job first."""
-    (kinko.data_dir / "broker" / "queue").mkdir(parents=True, exist_ok=True)
-    env = {**manage_env(kinko), "CELERY_BROKER_URL": "filesystem://"}
-    log_path = kinko.data_dir / f"browser-worker-{time.monotonic_ns()}.log"
-    procs: list[subprocess.Popen] = []
+    """start_worker() → the log of a real Celery worker on the embedded filesystem broker, sharing the live server's
+    data dir, started on the first call and stopped after the module. The session server runs with --no-worker, so
+    queued jobs wait until this is called: a test can look at a queued job first."""
+    workers: list[Worker] = []
 
     def start() -> Path:
-        if not procs:
-            with open(log_path, "w") as log:
-                procs.append(subprocess.Popen(
-                    [sys.executable, "-m", "celery", "-A", "console", "worker", "--concurrency", "1", "--pool", "solo",
-                     "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
-                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                ))  # fmt: skip
-        return log_path
+        if not workers:
+            workers.append(Worker("filesystem://", kinko.data_dir, {"KINKO_APPID": APPID}))
+        return workers[0].log_path
 
     yield start
-    for proc in procs:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    for worker in workers:
+        worker.stop()

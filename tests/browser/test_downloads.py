@@ -15,7 +15,7 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from tests.conftest import APPID, cos_client
+from tests.live import APPID, cos_client
 
 KEY = "ページ<script>.html"
 # The console's CSP allows scripts from its own origin only, so the page loads its script from a second object,

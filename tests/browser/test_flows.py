@@ -22,7 +22,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.kms.v20190118 import kms_client
 from tencentcloud.kms.v20190118 import models as kms_models
 
-from tests.conftest import APPID, REGION, LiveKinko, cos_client
+from tests.live import APPID, REGION, LiveKinko, cos_client
 
 COS_ROLE = "COS_QcsRole"
 COS_ROLE_POLICY = "QcloudKMSAccessForCOSRole"

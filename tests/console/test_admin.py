@@ -23,7 +23,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.kms.v20190118 import kms_client
 from tencentcloud.kms.v20190118 import models as kms_models
 
-from tests.conftest import APPID, REGION, LiveKinko, cos_client
+from tests.live import APPID, REGION, LiveKinko, cos_client
 from tests.protocol.support import manage
 
 CHANGELISTS = {

@@ -18,9 +18,8 @@ import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from tests.conftest import APPID, REGION, LiveKinko, cos_client
+from tests.live import APPID, REGION, LiveKinko, Worker, cos_client
 from tests.protocol.support import MiB, manage, other_account
-from tests.workers.conftest import Worker
 
 KMS_REGIONS = {"ap-guangzhou", "ap-shanghai", "ap-beijing", "ap-hongkong"}
 NO_KMS_REGION = "ap-singapore"

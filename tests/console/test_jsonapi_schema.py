@@ -15,7 +15,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 from schemathesis.config import SchemathesisConfig
 
-from tests.conftest import APPID, LiveKinko, running_kinko
+from tests.live import APPID, LiveKinko, running_kinko
 
 EXAMPLES_PER_OPERATION = 15
 OPERATIONS = [

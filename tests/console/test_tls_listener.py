@@ -8,7 +8,7 @@ import pytest
 from cryptography import x509
 from qcloud_cos import CosClientError
 
-from tests.conftest import cos_client
+from tests.live import cos_client
 from tests.protocol.support import body_of
 
 

@@ -24,7 +24,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.kms.v20190118 import kms_client
 from tencentcloud.kms.v20190118 import models as kms
 
-from tests.conftest import REGION, ROOT, LiveKinko, cos_client
+from tests.live import REGION, ROOT, LiveKinko, cos_client
 
 DENIED = "AuthFailure.UnauthorizedOperation"
 

@@ -5,7 +5,7 @@ import uuid
 import pytest
 from qcloud_cos import CosS3Client, CosServiceError
 
-from tests.conftest import APPID, cos_client
+from tests.live import APPID, cos_client
 
 OTHER_REGION = "ap-shanghai"
 

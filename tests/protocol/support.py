@@ -14,7 +14,7 @@ import crcmod
 import requests
 from qcloud_cos import CosS3Client, CosServiceError
 
-from tests.conftest import APPID, REGION, ROOT, LiveKinko, cos_client
+from tests.live import APPID, REGION, ROOT, LiveKinko, cos_client
 
 MiB = 1024 * 1024
 

@@ -4,7 +4,7 @@ in: anonymous requests (plain `requests` without Authorization, or `Anonymous=Tr
 import pytest
 from qcloud_cos import CosServiceError
 
-from tests.conftest import cos_client
+from tests.live import cos_client
 from tests.protocol.support import (
     anonymous,
     body_of,

@@ -3,7 +3,7 @@ explicit Host (IP/Port), or through the server as an HTTP proxy (absolute-form r
 
 import requests
 
-from tests.conftest import cos_client
+from tests.live import cos_client
 from tests.protocol import wire
 
 

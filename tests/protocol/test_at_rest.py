@@ -18,7 +18,7 @@ from qcloud_cos import CosS3Client, CosServiceError
 from qcloud_cos.cos_comm import mapped
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from tests.conftest import APPID, REGION, _manage
+from tests.live import APPID, REGION, manage_py
 from tests.protocol.support import (
     MiB,
     blob_files,
@@ -67,8 +67,8 @@ def holding(files: dict[Path, bytes], needle: bytes) -> list[str]:
 @pytest.fixture(scope="module")
 def kms_ready(kinko) -> None:
     """The KMS activated and COS_QcsRole in place, both idempotently (other modules may have done it)."""
-    _manage(server_env(kinko), "activate_kms", "--json")
-    _manage(server_env(kinko), "shell", "-c", ENSURE_COS_ROLE)
+    manage_py(server_env(kinko), "activate_kms", "--json")
+    manage_py(server_env(kinko), "shell", "-c", ENSURE_COS_ROLE)
 
 
 @pytest.fixture(scope="module")

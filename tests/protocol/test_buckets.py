@@ -3,7 +3,7 @@
 import pytest
 from qcloud_cos import CosServiceError
 
-from tests.conftest import APPID, cos_client
+from tests.live import APPID, cos_client
 from tests.protocol import wire
 
 

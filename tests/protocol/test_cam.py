@@ -19,7 +19,7 @@ from tencentcloud.kms.v20190118 import kms_client
 from tencentcloud.kms.v20190118 import models as kms
 
 from roles.presets import PRESETS
-from tests.conftest import APPID, REGION, ROOT, cos_client
+from tests.live import APPID, REGION, ROOT, cos_client
 
 COS_PRINCIPALS = ["cos.cloud.tencent.com", "cos.qcloud.com"]
 

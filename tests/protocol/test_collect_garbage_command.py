@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from qcloud_cos import CosServiceError
 
-from tests.conftest import REGION
+from tests.live import REGION
 from tests.protocol.support import (
     MiB,
     blob_files,

@@ -16,7 +16,7 @@ from tencentcloud.common import credential
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from tests.conftest import APPID, REGION, LiveKinko, running_kinko
+from tests.live import APPID, REGION, LiveKinko, running_kinko
 from tests.protocol.support import manage
 
 EVIL = "http://evil.example/landing"

@@ -9,7 +9,7 @@ from email.utils import format_datetime
 import pytest
 from qcloud_cos import CosServiceError
 
-from tests.conftest import REGION, cos_client
+from tests.live import REGION, cos_client
 from tests.protocol.support import (
     MiB,
     body_of,

@@ -9,7 +9,7 @@ from urllib.parse import quote, unquote
 import pytest
 import requests
 
-from tests.conftest import APPID, LiveKinko, cos_client
+from tests.live import APPID, LiveKinko, cos_client
 from tests.protocol.support import manage
 
 KEYS = [

@@ -6,7 +6,7 @@ import socket
 import pytest
 from qcloud_cos import CosServiceError
 
-from tests.conftest import cos_client
+from tests.live import cos_client
 from tests.protocol import wire
 
 # -- the <Error> body -------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from qcloud_cos import CosServiceError
 
-from tests.conftest import APPID, cos_client
+from tests.live import APPID, cos_client
 from tests.protocol import wire
 
 TREE = ["a.txt", "dir/b.txt", "dir/c.txt", "dir/sub/d.txt", "e/f.txt", "z.txt"]

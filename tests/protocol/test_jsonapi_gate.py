@@ -14,7 +14,7 @@ from tencentcloud.common import credential
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from tests.conftest import APPID, REGION, LiveKinko
+from tests.live import APPID, REGION, LiveKinko
 from tests.protocol.support import manage
 
 TRUST_POLICY = json.dumps({"version": "2.0", "statement": [

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from tests.conftest import REGION
+from tests.live import REGION
 from tests.protocol.api3 import (
     DENIED,
     SubUsers,

@@ -8,7 +8,7 @@ import os
 import pytest
 from qcloud_cos import CosServiceError
 
-from tests.conftest import REGION
+from tests.live import REGION
 from tests.protocol.support import (
     MiB,
     blob_files,

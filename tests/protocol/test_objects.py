@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 import pytest
 from qcloud_cos import CosServiceError
 
-from tests.conftest import cos_client
+from tests.live import cos_client
 from tests.protocol import wire
 
 AWKWARD_KEYS = [

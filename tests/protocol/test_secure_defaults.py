@@ -21,7 +21,7 @@ from tencentcloud.common import credential
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from tests.conftest import LiveKinko, cos_client, running_kinko
+from tests.live import LiveKinko, cos_client, running_kinko
 from tests.protocol.support import body_of, manage, new_bucket, virtual_host
 
 # What a shell or CI may have set that would change the defaults under test.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.live import ROOT
 
 CONFIGURED = ("DEBUG", "KINKO_DEBUG", "DJANGO_SECRET_KEY", "KINKO_ADMIN_PASSWORD", "KINKO_ADMIN_USER")
 PRINT = "from django.conf import settings; print(repr(settings.{name}))"

@@ -27,7 +27,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.kms.v20190118 import kms_client
 from tencentcloud.kms.v20190118 import models as kms_models
 
-from tests.conftest import APPID, REGION, LiveKinko, _manage, cos_client, running_kinko
+from tests.live import APPID, REGION, LiveKinko, cos_client, manage_py, running_kinko
 from tests.protocol import wire
 from tests.protocol.support import (
     MiB,
@@ -176,11 +176,11 @@ def server_env(server: LiveKinko) -> dict:
 
 
 def activate_kms(server: LiveKinko) -> dict[str, str]:
-    return json.loads(_manage(server_env(server), "activate_kms", "--json"))["DefaultKeys"]
+    return json.loads(manage_py(server_env(server), "activate_kms", "--json"))["DefaultKeys"]
 
 
 def ensure_cos_role(server: LiveKinko) -> None:
-    _manage(server_env(server), "shell", "-c", ENSURE_COS_ROLE)
+    manage_py(server_env(server), "shell", "-c", ENSURE_COS_ROLE)
 
 
 def cos_role_is_usable(cam: cam_client.CamClient) -> bool:
@@ -1064,7 +1064,7 @@ def strict(tmp_path_factory) -> LiveKinko:
     COS_QcsRole in place (so that only the activation is missing)."""
 
     def ensure_cos_role(env: dict[str, str]) -> None:
-        _manage(env, "shell", "-c", ENSURE_COS_ROLE)
+        manage_py(env, "shell", "-c", ENSURE_COS_ROLE)
 
     folder = tmp_path_factory.mktemp("kinko-strict")
     with running_kinko(
@@ -1545,7 +1545,7 @@ def rotated(kinko, cos, modes) -> tuple[str, dict[str, tuple[str, bytes, Mode]]]
         listed = {"Part": [{"PartNumber": n, "ETag": p["ETag"]} for n, p in enumerate(parts, start=1)]}
         cos.complete_multipart_upload(Bucket=name, Key=f"{label}.bin", UploadId=upload_id, MultipartUpload=listed)
         written[label] = (f"{label}.bin", first + second, m)
-    _manage(server_env(kinko), "rotate_master_key")
+    manage_py(server_env(kinko), "rotate_master_key")
     yield name, written
     empty_and_delete(cos, name)
 

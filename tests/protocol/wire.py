@@ -13,7 +13,7 @@ import requests
 from qcloud_cos import CosS3Client
 from qcloud_cos.cos_auth import CosS3Auth
 
-from tests.conftest import REGION, LiveKinko
+from tests.live import REGION, LiveKinko
 
 crc64ecma_of = crcmod.mkCrcFun(0x142F0E1EBA9EA3693, initCrc=0, xorOut=0xFFFFFFFFFFFFFFFF, rev=True)
 

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.workers.conftest import ROOT, Worker
+from tests.live import ROOT, Worker
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from buckets.jobs import LEASE
-from tests.conftest import APPID, ROOT, LiveKinko, _manage, cos_client
+from tests.live import APPID, ROOT, LiveKinko, cos_client, manage_py
 
 # The common start of every object's plaintext marker: if it is in no file, no object's marker is.
 MARKER = b"KINKO-JOBS-AT-REST-MARKER-"
@@ -59,8 +59,8 @@ class Kms:
 def kms(kinko) -> Kms:
     """The KMS activated, COS_QcsRole ensured (SSE-KMS through the COS API needs it) and a second CMK for sources."""
     env = manage_env(kinko)
-    default_key = json.loads(_manage(env, "activate_kms", "--json"))["DefaultKeys"]["ap-guangzhou"]
-    source_key = _manage(
+    default_key = json.loads(manage_py(env, "activate_kms", "--json"))["DefaultKeys"]["ap-guangzhou"]
+    source_key = manage_py(
         env,
         "shell",
         "--verbosity",
