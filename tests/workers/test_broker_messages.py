@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from tests.live import Worker
-from tests.workers.test_jobs import wait_for, wait_until_ready
+from tests.workers.support import wait_for, wait_until_ready
 
 TASK_DONE = "Task buckets.tasks.resume_stalled_jobs"
 

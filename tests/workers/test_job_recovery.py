@@ -6,14 +6,13 @@ import os
 import signal
 import time
 
-from tests.workers.test_jobs import (
+from tests.workers.support import (
     database,
     encrypt_objects,
     finished_command,
     item_states,
     job_of,
     put_objects,
-    scenarios,  # noqa: F401, F811 - the fixture: buckets made here are deleted after the module
     wait_for,
     wait_until_finished,
     wait_until_ready,
@@ -31,7 +30,7 @@ def midway(db, bucket, job_id) -> bool:
 def test_a_killed_workers_job_resumes_on_another_worker_within_30_seconds_exactly_once(
     start_worker,
     kinko,
-    scenarios,  # noqa: F811
+    scenarios,
 ):
     bucket = scenarios.new_bucket()
     put_objects(kinko, bucket, None, ["plain"], OBJECTS)
@@ -56,7 +55,7 @@ def test_a_killed_workers_job_resumes_on_another_worker_within_30_seconds_exactl
     )  # fmt: skip
 
 
-def test_a_worker_stopped_with_sigterm_hands_its_claims_back_at_once(start_worker, kinko, scenarios):  # noqa: F811
+def test_a_worker_stopped_with_sigterm_hands_its_claims_back_at_once(start_worker, kinko, scenarios):
     bucket = scenarios.new_bucket()
     put_objects(kinko, bucket, None, ["plain"], OBJECTS)
     first = start_worker()
