@@ -19,6 +19,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from tests.browser import axe
 from tests.live import APPID, ROOT, LiveKinko, Worker, manage_py
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -70,13 +71,19 @@ class PageGuard:
         if response.status >= 400 and not self._is_expected(response.status, response.url):
             self.problems.append(f"HTTP {response.status}: {response.request.method} {response.url}")
 
+    def on_load(self, page: Page) -> None:
+        self.problems.extend(axe.violations(page))
+
     def watch(self, page: Page) -> None:
+        self._on_load = lambda: self.on_load(page)
+        page.on("load", self._on_load)
         page.on("console", self.on_console)
         page.on("pageerror", self.on_page_error)
         page.on("requestfailed", self.on_request_failed)
         page.on("response", self.on_response)
 
     def unwatch(self, page: Page) -> None:
+        page.remove_listener("load", self._on_load)
         page.remove_listener("console", self.on_console)
         page.remove_listener("pageerror", self.on_page_error)
         page.remove_listener("requestfailed", self.on_request_failed)
