@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Kinko needs Python >= 3.11"'
@@ -30,6 +30,10 @@ lint: $(VENV)/.installed-test
 
 test: $(VENV)/.installed-test lint
 	KINKO_DATA_DIR=$$(mktemp -d) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Rewrites docs/screenshots/*.png from the browser tests; `make test` never writes them.
+screenshots: $(VENV)/.installed-test
+	KINKO_SCREENSHOTS=1 KINKO_DATA_DIR=$$(mktemp -d) $(BIN)/python -m pytest tests/browser -q $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/objects.py

@@ -187,12 +187,15 @@ def fresh_page(new_context, kinko, operator, guard) -> Page:
 
 
 @pytest.fixture
-def screenshot():
-    """screenshot(page, name) → a full-page PNG at docs/screenshots/<name>.png, replacing the last run's."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def screenshot(tmp_path):
+    """screenshot(page, name) → a full-page PNG of the page. Only `make screenshots` (KINKO_SCREENSHOTS=1) writes
+    docs/screenshots/<name>.png, replacing the last run's; any other run writes under the test's tmp_path, so the
+    suite never modifies a tracked file."""
+    folder = SCREENSHOTS if os.environ.get("KINKO_SCREENSHOTS") == "1" else tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
 
     def take(page: Page, name: str) -> Path:
-        path = SCREENSHOTS / f"{name}.png"
+        path = folder / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
 
