@@ -47,8 +47,8 @@ def violations(page: Page) -> list[str]:
             " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"
         )
     except Error as error:
-        if "Execution context was destroyed" in str(error) or "navigation" in str(error).lower():
-            return []  # the page navigated on mid-run; the next page is checked when it loads
+        if any(sign in str(error).lower() for sign in ("execution context was destroyed", "navigation", "been closed")):
+            return []  # the page navigated on (or closed) mid-run; the next page is checked when it loads
         raise
     return [
         f"axe {v['impact']} {v['id']} ({v['help']}) at {page.url}: {', '.join(v['nodes'])}"

@@ -1,0 +1,257 @@
+"""Every console page on a desktop and on a phone (390 px), in English and in Japanese, against a Kinko of this
+module's own (so the KMS can be activated and the overview starts empty without disturbing the session's server):
+axe-core finds nothing serious (the guard runs it on every load), no page scrolls sideways, every control of a page
+stays reachable, the navigation collapses into a menu, the header says who is signed in, and the language changes
+only when the person asks for it."""
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+from tencentcloud.common import credential
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+from tencentcloud.kms.v20190118 import kms_client
+from tencentcloud.kms.v20190118 import models as kms_models
+
+from tests.browser.conftest import PageGuard, manage_env, sign_in
+from tests.live import APPID, REGION, cos_client, manage_py, running_kinko
+
+PHONE = {"width": 390, "height": 844}
+OPERATOR = ("a11y-operator", f"a11y-{uuid.uuid4().hex}")
+LONG_KEY = "reports/2026/quarterly-encryption-summary-for-the-storage-team-final-version-two.pdf"
+
+
+@pytest.fixture(scope="module")
+def kinko(tmp_path_factory):
+    """A server of this module's own: its KMS starts off and its overview has no history yet."""
+    with running_kinko(tmp_path_factory.mktemp("a11y-data"), workers=1, threads=4) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def operator(kinko) -> tuple[str, str]:
+    manage_py(manage_env(kinko), "shell", "--verbosity", "0", "-c",
+              "from django.contrib.auth import get_user_model\n"
+              f"user, _ = get_user_model().objects.get_or_create(username={OPERATOR[0]!r})\n"
+              "user.is_staff = user.is_superuser = user.is_active = True\n"
+              f"user.set_password({OPERATOR[1]!r})\n"
+              "user.save()")  # fmt: skip
+    return OPERATOR
+
+
+@pytest.fixture(scope="module")
+def cos(kinko):
+    return cos_client(kinko)
+
+
+@pytest.fixture(scope="module")
+def kms(kinko) -> kms_client.KmsClient:
+    profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=f"127.0.0.1:{kinko.port}"))
+    return kms_client.KmsClient(credential.Credential(kinko.secret_id, kinko.secret_key), REGION, profile)
+
+
+def kms_call(client, action: str, **fields):
+    request = getattr(kms_models, f"{action}Request")()
+    for name, value in fields.items():
+        setattr(request, name, value)
+    return getattr(client, action)(request)
+
+
+@pytest.fixture(scope="module")
+def site(context, cos, kms) -> dict[str, str]:
+    """Something on every page: the KMS activated through its button, COS_QcsRole made through its button, a
+    bucket with a short and a long object, a key to import material into, and a queued job."""
+    page = context.new_page()
+    try:
+        page.goto("/kms/")
+        page.get_by_role("button", name="Activate the KMS").click()
+        expect(page.locator("#keys")).to_be_visible()
+        page.goto("/cam/roles/")
+        page.get_by_role("button", name="Create the COS service role").click()
+        expect(page.locator("p.message")).to_be_visible()
+        bucket = f"a11y{uuid.uuid4().hex[:8]}-{APPID}"
+        cos.create_bucket(Bucket=bucket)
+        for key in ("short.txt", LONG_KEY):
+            cos.put_object(Bucket=bucket, Key=key, Body=b"a11y", ServerSideEncryption="AES256")
+        key_id = kms_call(kms, "CreateKey", Alias=f"a11y-{uuid.uuid4().hex[:6]}").KeyId
+        external = kms_call(kms, "CreateKey", Alias=f"ext-{uuid.uuid4().hex[:6]}", Type=2).KeyId
+        page.goto(f"/buckets/{bucket}/?prefix=reports/")
+        page.locator('select[name="sse"]').select_option("AES256")
+        page.locator("#set-encryption").click()
+        expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
+        job = re.search(r"/jobs/([0-9a-f-]{36})/$", page.url).group(1)
+    finally:
+        page.close()
+    return {"bucket": bucket, "key_id": key_id, "external": external, "job": job}
+
+
+def pages_of(site: dict[str, str]) -> dict[str, str]:
+    bucket = site["bucket"]
+    return {
+        "overview": "/",
+        "buckets": "/buckets/",
+        "objects": f"/buckets/{bucket}/",
+        "objects-folder": f"/buckets/{bucket}/?prefix=reports/",
+        "object-detail": f"/buckets/{bucket}/object/{LONG_KEY}",
+        "bucket-settings": f"/buckets/{bucket}/settings/",
+        "kms": "/kms/",
+        "key-detail": f"/kms/keys/{site['key_id']}/",
+        "key-import": f"/kms/keys/{site['external']}/import/",
+        "roles": "/cam/roles/",
+        "role-detail": "/cam/roles/COS_QcsRole/",
+        "role-wizard": "/cam/roles/wizard/",
+        "users": "/cam/users/",
+        "jobs": "/jobs/",
+        "job-detail": f"/jobs/{site['job']}/",
+        "audit": "/audit/",
+    }
+
+
+PAGE_NAMES = list(pages_of({"bucket": "b", "key_id": "k", "external": "e", "job": "j"}))
+
+CONTROLS = "a[href], button, input:not([type=hidden]), select, textarea, summary"
+UNREACHABLE = """(selector) => Array.from(document.querySelectorAll('main ' + selector.split(', ').join(', main ')))
+    .filter((el) => !el.closest('[hidden]') && el.getClientRects().length === 0)
+    .map((el) => el.outerHTML.slice(0, 120))"""
+
+
+@pytest.fixture(scope="module")
+def phone_context(new_context, kinko, operator) -> BrowserContext:
+    made = new_context()
+    sign_in(made, kinko, operator)
+    return made
+
+
+@pytest.fixture
+def phone_page(phone_context, guard):
+    page = phone_context.new_page()
+    page.set_viewport_size(PHONE)
+    guard.watch(page)
+    yield page
+    guard.unwatch(page)
+    page.close()
+    if guard.problems:
+        pytest.fail("the page reported problems:\n" + "\n".join(guard.problems))
+
+
+def sideways_overflow(page: Page) -> tuple[int, int]:
+    return page.evaluate("() => [document.scrollingElement.scrollWidth, window.innerWidth]")
+
+
+@pytest.mark.parametrize("name", PAGE_NAMES)
+def test_every_console_page_fits_a_phone_and_keeps_every_control_reachable(phone_page, site, name):
+    page = phone_page
+    page.goto(pages_of(site)[name])
+    expect(page.locator("main h1")).to_be_visible()
+    scroll_width, inner_width = sideways_overflow(page)
+    assert scroll_width <= inner_width, f"{name} scrolls sideways on a phone: {scroll_width} > {inner_width}"
+    assert page.evaluate(UNREACHABLE, CONTROLS) == [], f"{name} hides controls on a phone"
+
+
+@pytest.mark.parametrize("name", PAGE_NAMES)
+def test_every_console_page_on_a_desktop_has_a_skip_link_and_labelled_checkboxes(page, site, name):
+    page.goto(pages_of(site)[name])
+    skip = page.get_by_role("link", name="Skip to content")
+    page.keyboard.press("Tab")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_visible()
+    skip.press("Enter")
+    expect(page.locator("main#content")).to_be_focused()
+    unlabelled = page.evaluate(
+        """() => Array.from(document.querySelectorAll('input[type=checkbox]'))
+        .filter((box) => !box.labels.length && !box.getAttribute('aria-label')).map((box) => box.outerHTML)"""
+    )
+    assert unlabelled == []
+
+
+def test_the_navigation_collapses_into_a_menu_on_a_phone(phone_page, site):
+    page = phone_page
+    page.goto("/")
+    menu = page.locator("details.menu")
+    buckets = menu.get_by_role("link", name="Buckets")
+    expect(buckets).to_be_hidden()
+    menu.locator("summary").click()
+    expect(buckets).to_be_visible()
+    buckets.click()
+    expect(page).to_have_url(re.compile(r"/buckets/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Buckets")
+
+
+def test_the_navigation_is_open_on_a_desktop(page, site):
+    page.goto("/")
+    expect(page.locator("details.menu summary")).to_be_hidden()
+    for label in ("Overview", "Buckets", "KMS", "Roles", "Users", "Jobs", "Audit"):
+        expect(page.get_by_role("navigation").get_by_role("link", name=label, exact=True)).to_be_visible()
+
+
+def test_a_phone_can_delete_a_bucket_and_disable_a_key(phone_page, site, cos, kms):
+    page = phone_page
+    bucket = f"phone{uuid.uuid4().hex[:8]}-{APPID}"
+    cos.create_bucket(Bucket=bucket)
+    page.goto("/buckets/")
+    row = page.locator("table.list tr", has_text=bucket)
+    row.get_by_role("link", name=re.compile("Delete", re.I)).click()
+    expect(page).to_have_url(re.compile(rf"/buckets/{bucket}/delete/$"))
+    page.locator("main").get_by_role("button", name=re.compile("Delete", re.I)).click()
+    expect(page.locator("p.message")).to_be_visible()
+    assert bucket not in [b["Name"] for b in cos.list_buckets()["Buckets"]["Bucket"]]
+
+    key_id = kms_call(kms, "CreateKey", Alias=f"phone-{uuid.uuid4().hex[:6]}").KeyId
+    page.goto(f"/kms/keys/{key_id}/")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Disable", exact=True).click()
+    expect(page.locator("#key-state")).to_have_text("Disabled")
+    assert kms_call(kms, "DescribeKey", KeyId=key_id).KeyMetadata.KeyState == "Disabled"
+    assert sideways_overflow(page)[0] <= PHONE["width"]
+
+
+def test_the_header_says_who_is_signed_in_and_signs_out(fresh_page, kinko):
+    page = fresh_page
+    page.goto("/buckets/")
+    expect(page.locator("#signed-in-as")).to_have_text(f"Signed in as {OPERATOR[0]} (root)")
+    page.get_by_role("button", name="Sign out").click()
+    page.goto("/buckets/")
+    expect(page).to_have_url(re.compile(r"/login/\?next=/buckets/$"))
+
+
+def test_a_sub_users_header_says_sub_user(new_context, kinko, page, site):
+    name = f"reader{uuid.uuid4().hex[:6]}"
+    password = f"pw-{uuid.uuid4().hex}"
+    page.goto("/cam/users/")
+    page.locator('input[name="name"]').fill(name)
+    page.locator('input[name="password"]').fill(password)
+    page.locator("main form.grid").get_by_role("button", name="Add").click()
+    expect(page.locator("#new-user-key")).to_be_visible()
+    context = new_context()
+    sign_in_page = context.new_page()
+    guard = PageGuard()
+    guard.watch(sign_in_page)
+    guard.expect_status(403, r"/$")  # a sub-user without policies may not list the account's buckets
+    sign_in_page.goto("/login/")
+    sign_in_page.get_by_label("User name").fill(f"{name}@{APPID}")
+    sign_in_page.get_by_label("Password").fill(password)
+    sign_in_page.get_by_role("button", name="Sign in").click()
+    expect(sign_in_page.locator("#signed-in-as")).to_have_text(f"Signed in as {name}@{APPID} (sub-user)")
+    guard.unwatch(sign_in_page)
+    assert guard.problems == []
+
+
+def test_the_language_menu_changes_language_only_when_asked(fresh_page):
+    page = fresh_page
+    page.goto("/kms/")
+    menu = page.get_by_label("Language")
+    expect(menu.locator("option")).to_have_text(["English", "日本語"])
+    menu.select_option("ja")
+    page.wait_for_timeout(500)  # a menu that submitted itself on change would have navigated by now
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Change language").click()
+    expect(page).to_have_url(re.compile(r"/kms/$"))
+    expect(page.locator("html")).to_have_attribute("lang", "ja")
+    expect(page.get_by_role("button", name="言語を切り替え")).to_be_visible()
+    expect(page.get_by_label("言語").locator("option")).to_have_text(["English", "日本語"])
+    page.get_by_label("言語").select_option("en")
+    page.get_by_role("button", name="言語を切り替え").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
