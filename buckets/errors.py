@@ -16,6 +16,12 @@ def _error(name: str, status: int, message: str) -> type[CosError]:
 
 
 AccessDenied = _error("AccessDenied", 403, "Access Denied.")
+
+
+class ServiceRoleMissing(AccessDenied):
+    """SSE-KMS refused because COS_QcsRole (or its KMS policy) is missing: AccessDenied on the wire."""
+
+
 BadDigest = _error("BadDigest", 400, "The Content-MD5 you specified did not match what was received.")
 BucketAlreadyExists = _error("BucketAlreadyExists", 409, "The requested bucket name is not available.")
 BucketAlreadyOwnedByYou = _error(

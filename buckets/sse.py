@@ -105,10 +105,10 @@ def _require_cos_role(account: Account, action: str, region: str, key_id: str) -
     how = ("create it with CAM CreateRole (service principal cos.cloud.tencent.com) and AttachRolePolicy "
            "QcloudKMSAccessForCOSRole, or POST /api/v1/cam/cos-service-role/")  # fmt: skip
     if role is None:
-        raise errors.AccessDenied(f"SSE-KMS needs the CAM service role COS_QcsRole, which does not exist: {how}.")
+        raise errors.ServiceRoleMissing(f"SSE-KMS needs the CAM service role COS_QcsRole, which does not exist: {how}.")
     resource = policy.kms_resource(region, account.uin, account.uin, key_id or "*")
     if not roles.role_may(role, f"kms:{action}", resource):
-        raise errors.AccessDenied(f"COS_QcsRole is not allowed kms:{action}: attach QcloudKMSAccessForCOSRole.")
+        raise errors.ServiceRoleMissing(f"COS_QcsRole is not allowed kms:{action}: attach QcloudKMSAccessForCOSRole.")
 
 
 def _kms_caller(bucket: Bucket, request_id: str) -> kms.KmsCaller:

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 import gate
 from buckets.errors import CosError
 from console.edge import context_of, same_site
+from console.explain import DENIED, explain
 from core.apierror import ApiError
 from roles import policy
 from roles import service as roles
@@ -73,9 +74,6 @@ def console_page(view):
     return wrapper
 
 
-DENIED = "AuthFailure.UnauthorizedOperation"
-
-
 @dataclass(frozen=True)
 class Refusal:
     code: str
@@ -83,9 +81,11 @@ class Refusal:
 
 
 def refused(request: HttpRequest, error, status: int):
-    """A page the user may not see answers the denied page; a refused change an error message and a redirect
-    back to where the form was (the Referer, when it is a page of this site)."""
+    """A page the user may not see answers a page that says why in a plain sentence, with the action that fixes
+    it; a refused change an error message saying the same and a redirect back to where the form was (the
+    Referer, when it is a page of this site)."""
+    explanation = explain(error, status, request.resolver_match.kwargs if request.resolver_match else {})
     if request.method == "GET":
-        return render(request, "console/denied.html", {"error": error}, status=status)
-    messages.error(request, f"{error.code}: {error.message}")
+        return render(request, "console/denied.html", {"explanation": explanation}, status=explanation.status)
+    messages.error(request, explanation.as_message())
     return redirect(same_site(request, request.META.get("HTTP_REFERER")) or "overview")

@@ -113,14 +113,15 @@ def browser() -> Browser:
 
 
 def sign_in(context: BrowserContext, kinko: LiveKinko, operator: tuple[str, str]) -> None:
-    """Sign in through /login/ the way a person does; the context keeps the session cookie."""
+    """Sign in through /login/ the way a person does, in whatever language the context asks for; the context
+    keeps the session cookie."""
     page = context.new_page()
     guard = PageGuard()
     guard.watch(page)
     page.goto(f"{kinko.url}/login/")
-    page.get_by_label("User name").fill(operator[0])
-    page.get_by_label("Password").fill(operator[1])
-    page.get_by_role("button", name="Sign in").click()
+    page.locator('input[name="username"]').fill(operator[0])
+    page.locator('input[name="password"]').fill(operator[1])
+    page.locator('main button[type="submit"]').click()
     expect(page).to_have_url(f"{kinko.url}/")
     guard.unwatch(page)
     page.close()

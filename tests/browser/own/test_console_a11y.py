@@ -9,54 +9,13 @@ import uuid
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
-from tencentcloud.common import credential
-from tencentcloud.common.profile.client_profile import ClientProfile
-from tencentcloud.common.profile.http_profile import HttpProfile
-from tencentcloud.kms.v20190118 import kms_client
-from tencentcloud.kms.v20190118 import models as kms_models
 
-from tests.browser.conftest import PageGuard, manage_env, sign_in
-from tests.live import APPID, REGION, cos_client, manage_py, running_kinko
+from tests.browser.conftest import PageGuard, sign_in
+from tests.browser.own.conftest import OPERATOR, kms_call
+from tests.live import APPID
 
 PHONE = {"width": 390, "height": 844}
-OPERATOR = ("a11y-operator", f"a11y-{uuid.uuid4().hex}")
 LONG_KEY = "reports/2026/quarterly-encryption-summary-for-the-storage-team-final-version-two.pdf"
-
-
-@pytest.fixture(scope="module")
-def kinko(tmp_path_factory):
-    """A server of this module's own: its KMS starts off and its overview has no history yet."""
-    with running_kinko(tmp_path_factory.mktemp("a11y-data"), workers=1, threads=4) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def operator(kinko) -> tuple[str, str]:
-    manage_py(manage_env(kinko), "shell", "--verbosity", "0", "-c",
-              "from django.contrib.auth import get_user_model\n"
-              f"user, _ = get_user_model().objects.get_or_create(username={OPERATOR[0]!r})\n"
-              "user.is_staff = user.is_superuser = user.is_active = True\n"
-              f"user.set_password({OPERATOR[1]!r})\n"
-              "user.save()")  # fmt: skip
-    return OPERATOR
-
-
-@pytest.fixture(scope="module")
-def cos(kinko):
-    return cos_client(kinko)
-
-
-@pytest.fixture(scope="module")
-def kms(kinko) -> kms_client.KmsClient:
-    profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=f"127.0.0.1:{kinko.port}"))
-    return kms_client.KmsClient(credential.Credential(kinko.secret_id, kinko.secret_key), REGION, profile)
-
-
-def kms_call(client, action: str, **fields):
-    request = getattr(kms_models, f"{action}Request")()
-    for name, value in fields.items():
-        setattr(request, name, value)
-    return getattr(client, action)(request)
 
 
 @pytest.fixture(scope="module")
