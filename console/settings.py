@@ -166,6 +166,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ja", "日本語")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Each language's DATE_FORMAT, DATETIME_FORMAT, SHORT_DATETIME_FORMAT: 2026-12-02 15:04, 2026年12月2日 15:04.
+FORMAT_MODULE_PATH = ["console.formats"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"

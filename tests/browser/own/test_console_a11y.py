@@ -214,3 +214,78 @@ def test_the_language_menu_changes_language_only_when_asked(fresh_page):
     page.get_by_label("言語").select_option("en")
     page.get_by_role("button", name="言語を切り替え").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+# -- Japanese ------------------------------------------------------------------------------------------------
+
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+# Names that are the same in both languages: product and wire names, the language menu's own names.
+SAME_IN_JAPANESE = re.compile(
+    r"^(Kinko( 金庫)?|KMS|KeyId|RoleId|UIN|SecretId|SecretKey|SSE-(COS|KMS|C)|COS_QcsRole|English|日本語"
+    r"|[0-9%/ .·—-]*)$"
+)
+TEXT_OF_CHROME = """() => Array.from(document.querySelectorAll(
+    'main h1, main h2, main h3, header nav a, header summary, button, main th, main label, .message'))
+    .filter((el) => el.getClientRects().length > 0)
+    .map((el) => (el.matches('label') ? Array.from(el.childNodes).filter((n) => n.nodeType === 3)
+        .map((n) => n.textContent).join(' ') : el.textContent).replace(/\\s+/g, ' ').trim())
+    .filter(Boolean)"""
+
+
+@pytest.fixture(scope="module")
+def japanese_context(new_context, kinko, operator) -> BrowserContext:
+    made = new_context(locale="ja-JP")
+    sign_in(made, kinko, operator)
+    return made
+
+
+@pytest.fixture
+def japanese_page(japanese_context, guard):
+    page = japanese_context.new_page()
+    guard.watch(page)
+    yield page
+    guard.unwatch(page)
+    page.close()
+    if guard.problems:
+        pytest.fail("the page reported problems:\n" + "\n".join(guard.problems))
+
+
+def untranslated(page: Page, names: tuple[str, ...]) -> list[str]:
+    """Headings, navigation, buttons, column heads, labels and messages with no Japanese in them, except names
+    that are the same in every language and the names of the things on the page."""
+    return [
+        text
+        for text in page.evaluate(TEXT_OF_CHROME)
+        if not JAPANESE.search(text) and not SAME_IN_JAPANESE.match(text) and not any(n in text for n in names)
+    ]
+
+
+@pytest.mark.parametrize("name", PAGE_NAMES)
+def test_every_console_page_in_japanese_has_no_english_left_in_its_headings_buttons_and_labels(
+    japanese_page, site, name
+):
+    page = japanese_page
+    page.goto(pages_of(site)[name])
+    expect(page.locator("html")).to_have_attribute("lang", "ja")
+    expect(page.locator("header nav")).to_contain_text("バケット")
+    expect(page.get_by_role("button", name="サインアウト")).to_be_visible()
+    names = (site["bucket"], "short.txt", LONG_KEY, "reports/", "a11y-", "ext-", "Default", "COS_QcsRole")
+    assert untranslated(page, names) == [], f"{name} has English left"
+
+
+def test_japanese_key_states_job_states_kinds_and_dates(japanese_page, site, kms):
+    page = japanese_page
+    page.goto("/kms/")
+    row = page.locator("#keys tr", has_text=site["key_id"])
+    expect(row.locator("td").nth(3)).to_have_text("有効")
+    expect(row).to_contain_text(re.compile(r"\d{4}年\d{1,2}月\d{1,2}日"))
+    assert kms_call(kms, "DescribeKey", KeyId=site["key_id"]).KeyMetadata.KeyState == "Enabled"
+    page.goto(f"/kms/keys/{site['external']}/")
+    expect(page.locator("#key-state")).to_have_text("インポート待ち")
+    page.goto("/jobs/")
+    job = page.locator("table.list tr", has=page.locator(f'a[href="/jobs/{site["job"]}/"]'))
+    expect(job).to_contain_text("暗号化の設定")
+    expect(job).to_contain_text("待機中")
+    expect(job).to_contain_text(re.compile(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}"))
+    page.goto(f"/jobs/{site['job']}/")
+    expect(page.locator("#job-status")).to_have_text("待機中")
