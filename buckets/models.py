@@ -201,3 +201,37 @@ class JobItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job.job_id}: {self.key} ({self.state})"
+
+
+class UsageSnapshot(models.Model):
+    """An account's stored objects and bytes in one encryption mode on one day (UTC): the overview's history.
+    Written by the periodic `snapshot_usage` task and by the first overview of the day (buckets.usage)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="usage_snapshots")
+    day = models.DateField()
+    sse = models.CharField(max_length=8, blank=True)  # an SseMode value
+    object_count = models.PositiveBigIntegerField(default=0)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "day", "sse"], name="unique_usage_day_mode")]
+        ordering = ["day", "sse"]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.day} {self.sse or 'none'}: {self.object_count} / {self.size_bytes} B"
+
+
+class RequestCount(models.Model):
+    """COS requests an account's buckets answered on one day (UTC), counted by the COS edge once each request
+    has been authorised (buckets.usage.count_request)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="request_counts")
+    day = models.DateField()
+    requests = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "day"], name="unique_request_count_day")]
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.day}: {self.requests}"

@@ -2,13 +2,18 @@
 
 from celery import shared_task
 
-from buckets import housekeeping, jobs, rotation
+from buckets import housekeeping, jobs, rotation, usage
 
 
 @shared_task
 def collect_garbage() -> dict:
     collected = housekeeping.collect_garbage()
     return {"stale_uploads": collected.stale_uploads, "orphan_files": collected.orphan_files}
+
+
+@shared_task
+def snapshot_usage() -> int:
+    return usage.snapshot_usage()
 
 
 @shared_task

@@ -241,6 +241,7 @@ PERIODIC_TASKS = {
     "purge-pending-deletions": ("keys.tasks.purge_pending_deletions", 3600.0),
     "prune-audit-log": ("keys.tasks.prune_audit_log", 3600.0),
     "rotate-master-key": ("buckets.tasks.rotate_master_key", KINKO_MASTER_KEY_ROTATION_DAYS * 86400.0),
+    "snapshot-usage": ("buckets.tasks.snapshot_usage", 3600.0),  # today's point of the overview's history
 }
 CELERY_BEAT_SCHEDULE = {
     name: {

@@ -14,7 +14,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from django.utils.http import http_date
 
-from buckets import acl, conditions, errors, multipart, service, sse
+from buckets import acl, conditions, errors, multipart, service, sse, usage
 from buckets.models import Bucket, StoredObject
 from core.db import one
 from roles import policy
@@ -163,6 +163,7 @@ def cos_operation(action: str, permission: str, on: str = "bucket") -> Callable[
         def wrapper(req: CosRequest) -> HttpResponse:
             bucket = load_bucket(req.target.bucket, req.target.region)
             authorize(req, bucket, action, permission, req.key, object_acl=on == "object")
+            usage.count_request(bucket.owner_id)  # requests per day, for the console's overview
             return view(req, bucket)
 
         return wrapper
