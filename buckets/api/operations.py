@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from buckets import errors
+
 from .headers import RESPONSE_OVERRIDES
 
 # Parameters that choose the operation; each one present must be signed (buckets.api.auth).
