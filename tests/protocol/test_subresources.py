@@ -119,6 +119,10 @@ def full_bucket(cos) -> str:
     cos.delete_bucket(Bucket=name)
 
 
+def upload_ids(cos, bucket: str) -> list[str]:
+    return sorted(upload["UploadId"] for upload in cos.list_multipart_uploads(Bucket=bucket).get("Upload", []))
+
+
 @pytest.fixture(scope="module")
 def empty_bucket(cos) -> str:
     name = f"e{uuid.uuid4().hex[:12]}-{APPID}"
@@ -212,7 +216,7 @@ def test_unsigned_unimplemented_subresource_answers_501(kinko, full_bucket):
 def test_an_unimplemented_subresource_logs_one_info_line_and_no_traceback(kinko, cos, full_bucket):
     marker = uuid.uuid4().hex
     wire.send(kinko, cos, "GET", full_bucket, f"{marker}.txt", params={"tagging": ""})
-    access_line = f'"GET /{marker}.txt?tagging=" 501'
+    access_line = f'"GET /{marker}.txt" 501 '  # the server's access log, one line per request
     lines = [line for line in kinko.log().splitlines() if marker in line and access_line not in line]
     assert len(lines) == 1, lines
     assert " INFO " in lines[0] and "501 NotImplemented" in lines[0]
@@ -271,14 +275,16 @@ def test_duplicate_or_case_variant_parameters_are_invalid_argument(
     ids=["acl-and-upload", "uploads-and-upload", "part-without-number", "delete-acl", "post-location"],
 )
 def test_contradictory_combinations_are_refused_and_touch_nothing(kinko, cos, full_bucket, method, path, query, signed):
+    uploads = upload_ids(cos, full_bucket)
     response = raw(kinko, cos, method, full_bucket, path, query, signed)
     assert response.status_code in (400, 405)
     assert body_of(cos.get_object(Bucket=full_bucket, Key="k")) == ORIGINAL
-    assert cos.list_multipart_uploads(Bucket=full_bucket).get("Upload", []) == []
+    assert upload_ids(cos, full_bucket) == uploads
 
 
 def test_copy_source_on_an_operation_that_does_not_copy_is_refused(kinko, cos, full_bucket):
+    uploads = upload_ids(cos, full_bucket)
     headers = {"x-cos-copy-source": f"{virtual_host(full_bucket)}/k"}
     response = wire.send(kinko, cos, "POST", full_bucket, "n", params={"uploads": ""}, headers=headers, data=b"")
     assert (response.status_code, error_code(response)) == (400, "InvalidRequest")
-    assert cos.list_multipart_uploads(Bucket=full_bucket).get("Upload", []) == []
+    assert upload_ids(cos, full_bucket) == uploads
