@@ -62,7 +62,9 @@ class BlobUploadHandler(FileUploadHandler):
     encrypts the file into a blob in 1 MiB chunks within the admitted size; nothing is buffered whole. Fields
     after the file are ignored, as COS and S3 do."""
 
-    chunk_size = storage.CHUNK_BYTES
+    # Django's parser reads the body in pieces of this size, and a read waits until the piece is full: small
+    # enough that the fields and the file part's headers are seen (and the form refused) as soon as they arrive.
+    chunk_size = 64 * 1024
 
     def __init__(self, request: HttpRequest, admit: Admit) -> None:
         super().__init__(request)
