@@ -91,7 +91,9 @@ class BlobUploadHandler(FileUploadHandler):
         self.digest.update(raw_data)
         if self.digest.size_bytes > self.admission.max_bytes:
             self.abort()
-            raise errors.EntityTooLarge(f"The file is larger than the {self.admission.max_bytes} bytes allowed.")
+            if self.admission.max_bytes >= service.MAX_OBJECT_BYTES:
+                raise errors.EntityTooLarge()
+            raise _refuse(f"Policy condition failed: the file is larger than {self.admission.max_bytes} bytes.")
         self.writer.write_many(self.encryptor.update(raw_data))
         return None
 
@@ -100,7 +102,7 @@ class BlobUploadHandler(FileUploadHandler):
             return None
         if self.digest.size_bytes < self.admission.min_bytes:
             self.abort()
-            raise errors.EntityTooSmall(f"The file is smaller than the {self.admission.min_bytes} bytes required.")
+            raise _refuse(f"Policy condition failed: the file is smaller than {self.admission.min_bytes} bytes.")
         self.writer.write(self.encryptor.finish())
         written = service.WrittenBlob(self.writer.commit(), self.data_key)
         self.result = FormFile(written, self.digest, self.file_name, self.content_type)

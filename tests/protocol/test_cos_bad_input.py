@@ -208,7 +208,7 @@ def test_post_object_over_its_content_length_range_stores_nothing(kinko, cos, bu
     before = stored_files(kinko)
     fields = signed_fields(kinko, bucket, "big.bin", ["content-length-range", 0, 1024])
     response = post_form(kinko, bucket, fields, data=b"x" * (3 * 1024 * 1024))
-    assert (response.status_code, error_code(response)) == (400, "EntityTooLarge")
+    assert (response.status_code, error_code(response)) == (403, "AccessDenied")
     assert cos.object_exists(Bucket=bucket, Key="big.bin") is False
     assert stored_files(kinko) - before == set()
 
@@ -216,7 +216,7 @@ def test_post_object_over_its_content_length_range_stores_nothing(kinko, cos, bu
 def test_post_object_under_its_content_length_range_is_refused(kinko, cos, bucket):
     fields = signed_fields(kinko, bucket, "small.bin", ["content-length-range", 100, 1024])
     response = post_form(kinko, bucket, fields, data=b"x")
-    assert (response.status_code, error_code(response)) == (400, "EntityTooSmall")
+    assert (response.status_code, error_code(response)) == (403, "AccessDenied")
     assert cos.object_exists(Bucket=bucket, Key="small.bin") is False
 
 
@@ -268,7 +268,7 @@ def test_unsigned_post_object_to_a_private_bucket_is_refused_before_its_file_is_
 
 def test_post_object_over_its_content_length_range_is_refused_while_streaming(kinko, bucket):
     fields = signed_fields(kinko, bucket, "f.bin", ["content-length-range", 0, 1024])
-    assert _status_before_the_body_ends(_start_form(kinko, bucket, fields, 50 * 1024 * 1024)) == 400
+    assert _status_before_the_body_ends(_start_form(kinko, bucket, fields, 50 * 1024 * 1024)) == 403
 
 
 def test_success_action_redirect_not_named_by_the_policy_is_refused(kinko, cos, bucket):
