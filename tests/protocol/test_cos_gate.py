@@ -9,7 +9,7 @@ import requests
 from qcloud_cos import CosServiceError
 from qcloud_cos.cos_auth import CosS3Auth
 
-from tests.conftest import cos_client
+from tests.live import cos_client
 from tests.protocol import wire
 from tests.protocol.support import (
     anonymous,

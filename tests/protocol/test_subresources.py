@@ -10,7 +10,7 @@ import pytest
 import requests
 from qcloud_cos import CosServiceError, cos_client
 
-from tests.conftest import APPID
+from tests.live import APPID
 from tests.protocol import wire
 from tests.protocol.support import body_of, error_code, virtual_host
 
