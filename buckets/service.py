@@ -448,6 +448,8 @@ def list_objects(
                     common = obj.key[: cut + len(delimiter)]
             if common is not None and marker.startswith(common):
                 lower, inclusive, restart = _successor(common), True, True
+                if lower is None:
+                    return Listing(objects, prefixes, False, None)
                 break
             if len(objects) + len(prefixes) >= max_keys:
                 return Listing(objects, prefixes, True, last_returned)
@@ -455,6 +457,8 @@ def list_objects(
                 prefixes.append(common)
                 last_returned = common
                 lower, inclusive, restart = _successor(common), True, True
+                if lower is None:
+                    return Listing(objects, prefixes, False, None)
                 break
             objects.append(obj)
             last_returned = obj.key

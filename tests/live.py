@@ -20,6 +20,7 @@ import console.broker  # noqa: F401 - a test's own Celery client sends on the ki
 
 ROOT = Path(__file__).resolve().parent.parent
 APPID = "1250000000"
+START_SECONDS = 90  # generous: a loaded 2-core machine boots Django, migrations and the broker slowly
 REGION = "ap-guangzhou"
 
 
@@ -104,10 +105,10 @@ def running_kinko(
 
 
 def _wait_until_serving(server: LiveKinko, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + START_SECONDS
     while True:
         try:
-            with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(f"{server.url}/healthz", timeout=5) as response:  # noqa: S310 - loopback
                 if response.status == 200:
                     if server.https_port:
                         with socket.create_connection(("127.0.0.1", server.https_port), timeout=1):
@@ -115,9 +116,11 @@ def _wait_until_serving(server: LiveKinko, proc: subprocess.Popen) -> None:
                     return
         except OSError:
             pass
-        if proc.poll() is not None or time.monotonic() > deadline:
+        exited = proc.poll()
+        if exited is not None or time.monotonic() > deadline:
             proc.kill()
-            raise RuntimeError(f"Kinko did not start:\n{server.log()}")
+            why = f"exited with {exited}" if exited is not None else f"not healthy within {START_SECONDS} s"
+            raise RuntimeError(f"Kinko did not start ({why}):\n{server.log()}")
         time.sleep(0.1)
 
 

@@ -1,14 +1,18 @@
 """COS request signatures ("q-sign", HMAC-SHA1) in the Authorization header or presigned query parameters.
 
-Only the headers and parameters the client listed are verified (spec §2.4); signatures are compared in constant
-time. Returns the principal, or None for an anonymous request.
+Only the headers and parameters the client listed are verified (spec §2.4), and that list must cover everything
+that acts: every `x-cos-*` / `x-amz-*` header, `host`, `content-md5` and each operation-selecting parameter.
+Signatures are compared in constant time. Returns the principal, or None for an anonymous request.
 """
 
 import hashlib
 import hmac
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from urllib.parse import quote
+
+from django.conf import settings
 
 from buckets import errors
 from core.db import one
@@ -25,6 +29,8 @@ SIGN_FIELDS = (
     "q-signature",
 )
 CLOCK_SKEW_SECONDS = 900
+ACTING_HEADER_PREFIXES = ("x-cos-", "x-amz-")
+ACTING_HEADERS = ("host", "content-md5")
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,21 @@ def _parse_time(value: str) -> tuple[int, int]:
     return int(start), int(end)
 
 
+def _check_window(start: int, end: int) -> None:
+    if start > end:
+        raise errors.AccessDenied("The signature's time window ends before it starts.")
+    longest = settings.KINKO_MAX_SIGNATURE_SECONDS
+    if end - start > longest:
+        raise errors.AccessDenied(f"A signature may be valid for at most {longest} seconds.")
+
+
+def unsigned_parts(sig: Signature, headers: Collection[str], selectors: Collection[str]) -> list[str]:
+    """What acts on the request but is not covered by the signature (header names lowercase)."""
+    acting = sorted(name for name in headers if name.startswith(ACTING_HEADER_PREFIXES) or name in ACTING_HEADERS)
+    missing = [name for name in acting if name not in sig.header_list]
+    return missing + sorted(name for name in selectors if name.lower() not in sig.param_list)
+
+
 def parse_signature(fields: dict[str, str]) -> Signature:
     missing = [name for name in SIGN_FIELDS if name not in fields]
     if missing:
@@ -101,11 +122,17 @@ def signature_fields(authorization: str | None, query: dict[str, str]) -> dict[s
 
 
 def authenticate(
-    method: str, path: str, query: list[tuple[str, str]], headers: dict[str, bytes], now: float | None = None
+    method: str,
+    path: str,
+    query: list[tuple[str, str]],
+    headers: dict[str, bytes],
+    now: float | None = None,
+    selectors: Collection[str] = (),
 ) -> Principal | None:
     """Verify the request's signature.
 
-    `query` is the decoded query pairs; `headers` maps lowercase header names to the raw bytes sent.
+    `query` is the decoded query pairs; `headers` maps lowercase header names to the raw bytes sent; `selectors`
+    the operation-selecting parameters present, each of which the signature must cover.
     """
     query_map = dict(query)
     authorization = headers.get("authorization")
@@ -115,6 +142,7 @@ def authenticate(
     sig = parse_signature(fields)
     now = time.time() if now is None else now
     for start, end in (sig.sign_time, _parse_time(sig.key_time)):
+        _check_window(start, end)
         if now < start - CLOCK_SKEW_SECONDS:
             raise errors.RequestTimeTooSkewed()
         if now > end:
@@ -137,5 +165,10 @@ def authenticate(
     for candidate in candidates:
         expected = compute_signature(secret_key, sig.key_time, method, path, signed_params, list(candidate.items()))
         if hmac.compare_digest(expected.encode(), sig.signature.encode("utf-8", "surrogateescape")):
-            return Principal(account=api_key.account, api_key=api_key)
-    raise errors.SignatureDoesNotMatch()
+            break
+    else:
+        raise errors.SignatureDoesNotMatch()
+    missing = unsigned_parts(sig, headers, selectors)
+    if missing:
+        raise errors.AccessDenied(f"The signature does not cover {', '.join(missing)}; sign what acts.")
+    return Principal(account=api_key.account, api_key=api_key)

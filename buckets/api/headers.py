@@ -37,6 +37,20 @@ class RequestBody:
             raise OSError(f"malformed request body: {type(exc).__name__}") from exc
 
 
+def header_safe(text: str) -> bool:
+    """Whether `text` can be a header value: no control characters (CR, LF, NUL, DEL, …; tab is allowed)."""
+    return not any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in text)
+
+
+def check_attributes(headers: dict[str, str], metadata: dict[str, str]) -> None:
+    """What PUT and POST Object both refuse: unsendable header values and metadata over the limit."""
+    for name, value in [*headers.items(), *metadata.items()]:
+        if not header_safe(value):
+            raise errors.InvalidArgument(f"{name} must not contain control characters.")
+    if sum(len(k) + len(v.encode()) for k, v in metadata.items()) > MAX_METADATA_BYTES:
+        raise errors.MetadataTooLarge(f"x-cos-meta-* headers may total at most {MAX_METADATA_BYTES} bytes.")
+
+
 def raw_headers(request: HttpRequest) -> dict[str, bytes]:
     """Lowercase header name → the bytes sent (WSGI hands them over Latin-1 decoded, PEP 3333)."""
     headers = {}
@@ -98,10 +112,10 @@ def object_attributes(request: HttpRequest) -> ObjectAttributes:
     for name, value in meta.items():
         if name.startswith("HTTP_X_COS_META_"):
             metadata[name[5:].lower().replace("_", "-")] = to_text(value)
-    if sum(len(k) + len(v.encode()) for k, v in metadata.items()) > MAX_METADATA_BYTES:
-        raise errors.MetadataTooLarge(f"x-cos-meta-* headers may total at most {MAX_METADATA_BYTES} bytes.")
+    content_type = to_text(meta.get("CONTENT_TYPE") or "application/octet-stream")
+    check_attributes({**headers, "Content-Type": content_type}, metadata)
     return ObjectAttributes(
-        content_type=to_text(meta.get("CONTENT_TYPE") or "application/octet-stream"),
+        content_type=content_type,
         headers=headers,
         metadata=metadata,
         storage_class=meta.get("HTTP_X_COS_STORAGE_CLASS", "STANDARD").upper(),

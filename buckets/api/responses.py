@@ -27,6 +27,8 @@ def error_response(exc: errors.CosError, target: CosTarget, request_id: str, met
     else:
         response = xml_response(xml.render_error(exc.code, exc.message, target.resource, request_id), exc.status)
     response["x-cos-trace-id"] = request_id
+    # The COS layer logs each error once, concisely; keep django.request from logging a 5xx (501) again.
+    response._has_been_logged = True
     if isinstance(exc, errors.InvalidRange):
         response["Content-Range"] = f"bytes */{exc.size}"
     return response

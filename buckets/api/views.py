@@ -5,29 +5,32 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import wraps
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from django.utils.http import http_date
 
+import gate
 from buckets import acl, conditions, errors, multipart, service, sse, usage
 from buckets.models import Bucket, StoredObject
 from core.db import one
 from roles import policy
-from roles import service as roles
 from roles.principal import Principal
 
-from . import acl_headers, auth, sse_headers, xml
+from . import acl_headers, auth, operations, sse_headers, xml
 from . import post_object as form
 from .headers import (
+    META_PREFIX,
     RESPONSE_OVERRIDES,
+    STORED_HEADERS,
     RequestBody,
+    check_attributes,
     content_length,
     content_md5,
+    header_safe,
     object_attributes,
     raw_headers,
     to_text,
@@ -38,14 +41,13 @@ from .urls import BUCKET_HOST, CosTarget
 
 log = logging.getLogger(__name__)
 
-# Query names that select an operation other than the plain one, most specific first.
-SUBRESOURCES = (
-    "uploads", "uploadId", "acl", "delete", "location", "append", "cors", "domain", "encryption",
-    "intelligenttiering", "inventory", "lifecycle", "logging", "object-lock", "origin", "policy", "referer",
-    "replication", "restore", "select", "symlink", "tagging", "versioning", "versions", "website",
-)  # fmt: skip
 MAX_DELETE_OBJECTS = 1000
 OWNER = "OWNER"  # operations only the bucket's owner may perform
+# Request headers a CAM condition may test as cos:<header>; absent ones are None, so a condition on them holds
+# only when they are sent.
+CONDITION_HEADERS = ("x-cos-server-side-encryption", "x-cos-server-side-encryption-customer-algorithm",
+                     "x-cos-acl", "x-cos-storage-class")  # fmt: skip
+SECRET_HEADERS = ("x-cos-server-side-encryption-customer-key", "x-cos-copy-source-server-side-encryption-customer-key")
 
 
 def new_request_id() -> str:
@@ -76,45 +78,44 @@ class CosRequest:
 Operation = Callable[[CosRequest], HttpResponse]
 
 
+def printable(text: str) -> str:
+    """`text` for a log line: control, separator and unpaired surrogate characters escaped, so a key cannot forge
+    or colour lines."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode() for c in text)
+
+
 def handle(request: HttpRequest, target: CosTarget) -> HttpResponse:
-    """Entry point for every COS XML request (see console.routing)."""
+    """Entry point for every COS XML request (see console.routing): the operation table first, then the signature
+    (which must cover what the table read), then the operation."""
     request_id = new_request_id()
     try:
-        principal = auth.authenticate(request.method, "/" + target.key, list(request.GET.items()), raw_headers(request))
-        response = route(request, target)(CosRequest(request, target, principal, request_id))
+        operation, selection = route(request, target)
+        headers = raw_headers(request)
+        principal = auth.authenticate(request.method, "/" + target.key, list(request.GET.items()), headers,
+                                      selectors=selection.selectors)  # fmt: skip
+        response = operation(CosRequest(request, target, principal, request_id))
     except errors.CosError as exc:
-        log.info("COS %s %s -> %s %s", request.method, target.resource, exc.status, exc.code)
+        log.info("COS %s %s -> %s %s", request.method, printable(target.resource), exc.status, exc.code)
         response = error_response(exc, target, request_id, request.method)
     except Exception:
-        log.exception("COS %s %s failed", request.method, target.resource)
+        log.exception("COS %s %s failed", request.method, printable(target.resource))
         response = error_response(errors.InternalError(), target, request_id, request.method)
     response["x-cos-request-id"] = request_id
     return response
 
 
-def route(request: HttpRequest, target: CosTarget) -> Operation:
-    method = request.method
-    if target.bucket is None:
-        if method == "GET":
-            return list_buckets
-        raise errors.MethodNotAllowed()
-    subresource = next((name for name in SUBRESOURCES if name in request.GET), None)
-    table = OBJECT_OPERATIONS if target.key else BUCKET_OPERATIONS
-    operation = table.get((method, subresource))
+def route(request: HttpRequest, target: CosTarget) -> tuple[Operation, operations.Selection]:
+    """The one operation the closed table names for this request, or the COS error that refuses it."""
+    scope = "service" if target.bucket is None else "object" if target.key else "bucket"
+    copy = "HTTP_X_COS_COPY_SOURCE" in request.META
+    selection = operations.select(scope, request.method, request.GET.lists(), copy)
+    operation = OPERATIONS.get(selection.key())
     if operation is None:
-        if subresource is not None:
-            raise errors.NotImplementedOperation(f"?{subresource} is not implemented by Kinko.")
-        raise errors.MethodNotAllowed()
-    return operation
+        raise operations.refusal(selection, OPERATIONS)
+    return operation, selection
 
 
 # -- authorization ----------------------------------------------------------------------------------------
-
-
-def require_signature(req: CosRequest) -> Principal:
-    if req.principal is None:
-        raise errors.AccessDenied("Anonymous access is not allowed; sign the request.")
-    return req.principal
 
 
 def load_bucket(name: str, region: str | None) -> Bucket:
@@ -124,34 +125,38 @@ def load_bucket(name: str, region: str | None) -> Bucket:
     return bucket
 
 
-def _cam_context(req: CosRequest) -> dict:
-    """Condition keys a CAM policy may test (qcs:ip, and the SSE and ACL headers of the request)."""
-    context = {"qcs:ip": req.meta.get("REMOTE_ADDR")}
-    for header in ("x-cos-server-side-encryption", "x-cos-server-side-encryption-customer-algorithm",
-                   "x-cos-acl", "x-cos-storage-class"):  # fmt: skip
-        context[f"cos:{header}"] = req.meta.get("HTTP_" + header.upper().replace("-", "_"))
-    return context
+def gate_context(req: CosRequest) -> gate.Context:
+    """What a CAM condition may test: qcs:ip, secure transport, and cos:<header> for the request's x-cos-*
+    headers (never the SSE-C key material)."""
+    values: dict[str, object] = {f"cos:{name}": None for name in CONDITION_HEADERS}
+    for name, value in req.meta.items():
+        header = name[5:].lower().replace("_", "-") if name.startswith("HTTP_X_COS_") else ""
+        if header and header not in SECRET_HEADERS:
+            values[f"cos:{header}"] = to_text(value)
+    return gate.Context(ip=req.meta.get("REMOTE_ADDR"), secure=req.http.is_secure(), values=values)
+
+
+def authorise(req: CosRequest, action: str, resource: str, acl_grants: list[dict] | None = None,
+              permission: str = "") -> None:  # fmt: skip
+    """Ask the gate; its refusal is a COS AccessDenied."""
+    grants = gate.Acl(acl_grants, "" if permission == OWNER else permission) if acl_grants is not None else None
+    try:
+        gate.authorise(req.principal, f"cos:{action}", resource, gate_context(req), acl=grants)
+    except gate.Denied as exc:
+        raise errors.AccessDenied(exc.reason) from None
 
 
 def authorize(req: CosRequest, bucket: Bucket, action: str, permission: str, key: str = "",
               object_acl: bool = False) -> None:  # fmt: skip
-    """The owner account's root keys may do anything; its sub-users what their CAM policies allow on
-    qcs::cos:<region>:uid/<appid>:<bucket>/<key>; anyone else what the ACLs grant (an object without its own
-    ACL, "default", follows its bucket's)."""
-    principal = req.principal
-    if principal is not None and principal.account.id == bucket.owner_id:
-        resource = policy.cos_resource(bucket.region, bucket.owner.appid, bucket.name, key)
-        if roles.principal_may(principal, f"cos:{action}", resource, _cam_context(req)):
-            return
-        raise errors.AccessDenied(f"CAM policies do not allow cos:{action} on {resource}.")
-    if permission == OWNER:
-        raise errors.AccessDenied()
+    """`cos:<action>` on qcs::cos:<region>:uid/<appid>:<bucket>/<key>, through the gate: the owner account by its
+    CAM policies, anyone else by what the ACL grants (`permission`; an object without its own ACL, "default",
+    follows its bucket's)."""
     grants = bucket.acl
     if object_acl:
         own = one(StoredObject.objects.filter(bucket=bucket, key=key).values_list("acl", flat=True))
         grants = bucket.acl if own is None else own
-    if not acl.grants_permission(grants, req.uin, permission):
-        raise errors.AccessDenied()
+    resource = policy.cos_resource(bucket.region, bucket.owner.appid, bucket.name, key)
+    authorise(req, action, resource, grants, permission)
 
 
 def cos_operation(action: str, permission: str, on: str = "bucket") -> Callable[[Callable], Operation]:
@@ -217,11 +222,8 @@ def _acl_from_headers(req: CosRequest, owner_id: str, allowed: tuple[str, ...]) 
 
 
 def _sse_request(req: CosRequest) -> sse.SseRequest | None:
-    """The SSE a write asks for in its headers. URL parameters cannot ask for it (presigned uploads, the seed)."""
-    if any(name.lower().startswith("x-cos-server-side-encryption") for name in req.query):
-        raise errors.InvalidArgument(
-            "Server-side encryption is requested with request headers (or the bucket default), not URL parameters."
-        )
+    """The SSE a write asks for in its headers. URL parameters cannot ask for it (presigned uploads, the seed): the
+    operation table refuses them."""
     return sse_headers.parse_request(_request_headers(req), req.http.is_secure())
 
 
@@ -262,8 +264,12 @@ def parse_copy_source(value: str) -> tuple[str, str, str]:
     text = to_text(value).strip()
     if "://" not in text:
         text = "http://" + text.lstrip("/")
-    parts = urlsplit(text)
-    match = BUCKET_HOST.match(parts.hostname or "")
+    try:
+        parts = urlsplit(text)
+        hostname = parts.hostname or ""
+    except ValueError:
+        raise errors.InvalidCopySource("x-cos-copy-source is not a valid URL.") from None
+    match = BUCKET_HOST.match(hostname)
     key = unquote(parts.path)[1:]
     if not match or not key:
         raise errors.InvalidCopySource("x-cos-copy-source must be <bucket>-<appid>.cos.<region>.<domain>/<key>.")
@@ -298,10 +304,8 @@ def load_copy_source(req: CosRequest) -> tuple[StoredObject, sse.ObjectKeys]:
 
 
 def list_buckets(req: CosRequest) -> HttpResponse:
-    principal = require_signature(req)
-    if not roles.principal_may(principal, "cos:GetService", "*", _cam_context(req)):
-        raise errors.AccessDenied("CAM policies do not allow cos:GetService.")
-    account = principal.account
+    authorise(req, "GetService", "*")
+    account = req.principal.account
     buckets = service.list_buckets(account, region=req.query.get("region") or None)
     marker = req.query.get("marker", "")
     max_keys = _int_param(req, "max-keys", 2000, 1, 2000)
@@ -328,11 +332,10 @@ def list_buckets(req: CosRequest) -> HttpResponse:
 
 
 def create_bucket(req: CosRequest) -> HttpResponse:
-    principal = require_signature(req)
-    account = principal.account
-    resource = policy.cos_resource(req.target.region, account.appid, req.target.bucket)
-    if not roles.principal_may(principal, "cos:PutBucket", resource, _cam_context(req)):
-        raise errors.AccessDenied(f"CAM policies do not allow cos:PutBucket on {resource}.")
+    if req.principal is None:
+        raise errors.AccessDenied("Anonymous access is not allowed; sign the request.")
+    account = req.principal.account
+    authorise(req, "PutBucket", policy.cos_resource(req.target.region, account.appid, req.target.bucket))
     body = _read_xml_body(req)
     if body.strip():
         xml.parse(body, "CreateBucketConfiguration")
@@ -491,16 +494,17 @@ def _object_headers(response: HttpResponse, obj: StoredObject) -> None:
     response["x-cos-hash-crc64ecma"] = obj.crc64
     if obj.storage_class != "STANDARD":
         response["x-cos-storage-class"] = obj.storage_class
-    for name, value in obj.headers.items():
-        response[name] = to_wire(value)
-    for name, value in obj.metadata.items():
-        response[name] = to_wire(value)
+    for name, value in [*obj.headers.items(), *obj.metadata.items()]:
+        if header_safe(value):
+            response[name] = to_wire(value)
+        else:
+            # Stored before writes refused control characters; the object stays readable without it.
+            log.warning("COS object %s/%s: stored header %s is not sendable; left out", obj.bucket_id,
+                        printable(obj.key), printable(name))  # fmt: skip
 
 
 @cos_operation("PutObject", "WRITE")
 def put_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
-    if "HTTP_X_COS_COPY_SOURCE" in req.meta:
-        return copy_object(req, bucket)
     body, length = _body(req)
     written = service.put_object(bucket, req.key, body, length, _write(req, bucket), content_md5(req.http))
     response = empty_response()
@@ -509,6 +513,7 @@ def put_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
     return _with_echo(response, written.echo)
 
 
+@cos_operation("PutObject", "WRITE")
 def copy_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
     source, source_keys = load_copy_source(req)
     directive = req.meta.get("HTTP_X_COS_METADATA_DIRECTIVE", "Copy")
@@ -525,6 +530,7 @@ def copy_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
 def _read_object(req: CosRequest, bucket: Bucket, with_body: bool) -> HttpResponse:
     if "HTTP_X_COS_SERVER_SIDE_ENCRYPTION" in req.meta:
         raise errors.SSEHeaderNotAllowed()
+    _check_overrides(req)
     if req.principal is None:
         refuse_anonymous_encrypted(req, service.get_object(bucket, req.key))
     read = service.read_object(bucket, req.key, req.http.headers, want_body=with_body,
@@ -547,6 +553,12 @@ def _read_object(req: CosRequest, bucket: Bucket, with_body: bool) -> HttpRespon
         if param in req.query:
             response[header] = to_wire(req.query[param])
     return _with_echo(response, read.echo)
+
+
+def _check_overrides(req: CosRequest) -> None:
+    for param in RESPONSE_OVERRIDES:
+        if param in req.query and not header_safe(req.query[param]):
+            raise errors.InvalidArgument(f"{param} must not contain control characters.")
 
 
 @cos_operation("GetObject", "READ", on="object")
@@ -586,69 +598,86 @@ def put_object_acl(req: CosRequest, bucket: Bucket) -> HttpResponse:
 # -- POST Object ------------------------------------------------------------------------------------------
 
 
+@dataclass
+class FormUpload:
+    """What a POST Object form was admitted as, when its file part started."""
+
+    principal: Principal | None = None
+    key: str = ""
+    fields: dict[str, str] = field(default_factory=dict)
+    attributes: service.ObjectAttributes | None = None
+    acl: list[dict] | None = None
+    sse_request: sse.SseRequest | None = None
+
+
 def post_object(req: CosRequest) -> HttpResponse:
-    """Browser form upload: the policy and q-sign fields sign it, or the bucket must be public-read-write."""
+    """Browser form upload: the policy and q-sign fields sign it, or the bucket must be public-read-write. The
+    form is authorised when its file part starts, before a byte of the file is accepted."""
     if not req.meta.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
         raise errors.MethodNotAllowed()
     bucket = load_bucket(req.target.bucket, req.target.region)
-    handler = form.BlobUploadHandler(req.http)
-    req.http.upload_handlers = [handler]
-    try:
-        fields = {name: req.http.POST[name] for name in req.http.POST}
-        form_file = req.http.FILES.get(form.FILE_FIELD)
-    except (MultiPartParserError, RequestDataTooBig):
-        raise errors.MalformedPOSTRequest() from None
-    finally:
-        handler.abort()
+    upload = FormUpload()
+
+    def admit(fields: dict[str, str], file_name: str, content_type: str | None) -> form.Admission:
+        return _admit_form(req, bucket, fields, file_name, content_type, upload)
+
+    fields, form_file = form.parse_form(req.http, admit)
     if form_file is None:
         raise errors.InvalidArgument("The form has no file field.")
     try:
-        return _store_form_upload(req, bucket, fields, form_file)
+        return _store_form_upload(req, bucket, upload, form_file)
     except BaseException:
         form_file.discard()
         raise
 
 
-def _store_form_upload(
-    req: CosRequest, bucket: Bucket, fields: dict[str, str], form_file: form.FormFile
-) -> HttpResponse:
+def _admit_form(req: CosRequest, bucket: Bucket, fields: dict[str, str], file_name: str,
+                content_type: str | None, upload: FormUpload) -> form.Admission:  # fmt: skip
+    """Check the form's fields, its policy and signature, and authorise the write: all before the file."""
     key_template = fields.get("key")
     if not key_template:
         raise errors.InvalidArgument("The form has no key field.")
-    key = key_template.replace("${filename}", form_file.file_name or "")
-    principal = None
+    key = key_template.replace("${filename}", file_name)
+    service.validate_key(key)
+    principal, policy_doc, low, high = None, None, 0, service.MAX_OBJECT_BYTES
     if "policy" in fields:
-        policy_text, policy = form.decode_policy(fields["policy"])
+        policy_text, policy_doc = form.decode_policy(fields["policy"])
         principal = form.verify_signature(fields, policy_text)
-        form.check_policy(policy, {**fields, "key": key, "bucket": bucket.name},
-                                 form_file.digest.size_bytes, timezone.now())  # fmt: skip
+        low, high = form.check_policy(policy_doc, {**fields, "key": key, "bucket": bucket.name}, timezone.now())
     elif any(name.startswith("q-") for name in fields):
         raise errors.AccessDenied("A signed form needs its policy.")
+    names_redirect = policy_doc is not None and form.names_field(policy_doc, form.REDIRECT_FIELDS)
+    if fields.get("success_action_redirect") and not names_redirect:
+        raise errors.AccessDenied("success_action_redirect is only followed when the signed policy names it.")
+    lowered = {name.lower(): value for name, value in fields.items()}
+    upload.attributes = _form_attributes(lowered, content_type)
+    canned = lowered.get("acl")
+    upload.acl = acl.canned_grants(canned, bucket.owner.owner_id, acl.OBJECT_CANNED) if canned else None
+    upload.sse_request = sse_headers.parse_request(lowered, req.http.is_secure())
     authorize(CosRequest(req.http, req.target, principal), bucket, "PostObject", "WRITE", key)
-    expected_md5 = fields.get("Content-MD5")
+    upload.principal, upload.key, upload.fields = principal, key, fields
+    return form.Admission(min_bytes=low, max_bytes=high)
+
+
+def _store_form_upload(req: CosRequest, bucket: Bucket, upload: FormUpload, form_file: form.FormFile
+                       ) -> HttpResponse:  # fmt: skip
+    expected_md5 = upload.fields.get("Content-MD5")
     if expected_md5 is not None and base64.b64encode(form_file.digest.md5()).decode() != expected_md5.strip():
         raise errors.BadDigest()
-    lowered = {name.lower(): value for name, value in fields.items()}
-    canned = lowered.get("acl")
-    keys = sse.new_envelope(bucket, sse_headers.parse_request(lowered, req.http.is_secure()), req.request_id)
-    write = service.WriteRequest(
-        attributes=_form_attributes(fields, form_file), request_id=req.request_id,
-        acl=acl.canned_grants(canned, bucket.owner.owner_id, acl.OBJECT_CANNED) if canned else None,
-    )  # fmt: skip
-    written = service.commit_blob(bucket, key, form_file.written, form_file.digest, keys, write)
-    return _with_echo(_post_object_response(req, bucket, written.obj, fields), written.echo)
+    keys = sse.new_envelope(bucket, upload.sse_request, req.request_id)
+    write = service.WriteRequest(attributes=upload.attributes, acl=upload.acl, request_id=req.request_id)
+    written = service.commit_blob(bucket, upload.key, form_file.written, form_file.digest, keys, write)
+    return _with_echo(_post_object_response(req, bucket, written.obj, upload.fields), written.echo)
 
 
-def _form_attributes(fields: dict[str, str], form_file: form.FormFile) -> service.ObjectAttributes:
-    lowered = {name.lower(): value for name, value in fields.items()}
-    headers = {
-        name: lowered[name.lower()]
-        for name in ("Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires")
-        if name.lower() in lowered
-    }
-    metadata = {name: value for name, value in lowered.items() if name.startswith("x-cos-meta-")}
+def _form_attributes(lowered: dict[str, str], part_type: str | None) -> service.ObjectAttributes:
+    """The stored headers and metadata of a form's fields, under the limits PUT Object has."""
+    headers = {name: lowered[name.lower()] for name in STORED_HEADERS if name.lower() in lowered}
+    metadata = {name: value for name, value in lowered.items() if name.startswith(META_PREFIX)}
+    content_type = lowered.get("content-type") or part_type or "application/octet-stream"
+    check_attributes({**headers, "Content-Type": content_type}, metadata)
     return service.ObjectAttributes(
-        content_type=lowered.get("content-type") or form_file.content_type or "application/octet-stream",
+        content_type=content_type,
         headers=headers,
         metadata=metadata,
         storage_class=lowered.get("x-cos-storage-class", "STANDARD").upper(),
@@ -684,8 +713,9 @@ def _initiator(owner_id: str) -> list:
 
 @cos_operation("InitiateMultipartUpload", "WRITE")
 def create_multipart_upload(req: CosRequest, bucket: Bucket) -> HttpResponse:
-    principal = require_signature(req)
-    upload, echo = multipart.create_multipart_upload(bucket, req.key, principal.account, _write(req, bucket))
+    if req.principal is None:
+        raise errors.AccessDenied("Anonymous access is not allowed; sign the request.")
+    upload, echo = multipart.create_multipart_upload(bucket, req.key, req.principal.account, _write(req, bucket))
     response = xml_response(xml.render("InitiateMultipartUploadResult", [
         ("Bucket", bucket.name), ("Key", upload.key), ("UploadId", upload.upload_id),
     ]))  # fmt: skip
@@ -696,15 +726,14 @@ def _upload(req: CosRequest, bucket: Bucket) -> multipart.MultipartUpload:
     return multipart.get_upload(bucket, req.key, req.query.get("uploadId", ""))
 
 
+def _part(req: CosRequest, bucket: Bucket) -> tuple[multipart.MultipartUpload, int, multipart.PartWrite]:
+    number = multipart.validate_part_number(req.query["partNumber"])
+    return _upload(req, bucket), number, multipart.PartWrite(_customer_key(req), req.request_id)
+
+
 @cos_operation("UploadPart", "WRITE")
 def upload_part(req: CosRequest, bucket: Bucket) -> HttpResponse:
-    if "partNumber" not in req.query:
-        raise errors.InvalidArgument("Upload Part needs partNumber.")
-    number = multipart.validate_part_number(req.query["partNumber"])
-    upload = _upload(req, bucket)
-    context = multipart.PartWrite(_customer_key(req), req.request_id)
-    if "HTTP_X_COS_COPY_SOURCE" in req.meta:
-        return _upload_part_copy(req, upload, number, context)
+    upload, number, context = _part(req, bucket)
     body, length = _body(req)
     part, echo = multipart.upload_part(upload, number, body, length, context, content_md5(req.http))
     response = empty_response()
@@ -712,8 +741,9 @@ def upload_part(req: CosRequest, bucket: Bucket) -> HttpResponse:
     return _with_echo(response, echo)
 
 
-def _upload_part_copy(req: CosRequest, upload: multipart.MultipartUpload, number: int,
-                      context: multipart.PartWrite) -> HttpResponse:  # fmt: skip
+@cos_operation("UploadPart", "WRITE")
+def upload_part_copy(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    upload, number, context = _part(req, bucket)
     source, source_keys = load_copy_source(req)
     range_header = req.meta.get("HTTP_X_COS_COPY_SOURCE_RANGE", "").strip()
     span = None
@@ -812,31 +842,33 @@ def list_multipart_uploads(req: CosRequest, bucket: Bucket) -> HttpResponse:
     return xml_response(xml.render("ListMultipartUploadsResult", body))
 
 
-BUCKET_OPERATIONS: dict[tuple[str, str | None], Operation] = {
-    ("PUT", None): create_bucket,
-    ("HEAD", None): head_bucket,
-    ("DELETE", None): delete_bucket,
-    ("GET", None): list_objects,
-    ("POST", None): post_object,
-    ("GET", "location"): get_bucket_location,
-    ("POST", "delete"): delete_objects,
-    ("GET", "acl"): get_bucket_acl,
-    ("PUT", "acl"): put_bucket_acl,
-    ("GET", "uploads"): list_multipart_uploads,
-    ("PUT", "encryption"): put_bucket_encryption,
-    ("GET", "encryption"): get_bucket_encryption,
-    ("DELETE", "encryption"): delete_bucket_encryption,
-}
-OBJECT_OPERATIONS: dict[tuple[str, str | None], Operation] = {
-    ("PUT", None): put_object,
-    ("GET", None): get_object,
-    ("HEAD", None): head_object,
-    ("DELETE", None): delete_object,
-    ("GET", "acl"): get_object_acl,
-    ("PUT", "acl"): put_object_acl,
-    ("POST", "uploads"): create_multipart_upload,
-    ("PUT", "uploadId"): upload_part,
-    ("POST", "uploadId"): complete_multipart_upload,
-    ("DELETE", "uploadId"): abort_multipart_upload,
-    ("GET", "uploadId"): list_parts,
+# The closed operation table (see buckets.api.operations): (scope, method, selectors, x-cos-copy-source).
+OPERATIONS: dict[tuple[str, str, frozenset[str], bool], Operation] = {
+    ("service", "GET", frozenset(), False): list_buckets,
+    ("bucket", "PUT", frozenset(), False): create_bucket,
+    ("bucket", "HEAD", frozenset(), False): head_bucket,
+    ("bucket", "DELETE", frozenset(), False): delete_bucket,
+    ("bucket", "GET", frozenset(), False): list_objects,
+    ("bucket", "POST", frozenset(), False): post_object,
+    ("bucket", "GET", frozenset({"location"}), False): get_bucket_location,
+    ("bucket", "POST", frozenset({"delete"}), False): delete_objects,
+    ("bucket", "GET", frozenset({"acl"}), False): get_bucket_acl,
+    ("bucket", "PUT", frozenset({"acl"}), False): put_bucket_acl,
+    ("bucket", "GET", frozenset({"uploads"}), False): list_multipart_uploads,
+    ("bucket", "PUT", frozenset({"encryption"}), False): put_bucket_encryption,
+    ("bucket", "GET", frozenset({"encryption"}), False): get_bucket_encryption,
+    ("bucket", "DELETE", frozenset({"encryption"}), False): delete_bucket_encryption,
+    ("object", "PUT", frozenset(), False): put_object,
+    ("object", "PUT", frozenset(), True): copy_object,
+    ("object", "GET", frozenset(), False): get_object,
+    ("object", "HEAD", frozenset(), False): head_object,
+    ("object", "DELETE", frozenset(), False): delete_object,
+    ("object", "GET", frozenset({"acl"}), False): get_object_acl,
+    ("object", "PUT", frozenset({"acl"}), False): put_object_acl,
+    ("object", "POST", frozenset({"uploads"}), False): create_multipart_upload,
+    ("object", "PUT", frozenset({"partNumber", "uploadId"}), False): upload_part,
+    ("object", "PUT", frozenset({"partNumber", "uploadId"}), True): upload_part_copy,
+    ("object", "POST", frozenset({"uploadId"}), False): complete_multipart_upload,
+    ("object", "DELETE", frozenset({"uploadId"}), False): abort_multipart_upload,
+    ("object", "GET", frozenset({"uploadId"}), False): list_parts,
 }

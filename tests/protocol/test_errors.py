@@ -214,12 +214,19 @@ BAD_INPUT = {
     ),
     "xml-bomb": lambda k, b: (
         signed_head(
-            k, b, "POST", "/?delete", "", {"Content-Length": str(len(XML_BOMB)), "Content-Type": "application/xml"}
+            k,
+            b,
+            "POST",
+            "/?delete",
+            "",
+            {"Content-Length": str(len(XML_BOMB)), "Content-Type": "application/xml"},
+            params={"delete": ""},
         )
         + XML_BOMB
     ),
     "external-entity": lambda k, b: (
-        signed_head(k, b, "POST", "/?delete", "", {"Content-Length": str(len(EXTERNAL_ENTITY))}) + EXTERNAL_ENTITY
+        signed_head(k, b, "POST", "/?delete", "", {"Content-Length": str(len(EXTERNAL_ENTITY))}, params={"delete": ""})
+        + EXTERNAL_ENTITY
     ),
     "garbage-authorization": lambda k, b: (
         f"GET /a.txt HTTP/1.1\r\nHost: {wire.virtual_host(b)}\r\nAuthorization: garbage&&==\r\n\r\n".encode()

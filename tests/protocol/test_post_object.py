@@ -121,13 +121,16 @@ def test_success_action_status_201_returns_a_post_response_document(kinko, bucke
 
 
 def test_success_action_redirect_answers_303(kinko, bucket):
-    response = signed_post(kinko, bucket, "form.txt", extra=[("success_action_redirect", "https://app.example/done")])
+    target = "https://app.example/done"
+    redirect = [("success_action_redirect", target)]
+    response = signed_post(kinko, bucket, "form.txt", {"success_action_redirect": target}, extra=redirect)
     assert response.status_code == 303
 
 
 def test_success_action_redirect_location_names_bucket_key_and_etag(kinko, bucket):
+    target = "https://app.example/done?from=form"
     response = signed_post(
-        kinko, bucket, "dir/a b.txt", extra=[("success_action_redirect", "https://app.example/done?from=form")]
+        kinko, bucket, "dir/a b.txt", {"success_action_redirect": target}, extra=[("success_action_redirect", target)]
     )
     location = urlsplit(response.headers.get("Location", ""))
     assert (location.netloc, location.path, parse_qs(location.query)) == (
@@ -143,7 +146,10 @@ def test_success_action_redirect_location_names_bucket_key_and_etag(kinko, bucke
 
 
 def test_success_action_redirect_stores_the_file(kinko, cos, bucket):
-    signed_post(kinko, bucket, "form.txt", extra=[("success_action_redirect", "https://app.example/done")])
+    target = "https://app.example/done"
+    signed_post(
+        kinko, bucket, "form.txt", {"success_action_redirect": target}, extra=[("success_action_redirect", target)]
+    )
     assert body_of(cos.get_object(Bucket=bucket, Key="form.txt")) == DATA
 
 

@@ -28,6 +28,7 @@ def gunicorn_command(bind: str, workers: int, threads: int, tls: TlsFiles | None
         "--forwarded-allow-ips", "",
         "--timeout", "300", "--graceful-timeout", "10", "--keep-alive", "75",
         "--access-logfile", "-", "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
+        "--logger-class", "console.accesslog.EscapingLogger",
     ]  # fmt: skip
     if tls is not None:
         command += ["--certfile", str(tls.cert), "--keyfile", str(tls.key)]
