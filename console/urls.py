@@ -35,6 +35,7 @@ urlpatterns = [
     path("kms/keys/new/", kms.key_create, name="key-create"),
     path("kms/keys/<uuid:key_id>/", kms.key_detail, name="key"),
     path("kms/keys/<uuid:key_id>/import/", kms.key_import, name="key-import"),
+    path("kms/keys/<uuid:key_id>/import/<slug:part>/", kms.key_import_download, name="key-import-download"),
     path("kms/keys/<uuid:key_id>/<slug:operation>/", kms.key_action, name="key-action"),
     path("cam/roles/", cam.role_list, name="roles"),
     path("cam/roles/wizard/", cam.role_wizard, name="role-wizard"),

@@ -91,4 +91,11 @@ BindingNotFound = _error(
     "BindingNotFound", "ResourceUnavailable.CloudResourceBindingNotFound", "The key is not bound to that resource."
 )
 KeyLimitExceeded = _error("KeyLimitExceeded", "LimitExceeded.CmkLimitExceeded", "At most 200 CMKs per region.")
+InvalidDescription = _error("InvalidDescription", "InvalidParameterValue", "Description is at most 1024 bytes.")
+InvalidTagKey = _error("InvalidTagKey", "InvalidParameterValue.InvalidTagKey", "A tag key is 1-127 characters.")
+InvalidTagValue = _error(
+    "InvalidTagValue", "InvalidParameterValue.InvalidTagValue", "A tag value is at most 255 characters."
+)
+TagLimitExceeded = _error("TagLimitExceeded", "LimitExceeded.TagLimitExceeded", "A CMK has at most 50 tags.")
+TagNotFound = _error("TagNotFound", "ResourceNotFound.TagNotFound", "The CMK has no tag with that key.")
 InvalidParameterValue = _error("InvalidParameterValue", "InvalidParameterValue", "A parameter value is not valid.")

@@ -45,6 +45,10 @@ MAX_PLAINTEXT_BYTES = 4096
 IMPORT_PARAMETERS_TTL = datetime.timedelta(hours=24)
 ROTATE_ON_DEMAND_INTERVAL = datetime.timedelta(hours=24)
 MATERIAL_BYTES = 32
+MAX_DESCRIPTION_BYTES = 1024
+MAX_TAGS = 50
+MAX_TAG_KEY_CHARS = 127
+MAX_TAG_VALUE_CHARS = 255
 BEIJING = datetime.timezone(datetime.timedelta(hours=8))
 USABLE_FOR_DECRYPT = (KeyState.ENABLED, KeyState.ARCHIVED)
 
@@ -98,8 +102,9 @@ def _record(caller: KmsCaller, action: str, note: _AuditNote, error_code: str) -
     except DatabaseError:
         if not _audit_failures_logged:
             _audit_failures_logged = True
-            log.warning("KMS audit: could not record %s (logged once; later failures are silent)", action,
-                        exc_info=True)  # fmt: skip
+            log.warning(
+                "KMS audit: could not record %s (logged once; later failures are silent)", action, exc_info=True
+            )
 
 
 def _write_record(caller: KmsCaller, action: str, note: _AuditNote, error_code: str) -> None:
@@ -144,8 +149,15 @@ def activate_kms(account: Account) -> dict[str, str]:
     for region in settings.KINKO_KMS_REGIONS:
         key = MasterKey.objects.live().filter(account=account, region=region, is_default=True).first()
         if key is None:
-            key = _new_key(account, region, DEFAULT_KEY_ALIAS, "Default key for COS server-side encryption (SSE-KMS)",
-                           account.uin, owner="cos", is_default=True)  # fmt: skip
+            key = _new_key(
+                account,
+                region,
+                DEFAULT_KEY_ALIAS,
+                "Default key for COS server-side encryption (SSE-KMS)",
+                account.uin,
+                owner="cos",
+                is_default=True,
+            )
         defaults[region] = str(key.key_id)
     return defaults
 
@@ -203,9 +215,18 @@ def _expire_imported_material(key: MasterKey, now: datetime.datetime | None = No
             key.save(update_fields=["state", "valid_to"])
 
 
-def _new_key(account: Account, region: str, alias: str, description: str, creator_uin: str, *,
-             origin: str = KeyOrigin.TENCENT_KMS, owner: str = "user", is_default: bool = False,
-             tags: list | None = None) -> MasterKey:  # fmt: skip
+def _new_key(
+    account: Account,
+    region: str,
+    alias: str,
+    description: str,
+    creator_uin: str,
+    *,
+    origin: str = KeyOrigin.TENCENT_KMS,
+    owner: str = "user",
+    is_default: bool = False,
+    tags: list | None = None,
+) -> MasterKey:
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -242,8 +263,9 @@ def _add_material(key: MasterKey, material: bytes) -> int:
     return version
 
 
-def _material(key: MasterKey, version: int | None = None,
-              missing: type[e.KmsError] = e.KeyStateNotSupported) -> tuple[int, bytes]:  # fmt: skip
+def _material(
+    key: MasterKey, version: int | None = None, missing: type[e.KmsError] = e.KeyStateNotSupported
+) -> tuple[int, bytes]:
     """A material version (the newest when None) unsealed; `missing` is raised when there is no such version."""
     rows = key.materials.all()
     row = rows.filter(version=version).first() if version is not None else rows.order_by("-version").first()
@@ -275,6 +297,7 @@ def create_key(
             raise e.InvalidKeyUsage("Only symmetric ENCRYPT_DECRYPT keys are offered.")
         if key_type not in (1, 2):
             raise e.InvalidType()
+        _check_description(description)
         region = caller.kms_region
         if (
             MasterKey.objects.live()
@@ -285,8 +308,7 @@ def create_key(
         ):
             raise e.KeyLimitExceeded()
         origin = KeyOrigin.TENCENT_KMS if key_type == 1 else KeyOrigin.EXTERNAL
-        note.key = _new_key(caller.account, region, alias, description, caller.account.uin, origin=origin,
-                            tags=tags)  # fmt: skip
+        note.key = _new_key(caller.account, region, alias, description, caller.account.uin, origin=origin, tags=tags)
         return note.key
 
 
@@ -303,9 +325,13 @@ def describe_keys(caller: KmsCaller, key_ids: list[str]) -> list[MasterKey]:
         return [get_key(caller, key_id) for key_id in key_ids]
 
 
-def list_keys(caller: KmsCaller, offset: int = 0, limit: int = 10, role: int | None = None,
-              states: tuple[str, ...] = (KeyState.ENABLED, KeyState.DISABLED, KeyState.PENDING_IMPORT)
-              ) -> tuple[list[MasterKey], int]:  # fmt: skip
+def list_keys(
+    caller: KmsCaller,
+    offset: int = 0,
+    limit: int = 10,
+    role: int | None = None,
+    states: tuple[str, ...] = (KeyState.ENABLED, KeyState.DISABLED, KeyState.PENDING_IMPORT),
+) -> tuple[list[MasterKey], int]:
     with _audited(caller, "ListKeys"):
         require_activated(caller.account)
         keys = MasterKey.objects.live().filter(account=caller.account, region=caller.kms_region, state__in=states)
@@ -427,10 +453,43 @@ def update_key_description(caller: KmsCaller, key_id: str, description: str) -> 
         key = note.key = _user_key(caller, key_id)
         if key.state == KeyState.PENDING_DELETE:
             raise e.KeyNotFound("Keys pending deletion cannot be changed.")
-        if len(description.encode()) > 1024:
-            raise e.InvalidParameterValue("Description is at most 1024 bytes.")
+        _check_description(description)
         key.description = description
         key.save(update_fields=["description"])
+
+
+def _check_description(description: str) -> None:
+    if len(description.encode()) > MAX_DESCRIPTION_BYTES:
+        raise e.InvalidDescription()
+
+
+def _check_tag(tag_key: str, tag_value: str) -> None:
+    if not 1 <= len(tag_key) <= MAX_TAG_KEY_CHARS or tag_key.strip() != tag_key:
+        raise e.InvalidTagKey()
+    if len(tag_value) > MAX_TAG_VALUE_CHARS:
+        raise e.InvalidTagValue()
+
+
+def tag_key(caller: KmsCaller, key_id: str, tag_key: str, tag_value: str = "") -> None:
+    """Set the key's tag `tag_key` to `tag_value` (replacing the value it had)."""
+    with _audited(caller, "TagResource", key_id) as note:
+        key = note.key = _user_key(caller, key_id)
+        _check_tag(tag_key, tag_value)
+        others = [tag for tag in key.tags if tag.get("TagKey") != tag_key]
+        if len(others) >= MAX_TAGS:
+            raise e.TagLimitExceeded()
+        key.tags = [*others, {"TagKey": tag_key, "TagValue": tag_value}]
+        key.save(update_fields=["tags"])
+
+
+def untag_key(caller: KmsCaller, key_id: str, tag_key: str) -> None:
+    with _audited(caller, "UntagResource", key_id) as note:
+        key = note.key = _user_key(caller, key_id)
+        kept = [tag for tag in key.tags if tag.get("TagKey") != tag_key]
+        if len(kept) == len(key.tags):
+            raise e.TagNotFound()
+        key.tags = kept
+        key.save(update_fields=["tags"])
 
 
 # -- cryptography --------------------------------------------------------------------------------------------
@@ -624,8 +683,9 @@ def deletion_date(now: datetime.datetime, days: int) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time(23, 59, 59), BEIJING).astimezone(datetime.UTC)
 
 
-def schedule_key_deletion(caller: KmsCaller, key_id: str, pending_days: int,
-                          now: datetime.datetime | None = None) -> MasterKey:  # fmt: skip
+def schedule_key_deletion(
+    caller: KmsCaller, key_id: str, pending_days: int, now: datetime.datetime | None = None
+) -> MasterKey:
     with _audited(caller, "ScheduleKeyDeletion", key_id) as note:
         key = note.key = get_key(caller, key_id)
         if not 7 <= pending_days <= 30:
@@ -702,8 +762,9 @@ def bind_cloud_resource(caller: KmsCaller, key_id: str, product_id: str, resourc
 def unbind_cloud_resource(caller: KmsCaller, key_id: str, product_id: str, resource_id: str) -> None:
     with _audited(caller, "UnbindCloudResource", key_id) as note:
         key = note.key = get_key(caller, key_id)
-        deleted, _ = CloudResourceBinding.objects.filter(key=key, product_id=product_id,
-                                                         resource_id=resource_id).delete()  # fmt: skip
+        deleted, _ = CloudResourceBinding.objects.filter(
+            key=key, product_id=product_id, resource_id=resource_id
+        ).delete()
         if not deleted:
             raise e.BindingNotFound()
 
@@ -717,6 +778,11 @@ class ImportParameters:
     token: str
     public_key_der: bytes
     valid_to: datetime.datetime
+    algorithm: str = ""
+
+    @property
+    def public_key_pem(self) -> bytes:
+        return crypto.public_der_to_pem(self.public_key_der)
 
 
 def _external_key(caller: KmsCaller, key_id: str) -> MasterKey:
@@ -726,8 +792,9 @@ def _external_key(caller: KmsCaller, key_id: str) -> MasterKey:
     return key
 
 
-def get_parameters_for_import(caller: KmsCaller, key_id: str, algorithm: str, key_spec: str,
-                              now: datetime.datetime | None = None) -> ImportParameters:  # fmt: skip
+def get_parameters_for_import(
+    caller: KmsCaller, key_id: str, algorithm: str, key_spec: str, now: datetime.datetime | None = None
+) -> ImportParameters:
     now = now or timezone.now()
     with _audited(caller, "GetParametersForImport", key_id) as note:
         key = note.key = _external_key(caller, key_id)
@@ -745,7 +812,22 @@ def get_parameters_for_import(caller: KmsCaller, key_id: str, algorithm: str, ke
             expires_at=valid_to,
             private_key_sealed=keystore.seal_secret(private_pem, f"kms-import:{token}".encode()),
         )
-        return ImportParameters(key, token, public_der, valid_to)
+        return ImportParameters(key, token, public_der, valid_to, algorithm)
+
+
+def import_parameters(
+    caller: KmsCaller, key_id: str, import_token: str, now: datetime.datetime | None = None
+) -> ImportParameters:
+    """The parameters GetParametersForImport issued under `import_token`, while they are valid (the public key is
+    read back from the sealed key pair): for showing and downloading them again, so no audit event."""
+    key = _external_key(caller, key_id)
+    token = ImportToken.objects.filter(key=key, token=import_token).first()
+    if token is None or token.expires_at <= (now or timezone.now()):
+        raise e.TokenExpired()
+    private_pem = keystore.unseal_secret(bytes(token.private_key_sealed), f"kms-import:{token.token}".encode())
+    return ImportParameters(
+        key, token.token, crypto.rsa_public_der(private_pem), token.expires_at, token.wrapping_algorithm
+    )
 
 
 def _material_check(key: MasterKey, material: bytes) -> str:

@@ -1,5 +1,6 @@
 """What every console page needs: the signed-in operator's account and a way to show domain refusals."""
 
+import uuid
 from dataclasses import dataclass
 from functools import wraps
 
@@ -89,3 +90,10 @@ def refused(request: HttpRequest, error, status: int):
         return render(request, "console/denied.html", {"explanation": explanation}, status=explanation.status)
     messages.error(request, explanation.as_message())
     return redirect(same_site(request, request.META.get("HTTP_REFERER")) or "overview")
+
+
+def request_id_of(request: HttpRequest) -> str:
+    """The request's id, for the audit trail: the one a middleware gave it, else one made here, once per request."""
+    if not getattr(request, "request_id", ""):
+        request.request_id = str(uuid.uuid4())
+    return request.request_id
