@@ -319,6 +319,7 @@ def test_create_a_key_form_makes_an_enabled_key(page, kms_active, kms, screensho
 
 def test_disable_button_disables_the_key(page, kms_active, kms):
     key_id = create_key_in_console(page, unique("browser-disable"))
+    page.locator("#disable-key-open").click()
     page.locator("#disable-key").click()
     expect(page.locator("#key-state")).to_have_text("Disabled")
     assert key_metadata(kms, key_id).KeyState == "Disabled"
@@ -326,6 +327,7 @@ def test_disable_button_disables_the_key(page, kms_active, kms):
 
 def test_scheduling_deletion_of_a_disabled_key_leaves_it_pending_delete_until_its_deletion_date(page, kms_active, kms):
     key_id = create_key_in_console(page, unique("browser-delete"))
+    page.locator("#disable-key-open").click()
     page.locator("#disable-key").click()
     expect(page.locator("#key-state")).to_have_text("Disabled")
     form = page.locator("#schedule-deletion")
@@ -333,7 +335,7 @@ def test_scheduling_deletion_of_a_disabled_key_leaves_it_pending_delete_until_it
     questions = []
     page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     form.get_by_role("button", name="Schedule deletion").click()
-    expect(page.locator("#key-state")).to_have_text("PendingDelete")
+    expect(page.locator("#key-state")).to_have_text("Pending deletion")
     expect(page.locator("#deletion-date")).to_be_visible()
     assert questions == ["Schedule this key for deletion?"]
     found = key_metadata(kms, key_id)
@@ -343,7 +345,7 @@ def test_scheduling_deletion_of_a_disabled_key_leaves_it_pending_delete_until_it
 
 def test_import_wizard_takes_wrapped_material_and_the_key_then_encrypts_and_decrypts(page, kms_active, kms, screenshot):
     key_id = create_key_in_console(page, unique("browser-external"), origin="EXTERNAL")
-    expect(page.locator("#key-state")).to_have_text("PendingImport")
+    expect(page.locator("#key-state")).to_have_text("Waiting for key material")
     assert key_metadata(kms, key_id).KeyState == "PendingImport"
     page.locator("#import-material").click()
     page.locator('#import-parameters select[name="wrapping_algorithm"]').select_option("RSAES_OAEP_SHA_256")
