@@ -94,9 +94,6 @@ FIELD_ERRORS = {
     e.TagLimitExceeded: "tag_key",
     e.InvalidTagValue: "tag_value",
     e.InvalidValidTo: "valid_to",
-    e.DecryptMaterialError: "material_file",
-    e.InvalidImportKeyMaterial: "material_file",
-    e.MaterialNotMatch: "material_file",
 }
 
 # What a key page may offer, each control shown only when the gate allows its action on the key.
@@ -142,12 +139,30 @@ def kms_errors(view):
             messages.error(request, sentence(exc))
             return redirect("kms")
         except e.KmsError as exc:
-            messages.error(request, sentence(exc))
-            if "key_id" in kwargs:
-                return redirect("key", key_id=kwargs["key_id"])
-            return redirect("kms")
+            if "key_id" not in kwargs:
+                messages.error(request, sentence(exc))
+                return redirect("kms")
+            if isinstance(exc, e.KeyStateNotSupported):
+                messages.error(request, _state_sentence(request, kwargs["key_id"]))
+            else:
+                messages.error(request, sentence(exc))
+            return redirect("key", key_id=kwargs["key_id"])
 
     return wrapper
+
+
+def _state_sentence(request: HttpRequest, key_id) -> str:
+    """Why a key's state refused an operation, naming the state and what to do about it."""
+    state = (
+        MasterKey.objects.live().filter(account=account_of(request), key_id=key_id).values_list("state", flat=True)
+    ).first()
+    if state == KeyState.DISABLED:
+        return str(SENTENCES[e.KeyDisabled])
+    if state == KeyState.PENDING_DELETE:
+        return str(SENTENCES[e.KeyPendingDelete])
+    if state == KeyState.PENDING_IMPORT:
+        return _("This key has no key material: import it first.")
+    return _("The key is %(state)s: that does not allow this.") % {"state": STATE_LABELS.get(state, state)}
 
 
 def _form_error(form: forms.Form, exc: e.KmsError) -> bool:
@@ -447,6 +462,9 @@ def _import_material(request: HttpRequest, key_id):
             )
             messages.success(request, _("Key material imported: the key is enabled."))
             return redirect("key", key_id=key.key_id)
+        except (e.DecryptMaterialError, e.InvalidImportKeyMaterial, e.MaterialNotMatch) as exc:
+            pasted = not request.FILES.get("material_file")
+            form.add_error("encrypted_key_material" if pasted else "material_file", sentence(exc))
         except e.KmsError as exc:
             if not _form_error(form, exc):
                 raise

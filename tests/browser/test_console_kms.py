@@ -387,6 +387,12 @@ def test_material_wrapped_for_another_import_is_refused_on_step_two_and_back_ret
     expect(field_error(page, "#import-material-form", "material_file")).to_contain_text("could not be unwrapped")
     expect(page.locator("#choose-file-again")).to_be_visible()
     expect(page.locator("ol.steps li.current")).to_have_text("Upload wrapped material")
+    form.locator('[name="encrypted_key_material"]').fill(b64(b"not wrapped at all"))
+    form.get_by_role("button", name="Import").click()
+    expect(field_error(page, "#import-material-form", "encrypted_key_material")).to_contain_text(
+        "could not be unwrapped"
+    )
+    expect(form.locator('[name="encrypted_key_material"]')).to_have_value(b64(b"not wrapped at all"))
     assert key_metadata(kms, key_id).KeyState == "PendingImport"
     page.locator("#import-back").click()
     expect(page.locator("ol.steps li.current")).to_have_text("Wrapping parameters")
@@ -551,6 +557,19 @@ def read_only_pages(page: Page, key_id: str) -> None:
     ):
         expect(page.locator(control)).to_have_count(0)
     expect(page.locator("#read-only-state")).to_be_visible()
+
+
+def test_rotating_a_key_disabled_meanwhile_says_so_in_a_sentence_on_the_key_page(page, kms):
+    key_id = create_key(kms)
+    call(kms, "EnableKeyRotation", KeyId=key_id, RotateDays=30)
+    page.goto(f"/kms/keys/{key_id}/")
+    call(kms, "DisableKey", KeyId=key_id)
+    page.get_by_role("button", name="Rotate now").click()
+    expect(page).to_have_url(f"/kms/keys/{key_id}/")
+    expect(page.locator("p.message.error")).to_have_text("This key is disabled: enable it first.")
+    expect(page.get_by_role("heading", level=1)).not_to_contain_text("Not allowed")
+    found = key_metadata(kms, key_id)
+    assert (found.KeyState, found.LastRotateTime) == ("Disabled", 0)
 
 
 def test_a_key_that_does_not_exist_gets_a_plain_sentence_not_a_refusal(page, guard, kms):
