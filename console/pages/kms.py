@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -343,7 +343,7 @@ def _run_form_action(key_caller: kms.KmsCaller, key: MasterKey, operation: str, 
         return _("Automatic rotation is off.")
     if operation == "schedule-deletion":
         scheduled = kms.schedule_key_deletion(key_caller, key_id, data["pending_window_in_days"])
-        when = timezone.localtime(scheduled.deletion_date).strftime("%Y-%m-%d %H:%M UTC")
+        when = f"{formats.date_format(scheduled.deletion_date, 'DATETIME_FORMAT')} UTC"
         return _("The key will be deleted on %(date)s. Until then the deletion can be cancelled.") % {"date": when}
     if operation == "description":
         kms.update_key_description(key_caller, key_id, data["description"])
@@ -377,6 +377,9 @@ def key_action(request, key_id, operation: str):
         except e.KmsError as exc:
             if not _form_error(form, exc):
                 raise
+    if operation == "untag":  # a Remove button's hidden field, so no field on the page to show the error at
+        messages.error(request, str(SENTENCES[e.TagNotFound]))
+        return redirect("key", key_id=key.key_id)
     return _render_detail(request, key, {form_name: form})
 
 
@@ -430,6 +433,8 @@ def key_import(request, key_id):
     if step == "material":
         return _import_material(request, key_id)
     key, key_caller = _key(request, key_id, "GetParametersForImport")
+    if key.origin != KeyOrigin.EXTERNAL:
+        raise e.NotExternalKey()
     if step != "parameters":
         return _step_one(request, key, request.GET.get("algorithm"))
     form = ImportParametersForm(request.POST)
