@@ -31,6 +31,7 @@ from console.forms import (
     RotationForm,
     TagForm,
 )
+from console.templatetags.labels import label
 from keys import errors as e
 from keys import service as kms
 from keys.models import AuditEvent, KeyOrigin, KeyState, MasterKey
@@ -162,7 +163,7 @@ def _state_sentence(request: HttpRequest, key_id) -> str:
         return str(SENTENCES[e.KeyPendingDelete])
     if state == KeyState.PENDING_IMPORT:
         return _("This key has no key material: import it first.")
-    return _("The key is %(state)s: that does not allow this.") % {"state": STATE_LABELS.get(state, state)}
+    return _("The key is %(state)s: that does not allow this.") % {"state": label(state)}
 
 
 def _form_error(form: forms.Form, exc: e.KmsError) -> bool:

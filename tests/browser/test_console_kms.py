@@ -108,7 +108,7 @@ def contexts(browser, server):
         page.goto("/login/?next=/kms/")
         page.locator('input[name="username"]').fill(username)
         page.locator('input[name="password"]').fill(password)
-        page.locator('button[type="submit"]').click()
+        page.locator('form:has(input[name="password"]) button[type="submit"]').click()
         expect(page).to_have_url(f"{server.url}/kms/")
         page.close()
         return context
@@ -412,7 +412,7 @@ def test_deleting_imported_material_leaves_the_key_waiting_and_reimporting_it_de
     blob = call(kms, "Encrypt", KeyId=key_id, Plaintext=plaintext).CiphertextBlob
     page.locator("#delete-material-open").click()
     page.locator("#delete-material").click()
-    expect(page.locator("#key-state")).to_have_text("Waiting for key material")
+    expect(page.locator("#key-state")).to_have_text("PendingImport")
     assert key_metadata(kms, key_id).KeyState == "PendingImport"
     assert error_code(kms, "Decrypt", CiphertextBlob=blob).startswith("ResourceUnavailable")
     again = tmp_path / "again"
@@ -576,8 +576,10 @@ def test_a_key_that_does_not_exist_gets_a_plain_sentence_not_a_refusal(page, gua
     missing = str(uuid.uuid4())
     guard.expect_status(404, rf"/kms/keys/{missing}/")
     page.goto(f"/kms/keys/{missing}/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Key not found")
-    expect(page.locator("#kms-missing")).to_have_text("There is no such key in this account. It may have been deleted.")
+    expect(page.get_by_role("heading", level=1)).to_have_text("No such key")
+    expect(page.locator("#denied")).to_have_text(
+        "There is no KMS key with this id in your account. It may have been deleted."
+    )
     expect(page.locator("body")).not_to_contain_text("Not allowed")
     assert error_code(kms, "DescribeKey", KeyId=missing) == "ResourceUnavailable.CmkNotFound"
 
@@ -631,4 +633,4 @@ def in_japanese(page: Page, kms, key_id: str, guard) -> None:
     missing = str(uuid.uuid4())
     guard.expect_status(404, rf"/kms/keys/{missing}/")
     page.goto(f"/kms/keys/{missing}/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("鍵が見つかりません")
+    expect(page.get_by_role("heading", level=1)).to_have_text("キーがありません")

@@ -335,7 +335,7 @@ def test_scheduling_deletion_of_a_disabled_key_leaves_it_pending_delete_until_it
     questions = []
     page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     form.get_by_role("button", name="Schedule deletion").click()
-    expect(page.locator("#key-state")).to_have_text("Pending deletion")
+    expect(page.locator("#key-state")).to_have_text("PendingDelete")
     expect(page.locator("#deletion-date")).to_be_visible()
     assert questions == ["Schedule this key for deletion?"]
     found = key_metadata(kms, key_id)
@@ -345,7 +345,7 @@ def test_scheduling_deletion_of_a_disabled_key_leaves_it_pending_delete_until_it
 
 def test_import_wizard_takes_wrapped_material_and_the_key_then_encrypts_and_decrypts(page, kms_active, kms, screenshot):
     key_id = create_key_in_console(page, unique("browser-external"), origin="EXTERNAL")
-    expect(page.locator("#key-state")).to_have_text("Waiting for key material")
+    expect(page.locator("#key-state")).to_have_text("PendingImport")
     assert key_metadata(kms, key_id).KeyState == "PendingImport"
     page.locator("#import-material").click()
     page.locator('#import-parameters select[name="wrapping_algorithm"]').select_option("RSAES_OAEP_SHA_256")

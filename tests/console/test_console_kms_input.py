@@ -79,7 +79,7 @@ def test_removing_a_tag_the_key_does_not_have_says_so(signed_in, key):
 def test_a_key_page_of_a_key_that_does_not_exist_is_404_with_a_sentence(signed_in):
     response = signed_in.get(f"/kms/keys/{uuid.uuid4()}/")
     assert response.status_code == 404
-    assert b"There is no such key in this account." in response.content
+    assert b"There is no KMS key with this id in your account." in response.content
     assert b"Not allowed" not in response.content
 
 
