@@ -33,7 +33,8 @@ from tests.live import APPID, REGION, LiveKinko, cos_client, manage_py, running_
 OPERATOR = "kms-operator"
 PASSWORD = f"kms-{uuid.uuid4().hex}"
 KEY_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-TIMEOUT_MS = 10_000
+TIMEOUT_MS = 30_000  # a shared CI machine under load answers slowly; a wait bound, not an assertion
+EXPECT_TIMEOUT_MS = 15_000
 PHONE = {"width": 390, "height": 844}
 
 
@@ -61,6 +62,13 @@ def env_of(server: LiveKinko) -> dict[str, str]:
 
 def profile(server: LiveKinko) -> ClientProfile:
     return ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=f"127.0.0.1:{server.port}"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _patient_expectations():
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+    yield
+    expect.set_options(timeout=5_000)  # Playwright's default, for the modules that run after this one
 
 
 @pytest.fixture(scope="module")
