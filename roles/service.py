@@ -452,6 +452,26 @@ def get_user(account: Account, name: str | None = None, uin: str | int | None = 
     return user
 
 
+def update_user(user: SubUser, remark: str) -> None:
+    user.remark = remark
+    user.save(update_fields=["remark"])
+
+
+@transaction.atomic
+def set_console_password(user: SubUser, password: str) -> None:
+    """Let the sub-user sign in to the console with `password` (already checked by the password validators),
+    replacing any password it had: its sign-in name is `console_username`."""
+    if user.console_user is None:
+        user.console_user = get_user_model().objects.create_user(console_username(user.account, user.name),
+                                                                 password=password)  # fmt: skip
+    else:
+        user.console_user.set_password(password)
+        user.console_user.is_active = True
+        user.console_user.save(update_fields=["password", "is_active"])
+    user.console_login = True
+    user.save(update_fields=["console_user", "console_login"])
+
+
 @transaction.atomic
 def delete_user(user: SubUser) -> None:
     if user.console_user is not None:
