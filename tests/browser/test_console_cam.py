@@ -141,9 +141,9 @@ def checked_page(context: BrowserContext, guard: PageGuard) -> Page:
 def sign_in_as(context: BrowserContext, kinko: LiveKinko, username: str, password: str) -> Page:
     page = context.new_page()
     page.goto(f"{kinko.url}/login/")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.locator('input[name="username"]').fill(username)
+    page.locator('input[name="password"]').fill(password)
+    page.locator('main form button[type="submit"]').click()
     expect(page).to_have_url(f"{kinko.url}/")
     return page
 
@@ -155,11 +155,10 @@ def field(page: Page, name: str):
 
 @pytest.fixture
 def phone_page(new_context, kinko, operator, guard):
-    from tests.browser.conftest import sign_in
-
-    context = new_context(viewport=PHONE)
-    sign_in(context, kinko, operator)
+    context = new_context()
+    sign_in_as(context, kinko, *operator).close()
     page = checked_page(context, guard)
+    page.set_viewport_size(PHONE)
     yield page
     guard.unwatch(page)
     if guard.problems:
@@ -168,10 +167,8 @@ def phone_page(new_context, kinko, operator, guard):
 
 @pytest.fixture
 def japanese_page(new_context, kinko, operator, guard):
-    from tests.browser.conftest import sign_in
-
     context = new_context(locale="ja-JP", extra_http_headers={"Accept-Language": "ja"})
-    sign_in(context, kinko, operator)
+    sign_in_as(context, kinko, *operator).close()
     page = checked_page(context, guard)
     yield page
     guard.unwatch(page)
@@ -363,7 +360,7 @@ def test_attaching_and_detaching_a_sub_users_policies(page, cam, made):
 def test_access_keys_are_added_shown_once_disabled_enabled_and_deleted(page, kinko, cam, made):
     name = sdk_user(cam, made, READ_ONLY_POLICY)
     page.goto(f"/cam/users/{name}/")
-    page.locator("#add-access-key input").fill("for the backup job")
+    page.locator('#add-access-key input[name="key-description"]').fill("for the backup job")
     page.get_by_role("button", name="Create an access key").click()
     shown = page.locator("#new-access-key code")
     secret_id, secret_key = shown.nth(0).inner_text(), shown.nth(1).inner_text()
