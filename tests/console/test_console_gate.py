@@ -252,9 +252,19 @@ def test_next_on_this_site_is_followed(kinko, admin, bucket):
     assert response.headers["Location"] == f"/buckets/{bucket}/"
 
 
-def test_referer_of_a_refused_change_never_leads_off_the_site(kinko, console_sub_user, bucket):
+def test_a_change_the_gate_refuses_answers_403_and_never_leads_off_the_site(kinko, console_sub_user, bucket):
     session = console_sub_user("name/cos:HeadBucket")
     response = post(session, kinko, f"/buckets/{bucket}/acl/", {"acl": "public-read"}, Referer=EVIL)
+    assert response.status_code == 403
+    assert not is_offsite(response), response.headers.get("Location")
+
+
+def test_referer_of_a_change_the_domain_refuses_never_leads_off_the_site(kinko, admin, cam):
+    request = cam_models.AddUserRequest()
+    request.Name = unique("referer")
+    cam.AddUser(request)
+    path = f"/cam/users/{request.Name}/policies/detach/"
+    response = post(admin, kinko, path, {"policy": unique("no-such-policy")}, Referer=EVIL)
     assert response.status_code == 302
     assert not is_offsite(response), response.headers.get("Location")
 
