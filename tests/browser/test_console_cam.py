@@ -498,6 +498,7 @@ def test_a_post_forged_by_a_read_only_sub_user_is_refused(read_only, cam, kinko,
         response = page.request.post(path, form={"csrfmiddlewaretoken": token, **data}, max_redirects=0,
                                      headers={"Referer": f"{kinko.url}/cam/users/"})  # fmt: skip
         assert response.status == 403, (path, response.status)
+        assert "AuthFailure.UnauthorizedOperation" in response.text(), path  # the gate's refusal, not CSRF's
     guard.unwatch(page)
     assert call(cam, "GetUser", Name=other).Remark == "made by the SDK"
     assert call(cam, "GetUser", Name=other).ConsoleLogin == 0
