@@ -31,8 +31,15 @@ from .common import account_of, console_page, may, may_on, redirect_back, requir
 WIZARD_STEPS = 7
 NAME_STEP, TAGS_STEP, REVIEW_STEP = 5, 4, 6
 ROLE_ACTIONS = ("cam:UpdateRoleDescription", "cam:DeleteRole", "cam:AttachRolePolicy", "cam:DetachRolePolicy")
-USER_ACTIONS = ("cam:UpdateUser", "cam:DeleteUser", "cam:AttachUserPolicy", "cam:DetachUserPolicy",
-                "cam:CreateAccessKey", "cam:UpdateAccessKey", "cam:DeleteAccessKey")  # fmt: skip
+USER_ACTIONS = (
+    "cam:UpdateUser",
+    "cam:DeleteUser",
+    "cam:AttachUserPolicy",
+    "cam:DetachUserPolicy",
+    "cam:CreateAccessKey",
+    "cam:UpdateAccessKey",
+    "cam:DeleteAccessKey",
+)
 
 
 def role_resource(request, name: str) -> str:
@@ -60,12 +67,16 @@ def unattached_choices(request, attached) -> list[tuple[str, str]]:
 def role_list(request):
     require(request, "cam:DescribeRoleList", policy.cam_resource(account_of(request).uin, "roleName/*"))
     account = account_of(request)
-    return render(request, "console/cam/roles.html", {
-        "roles": Role.objects.filter(account=account).prefetch_related("attachments__policy"),
-        "has_cos_role": roles.cos_service_role(account) is not None,
-        "may_make_cos_role": may(request, "cam:CreateRole", role_resource(request, roles.COS_SERVICE_ROLE))
-        and may(request, "cam:AttachRolePolicy", role_resource(request, roles.COS_SERVICE_ROLE)),
-    })  # fmt: skip
+    return render(
+        request,
+        "console/cam/roles.html",
+        {
+            "roles": Role.objects.filter(account=account).prefetch_related("attachments__policy"),
+            "has_cos_role": roles.cos_service_role(account) is not None,
+            "may_make_cos_role": may(request, "cam:CreateRole", role_resource(request, roles.COS_SERVICE_ROLE))
+            and may(request, "cam:AttachRolePolicy", role_resource(request, roles.COS_SERVICE_ROLE)),
+        },
+    )
 
 
 @console_page
@@ -83,11 +94,19 @@ def _role_page(request, role: Role, edit_form=None, attach_form=None, status: in
     if attach_form is None:
         attach_form = AttachPolicyForm(prefix="attach")
     attach_form.fields["policy"].choices = unattached_choices(request, attached)
-    return render(request, "console/cam/role.html", {
-        "role": role, "trust": json.dumps(json.loads(role.trust_policy), indent=2), "attached": attached,
-        "edit_form": edit_form or RoleEditForm(prefix="edit", initial={"description": role.description}),
-        "attach_form": attach_form, "can": may_on(request, role_resource(request, role.name), *ROLE_ACTIONS),
-    }, status=status)  # fmt: skip
+    return render(
+        request,
+        "console/cam/role.html",
+        {
+            "role": role,
+            "trust": json.dumps(json.loads(role.trust_policy), indent=2),
+            "attached": attached,
+            "edit_form": edit_form or RoleEditForm(prefix="edit", initial={"description": role.description}),
+            "attach_form": attach_form,
+            "can": may_on(request, role_resource(request, role.name), *ROLE_ACTIONS),
+        },
+        status=status,
+    )
 
 
 def _role(request, name: str, action: str) -> Role:
@@ -141,9 +160,14 @@ def role_policy(request, name: str, operation: str):
 
 
 def _wizard_trust(service: str) -> str:
-    return json.dumps({"version": "2.0", "statement": [
-        {"action": "name/sts:AssumeRole", "effect": "allow", "principal": {"service": [service]}},
-    ]})  # fmt: skip
+    return json.dumps(
+        {
+            "version": "2.0",
+            "statement": [
+                {"action": "name/sts:AssumeRole", "effect": "allow", "principal": {"service": [service]}},
+            ],
+        }
+    )
 
 
 @console_page
@@ -164,12 +188,18 @@ def role_wizard(request):
         else:
             step = _wizard_next(request, form, data)
             if step == WIZARD_STEPS:
-                return render(request, "console/cam/wizard.html", {"step": step, "role": form.role, "form": form,
-                                                                    "steps": range(1, WIZARD_STEPS + 1)})  # fmt: skip
+                return render(
+                    request,
+                    "console/cam/wizard.html",
+                    {"step": step, "role": form.role, "form": form, "steps": range(1, WIZARD_STEPS + 1)},
+                )
     elif request.method == "POST":
         step = form.cleaned_data.get("step") or 1
-    return render(request, "console/cam/wizard.html", {"step": step, "form": form, "policies": policies,
-                                                        "steps": range(1, WIZARD_STEPS + 1)})  # fmt: skip
+    return render(
+        request,
+        "console/cam/wizard.html",
+        {"step": step, "form": form, "policies": policies, "steps": range(1, WIZARD_STEPS + 1)},
+    )
 
 
 def _wizard_next(request, form: RoleWizardForm, data: dict) -> int:
@@ -190,9 +220,14 @@ def _wizard_next(request, form: RoleWizardForm, data: dict) -> int:
     require_policies(request, "cam:AttachRolePolicy", data["policies"])
     tags = [{"Key": data["tag_key"], "Value": data["tag_value"]}] if data["tag_key"] else []
     try:
-        form.role = roles.create_role(account_of(request), data["name"], _wizard_trust(data["service"]),
-                                      _("Created with the console's role wizard."), tags=tags,
-                                      policies=data["policies"])  # fmt: skip
+        form.role = roles.create_role(
+            account_of(request),
+            data["name"],
+            _wizard_trust(data["service"]),
+            _("Created with the console's role wizard."),
+            tags=tags,
+            policies=data["policies"],
+        )
     except errors.RoleNameInUse:
         form.add_error("name", _("A role with this name exists already. Choose another name."))
         return NAME_STEP
@@ -221,8 +256,9 @@ def user_list(request):
         data = form.cleaned_data
         require_policies(request, "cam:AttachUserPolicy", data["policies"])
         try:
-            user, key, secret_key = roles.add_user_with_key(account, data["name"], data["remark"], data["policies"],
-                                                            password=data["password"])  # fmt: skip
+            user, key, secret_key = roles.add_user_with_key(
+                account, data["name"], data["remark"], data["policies"], password=data["password"]
+            )
         except errors.UserNameInUse:
             form.add_error("name", _("A sub-user with this name exists already. Choose another name."))
         else:
@@ -230,8 +266,9 @@ def user_list(request):
             form = SubUserForm()
             form.fields["policies"].choices = choices
     users = SubUser.objects.filter(account=account).prefetch_related("attachments__policy", "api_keys")
-    return render(request, "console/cam/users.html", {"users": users, "form": form, "created": created,
-                                                       "appid": account.appid})  # fmt: skip
+    return render(
+        request, "console/cam/users.html", {"users": users, "form": form, "created": created, "appid": account.appid}
+    )
 
 
 def _user(request, name: str, action: str) -> SubUser:
@@ -243,22 +280,31 @@ def _user(request, name: str, action: str) -> SubUser:
     return roles.get_user(account, name=name)
 
 
-def _user_page(request, user: SubUser, *, edit_form=None, password_form=None, attach_form=None, key_form=None,
-               new_key=None):  # fmt: skip
+def _user_page(
+    request, user: SubUser, *, edit_form=None, password_form=None, attach_form=None, key_form=None, new_key=None
+):
     attached = [a.policy for a in user.attachments.select_related("policy").order_by("attached_at", "id")]
     if attach_form is None:
         attach_form = AttachPolicyForm(prefix="attach")
     attach_form.fields["policy"].choices = unattached_choices(request, attached)
     keys = roles.access_keys(account_of(request), user)
-    return render(request, "console/cam/user.html", {
-        "sub_user": user, "attached": attached, "keys": keys, "new_key": new_key,
-        "key_limit_reached": len(keys) >= roles.MAX_KEYS_PER_USER,
-        "edit_form": edit_form or SubUserEditForm(prefix="edit", initial={"remark": user.remark}),
-        "password_form": password_form or ConsolePasswordForm(prefix="password"),
-        "attach_form": attach_form, "key_form": key_form or AccessKeyForm(prefix="key"),
-        "sign_in_name": roles.console_username(user.account, user.name),
-        "can": may_on(request, user_resource(request, user), *USER_ACTIONS),
-    })  # fmt: skip
+    return render(
+        request,
+        "console/cam/user.html",
+        {
+            "sub_user": user,
+            "attached": attached,
+            "keys": keys,
+            "new_key": new_key,
+            "key_limit_reached": len(keys) >= roles.MAX_KEYS_PER_USER,
+            "edit_form": edit_form or SubUserEditForm(prefix="edit", initial={"remark": user.remark}),
+            "password_form": password_form or ConsolePasswordForm(prefix="password"),
+            "attach_form": attach_form,
+            "key_form": key_form or AccessKeyForm(prefix="key"),
+            "sign_in_name": roles.console_username(user.account, user.name),
+            "can": may_on(request, user_resource(request, user), *USER_ACTIONS),
+        },
+    )
 
 
 @console_page
@@ -287,8 +333,11 @@ def user_password(request, name: str):
     if not form.is_valid():
         return _user_page(request, user, password_form=form)
     roles.set_console_password(user, form.cleaned_data["password"])
-    messages.success(request, _("The console password was set. %(name)s signs in as %(sign_in)s.")
-                     % {"name": user.name, "sign_in": roles.console_username(user.account, user.name)})  # fmt: skip
+    messages.success(
+        request,
+        _("The console password was set. %(name)s signs in as %(sign_in)s.")
+        % {"name": user.name, "sign_in": roles.console_username(user.account, user.name)},
+    )
     return redirect("user", user.name)
 
 
@@ -336,8 +385,11 @@ def access_key_create(request, name: str):
     return _user_page(request, user, new_key={"secret_id": key.secret_id, "secret_key": secret_key})
 
 
-KEY_OPERATIONS = {"disable": ("cam:UpdateAccessKey", "Inactive"), "enable": ("cam:UpdateAccessKey", "Active"),
-                  "delete": ("cam:DeleteAccessKey", None)}  # fmt: skip
+KEY_OPERATIONS = {
+    "disable": ("cam:UpdateAccessKey", "Inactive"),
+    "enable": ("cam:UpdateAccessKey", "Active"),
+    "delete": ("cam:DeleteAccessKey", None),
+}
 
 
 @console_page

@@ -105,8 +105,11 @@ def sdk_user(cam, made, *policies: str, password: str = "") -> str:
         fields["Password"] = password
     uin = call(cam, "AddUser", **fields).Uin
     for policy_name in policies:
-        policy_id = next(p.PolicyId for p in call(cam, "ListPolicies", Keyword=policy_name, Rp=200).List
-                         if p.PolicyName == policy_name)  # fmt: skip
+        policy_id = next(
+            p.PolicyId
+            for p in call(cam, "ListPolicies", Keyword=policy_name, Rp=200).List
+            if p.PolicyName == policy_name
+        )
         call(cam, "AttachUserPolicy", PolicyId=policy_id, AttachUin=uin)
     return name
 
@@ -114,8 +117,12 @@ def sdk_user(cam, made, *policies: str, password: str = "") -> str:
 def sdk_role(cam, made, *policies: str) -> str:
     name = unique("SdkRole")
     made["roles"].append(name)
-    trust = {"version": "2.0", "statement": [{"action": "name/sts:AssumeRole", "effect": "allow",
-                                               "principal": {"service": ["cos.cloud.tencent.com"]}}]}  # fmt: skip
+    trust = {
+        "version": "2.0",
+        "statement": [
+            {"action": "name/sts:AssumeRole", "effect": "allow", "principal": {"service": ["cos.cloud.tencent.com"]}}
+        ],
+    }
     call(cam, "CreateRole", RoleName=name, PolicyDocument=json.dumps(trust), Description="made by the SDK")
     for policy_name in policies:
         call(cam, "AttachRolePolicy", AttachRoleName=name, PolicyName=policy_name)
@@ -434,12 +441,32 @@ def test_the_sign_in_page_says_how_a_sub_user_signs_in(anonymous_page):
 # -- a read-only sub-user sees a read-only console -----------------------------------------------------------
 
 
-READ_ONLY_ACTIONS = ["name/cos:GetService", "name/cos:GetObject", "name/cos:HeadObject", "name/cos:GetBucket",
-                     "name/cam:List*", "name/cam:Get*", "name/cam:DescribeRoleList", "name/kms:List*",
-                     "name/kms:Describe*"]  # fmt: skip
-CHANGES = ["#add-user", "#new-role", "#create-cos-role", "#attach-policy", "#add-access-key", "#edit-user",
-           "#edit-role", "#console-password", "#delete-user", "#delete-role", "details.confirm",
-           'button:has-text("Detach")', 'button:has-text("Disable")']  # fmt: skip
+READ_ONLY_ACTIONS = [
+    "name/cos:GetService",
+    "name/cos:GetObject",
+    "name/cos:HeadObject",
+    "name/cos:GetBucket",
+    "name/cam:List*",
+    "name/cam:Get*",
+    "name/cam:DescribeRoleList",
+    "name/kms:List*",
+    "name/kms:Describe*",
+]
+CHANGES = [
+    "#add-user",
+    "#new-role",
+    "#create-cos-role",
+    "#attach-policy",
+    "#add-access-key",
+    "#edit-user",
+    "#edit-role",
+    "#console-password",
+    "#delete-user",
+    "#delete-role",
+    "details.confirm",
+    'button:has-text("Detach")',
+    'button:has-text("Disable")',
+]
 
 
 @pytest.fixture
@@ -495,8 +522,12 @@ def test_a_post_forged_by_a_read_only_sub_user_is_refused(read_only, cam, kinko,
         f"/cam/roles/{role}/policies/detach/": {"policy": COS_ROLE_POLICY},
     }
     for path, data in forged.items():
-        response = page.request.post(path, form={"csrfmiddlewaretoken": token, **data}, max_redirects=0,
-                                     headers={"Referer": f"{kinko.url}/cam/users/"})  # fmt: skip
+        response = page.request.post(
+            path,
+            form={"csrfmiddlewaretoken": token, **data},
+            max_redirects=0,
+            headers={"Referer": f"{kinko.url}/cam/users/"},
+        )
         assert response.status == 403, (path, response.status)
         assert "AuthFailure.UnauthorizedOperation" in response.text(), path  # the gate's refusal, not CSRF's
     guard.unwatch(page)
