@@ -181,6 +181,15 @@ class AccessKeyForm(forms.Form):
     description = forms.CharField(label=_("Description (optional)"), required=False, max_length=255)
 
 
+class RoleTrustForm(forms.Form):
+    trust_policy = forms.CharField(
+        label=_("Trust policy (JSON)"),
+        max_length=4096,
+        strip=False,
+        widget=forms.Textarea(attrs={"class": "mono", "rows": 10, "spellcheck": "false"}),
+    )
+
+
 class RoleEditForm(forms.Form):
     description = forms.CharField(label=_("Description"), required=False, max_length=300, widget=forms.Textarea)
 

@@ -48,6 +48,7 @@ urlpatterns = [
     path("cam/roles/cos-service-role/", cam.cos_service_role, name="cos-service-role"),
     path("cam/roles/<str:name>/", cam.role_detail, name="role"),
     path("cam/roles/<str:name>/edit/", cam.role_edit, name="role-edit"),
+    path("cam/roles/<str:name>/trust/", cam.role_trust, name="role-trust"),
     path("cam/roles/<str:name>/delete/", cam.role_delete, name="role-delete"),
     path("cam/roles/<str:name>/policies/attach/", cam.role_policy, {"operation": "attach"}, name="role-attach"),
     path("cam/roles/<str:name>/policies/detach/", cam.role_policy, {"operation": "detach"}, name="role-detach"),

@@ -18,6 +18,7 @@ from console.forms import (
     AttachPolicyForm,
     ConsolePasswordForm,
     RoleEditForm,
+    RoleTrustForm,
     RoleWizardForm,
     SubUserEditForm,
     SubUserForm,
@@ -30,7 +31,13 @@ from .common import account_of, console_page, may, may_on, redirect_back, requir
 
 WIZARD_STEPS = 7
 NAME_STEP, TAGS_STEP, REVIEW_STEP = 5, 4, 6
-ROLE_ACTIONS = ("cam:UpdateRoleDescription", "cam:DeleteRole", "cam:AttachRolePolicy", "cam:DetachRolePolicy")
+ROLE_ACTIONS = (
+    "cam:UpdateRoleDescription",
+    "cam:UpdateAssumeRolePolicy",
+    "cam:DeleteRole",
+    "cam:AttachRolePolicy",
+    "cam:DetachRolePolicy",
+)
 USER_ACTIONS = (
     "cam:UpdateUser",
     "cam:DeleteUser",
@@ -89,7 +96,7 @@ def cos_service_role(request):
     return redirect_back(request, "roles")
 
 
-def _role_page(request, role: Role, edit_form=None, attach_form=None, status: int = 200):
+def _role_page(request, role: Role, edit_form=None, attach_form=None, trust_form=None):
     attached = [a.policy for a in role.attachments.select_related("policy").order_by("attached_at", "id")]
     if attach_form is None:
         attach_form = AttachPolicyForm(prefix="attach")
@@ -99,14 +106,19 @@ def _role_page(request, role: Role, edit_form=None, attach_form=None, status: in
         "console/cam/role.html",
         {
             "role": role,
-            "trust": json.dumps(json.loads(role.trust_policy), indent=2),
+            "trust": pretty(role.trust_policy),
             "attached": attached,
             "edit_form": edit_form or RoleEditForm(prefix="edit", initial={"description": role.description}),
+            "trust_form": trust_form
+            or RoleTrustForm(prefix="trust", initial={"trust_policy": pretty(role.trust_policy)}),
             "attach_form": attach_form,
             "can": may_on(request, role_resource(request, role.name), *ROLE_ACTIONS),
         },
-        status=status,
     )
+
+
+def pretty(document: str) -> str:
+    return json.dumps(json.loads(document), indent=2)
 
 
 def _role(request, name: str, action: str) -> Role:
@@ -129,6 +141,24 @@ def role_edit(request, name: str):
     roles.update_role_description(role, form.cleaned_data["description"])
     messages.success(request, _("The role's description was saved."))
     return redirect("role", role.name)
+
+
+@console_page
+@require_POST
+def role_trust(request, name: str):
+    """UpdateAssumeRolePolicy: who may assume the role. A document that does not parse is shown again beside the
+    field, as typed, with the reason."""
+    role = _role(request, name, "cam:UpdateAssumeRolePolicy")
+    form = RoleTrustForm(request.POST, prefix="trust")
+    if form.is_valid():
+        try:
+            roles.update_assume_role_policy(role, form.cleaned_data["trust_policy"])
+        except errors.CamError as exc:
+            form.add_error("trust_policy", _("This is not a valid trust policy: %(reason)s") % {"reason": exc.message})
+        else:
+            messages.success(request, _("The role's trust policy was saved."))
+            return redirect("role", role.name)
+    return _role_page(request, role, trust_form=form)
 
 
 @console_page

@@ -347,6 +347,32 @@ def test_editing_a_roles_description_and_its_policies_then_deleting_it(page, cam
     assert gone.value.code == "InvalidParameter.RoleNotExist"
 
 
+def test_a_roles_trust_policy_is_edited_and_an_invalid_one_is_shown_again_beside_the_field(page, cam, made):
+    name = sdk_role(cam, made)
+    page.goto(f"/cam/roles/{name}/")
+    trust = page.locator('#role-trust textarea[name="trust-trust_policy"]')
+    trust.fill('{"version": "2.0", "statement": [')
+    page.get_by_role("button", name="Save the trust policy").click()
+    expect(field(page, "trust-trust_policy").locator("ul.errorlist")).to_contain_text("not a valid trust policy")
+    expect(trust).to_have_value('{"version": "2.0", "statement": [')
+    document = json.loads(call(cam, "GetRole", RoleName=name).RoleInfo.PolicyDocument)
+    assert document["statement"][0]["principal"]["service"] == ["cos.cloud.tencent.com"]
+
+    services = ["cos.cloud.tencent.com", "scf.qcloud.com"]
+    trust.fill(
+        json.dumps(
+            {
+                "version": "2.0",
+                "statement": [{"action": "name/sts:AssumeRole", "effect": "allow", "principal": {"service": services}}],
+            }
+        )
+    )
+    page.get_by_role("button", name="Save the trust policy").click()
+    expect(page.locator("p.message")).to_have_text("The role's trust policy was saved.")
+    document = json.loads(call(cam, "GetRole", RoleName=name).RoleInfo.PolicyDocument)
+    assert document["statement"][0]["principal"]["service"] == services
+
+
 # -- sub-users: edit, policies, access keys, password, delete -----------------------------------------------
 
 
@@ -518,6 +544,7 @@ def test_a_post_forged_by_a_read_only_sub_user_is_refused(read_only, cam, kinko,
         f"/cam/users/{other}/keys/{secret_id}/delete/": {},
         f"/cam/roles/{role}/delete/": {},
         f"/cam/roles/{role}/edit/": {"edit-description": "forged"},
+        f"/cam/roles/{role}/trust/": {"trust-trust_policy": "{}"},
         f"/cam/roles/{role}/policies/attach/": {"attach-policy": "QcloudCAMFullAccess"},
         f"/cam/roles/{role}/policies/detach/": {"policy": COS_ROLE_POLICY},
     }
