@@ -8,6 +8,7 @@ from django.urls import include, path
 from console import views
 from console.forms import ThrottledAuthenticationForm
 from console.pages import buckets, cam, jobs, kms, objects, overview
+from console.pages.common import ConsoleLoginView
 
 handler400 = "console.views.bad_request"
 handler403 = "console.views.permission_denied"
@@ -22,7 +23,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path(
         "login/",
-        auth_views.LoginView.as_view(
+        ConsoleLoginView.as_view(
             authentication_form=ThrottledAuthenticationForm, extra_context={"appid": settings.KINKO_APPID}
         ),
         name="login",

@@ -6,9 +6,10 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 
 import gate
 from buckets.errors import CosError
@@ -103,6 +104,26 @@ class Permissions:
 def permissions(request: HttpRequest) -> dict:
     """Context processor: `may` in every template."""
     return {"may": Permissions(request)}
+
+
+# Where a sign-in without `next` lands: the first of these pages the principal may open (a sub-user with KMS
+# rights alone lands on the KMS page, not on a refusal).
+LANDING_PAGES = [
+    ("overview", "cos:GetService"),
+    ("kms", "kms:ListKeyDetail"),
+    ("users", "cam:ListUsers"),
+    ("roles", "cam:DescribeRoleList"),
+]
+
+
+class ConsoleLoginView(LoginView):
+    def get_default_redirect_url(self) -> str:
+        self.request.__dict__.pop("_kinko_principal", None)  # who signed in just now
+        self.request.__dict__.pop("_kinko_may", None)
+        for page, action in LANDING_PAGES:
+            if may(self.request, action):
+                return resolve_url(page)
+        return super().get_default_redirect_url()
 
 
 def require_policies(request: HttpRequest, action: str, names: list[str]) -> None:

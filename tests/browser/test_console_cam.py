@@ -145,13 +145,13 @@ def checked_page(context: BrowserContext, guard: PageGuard) -> Page:
     return page
 
 
-def sign_in_as(context: BrowserContext, kinko: LiveKinko, username: str, password: str) -> Page:
+def sign_in_as(context: BrowserContext, kinko: LiveKinko, username: str, password: str, lands: str = "/") -> Page:
     page = context.new_page()
     page.goto(f"{kinko.url}/login/")
     page.locator('input[name="username"]').fill(username)
     page.locator('input[name="password"]').fill(password)
     page.locator('main form button[type="submit"]').click()
-    expect(page).to_have_url(f"{kinko.url}/")
+    expect(page).to_have_url(f"{kinko.url}{lands}")
     return page
 
 
@@ -457,6 +457,20 @@ def test_a_reset_console_password_lets_the_sub_user_sign_in_as_itself(page, new_
     guard.expect_status(403, r"/cam/users/$")
     assert own.goto("/cam/users/").status == 403
     expect(own.locator("#denied")).to_contain_text("cam:ListUsers")
+
+
+def test_a_sub_user_with_kms_rights_alone_lands_on_the_kms_page(new_context, kinko, cam, made, guard):
+    password = strong_password()
+    name = sdk_user(cam, made, "QcloudKMSFullAccess", password=password)
+    page = sign_in_as(new_context(), kinko, f"{name}@{APPID}", password, lands="/kms/")
+    guard.watch(page)
+    page.reload()
+    nav = page.get_by_role("navigation")
+    expect(nav.get_by_role("link", name="KMS")).to_be_visible()
+    for hidden in ("Overview", "Buckets", "Users", "Roles", "Jobs"):
+        expect(nav.get_by_role("link", name=hidden, exact=True)).to_have_count(0)
+    guard.unwatch(page)
+    assert guard.problems == [], guard.problems
 
 
 def test_the_sign_in_page_says_how_a_sub_user_signs_in(anonymous_page):
