@@ -168,7 +168,9 @@ class Refusal:
 
 
 def denied(request: HttpRequest, error) -> HttpResponse:
-    return render(request, "console/denied.html", {"error": error}, status=403)
+    """The gate's refusal, of a page or of a change (which the console did not offer): 403, saying why."""
+    explanation = explain(error, 403, request.resolver_match.kwargs if request.resolver_match else {})
+    return render(request, "console/denied.html", {"explanation": explanation}, status=403)
 
 
 def refused(request: HttpRequest, error, status: int):
