@@ -10,6 +10,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -244,25 +245,82 @@ class RoleWizardForm(forms.Form):
     name = forms.CharField(required=False, max_length=128)
 
 
-class SubUserForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=64)
-    remark = forms.CharField(label=_("Remark"), required=False, max_length=255)
-    policies = forms.MultipleChoiceField(label=_("Policies"), required=False, choices=[])
-    password = forms.CharField(
-        label=_("Console password (optional)"),
+CAM_NAME = RegexValidator(r"^[A-Za-z0-9+=,.@_-]{1,128}\Z", _("Use 1 to 128 letters, digits and + = , . @ - _ only."))
+
+
+def check_console_password(form: forms.Form, field: str, username: str) -> None:
+    """Django's password validators (length, similarity, common, numeric) on `field`, the error beside it."""
+    password = form.cleaned_data.get(field)
+    if password:
+        try:
+            password_validation.validate_password(password, get_user_model()(username=username))
+        except forms.ValidationError as exc:
+            form.add_error(field, exc)
+
+
+def console_password_field(label) -> forms.CharField:
+    return forms.CharField(
+        label=label,
         required=False,
         min_length=10,
         strip=False,
         widget=forms.PasswordInput(render_value=False),  # a password the operator chose is never shown again
-        help_text=_("Lets the sub-user sign in to this console."),
+        help_text=_("At least 10 characters, not all digits, not a common password, not like the name."),
     )
+
+
+class SubUserForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=64, validators=[CAM_NAME])
+    remark = forms.CharField(label=_("Remark"), required=False, max_length=255)
+    policies = forms.MultipleChoiceField(label=_("Policies"), required=False, choices=[])
+    password = console_password_field(_("Console password (optional)"))
 
     def clean(self):
         cleaned = super().clean()
-        password = cleaned.get("password")
-        if password:
-            try:
-                password_validation.validate_password(password, get_user_model()(username=cleaned.get("name", "")))
-            except forms.ValidationError as exc:
-                self.add_error("password", exc)
+        check_console_password(self, "password", cleaned.get("name", ""))
         return cleaned
+
+
+class SubUserEditForm(forms.Form):
+    remark = forms.CharField(label=_("Remark"), required=False, max_length=255)
+
+
+class ConsolePasswordForm(forms.Form):
+    password = console_password_field(_("New console password"))
+
+    def __init__(self, *args, username: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.username = username
+        self.fields["password"].required = True
+
+    def clean(self):
+        cleaned = super().clean()
+        check_console_password(self, "password", self.username)
+        return cleaned
+
+
+class AttachPolicyForm(forms.Form):
+    policy = forms.ChoiceField(label=_("Policy"), choices=[])
+
+
+class AccessKeyForm(forms.Form):
+    description = forms.CharField(label=_("Description (optional)"), required=False, max_length=255)
+
+
+class RoleTrustForm(forms.Form):
+    trust_policy = forms.CharField(
+        label=_("Trust policy (JSON)"),
+        max_length=4096,
+        strip=False,
+        widget=forms.Textarea(attrs={"class": "mono", "rows": 10, "spellcheck": "false"}),
+    )
+
+
+class RoleEditForm(forms.Form):
+    description = forms.CharField(label=_("Description"), required=False, max_length=300, widget=forms.Textarea)
+
+    def clean_description(self) -> str:
+        description = self.cleaned_data["description"]
+        if len(description.encode()) > 300:
+            raise forms.ValidationError(_("The description is too long: at most 300 bytes."))
+        return description

@@ -1,5 +1,6 @@
 """Routes for everything that is not COS XML or API 3.0 (those are routed in console.routing)."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -7,6 +8,7 @@ from django.urls import include, path
 from console import views
 from console.forms import ThrottledAuthenticationForm
 from console.pages import buckets, cam, jobs, kms, objects, overview
+from console.pages.common import ConsoleLoginView
 
 handler400 = "console.views.bad_request"
 handler403 = "console.views.permission_denied"
@@ -19,7 +21,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("console.jsonapi.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("login/", auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm), name="login"),
+    path(
+        "login/",
+        ConsoleLoginView.as_view(
+            authentication_form=ThrottledAuthenticationForm, extra_context={"appid": settings.KINKO_APPID}
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", overview.overview, name="overview"),
     path("buckets/", buckets.bucket_list, name="buckets"),
@@ -41,7 +49,37 @@ urlpatterns = [
     path("cam/roles/wizard/", cam.role_wizard, name="role-wizard"),
     path("cam/roles/cos-service-role/", cam.cos_service_role, name="cos-service-role"),
     path("cam/roles/<str:name>/", cam.role_detail, name="role"),
+    path("cam/roles/<str:name>/edit/", cam.role_edit, name="role-edit"),
+    path("cam/roles/<str:name>/trust/", cam.role_trust, name="role-trust"),
+    path("cam/roles/<str:name>/delete/", cam.role_delete, name="role-delete"),
+    path("cam/roles/<str:name>/policies/attach/", cam.role_policy, {"operation": "attach"}, name="role-attach"),
+    path("cam/roles/<str:name>/policies/detach/", cam.role_policy, {"operation": "detach"}, name="role-detach"),
     path("cam/users/", cam.user_list, name="users"),
+    path("cam/users/<str:name>/", cam.user_detail, name="user"),
+    path("cam/users/<str:name>/edit/", cam.user_edit, name="user-edit"),
+    path("cam/users/<str:name>/password/", cam.user_password, name="user-password"),
+    path("cam/users/<str:name>/delete/", cam.user_delete, name="user-delete"),
+    path("cam/users/<str:name>/policies/attach/", cam.user_policy, {"operation": "attach"}, name="user-attach"),
+    path("cam/users/<str:name>/policies/detach/", cam.user_policy, {"operation": "detach"}, name="user-detach"),
+    path("cam/users/<str:name>/keys/", cam.access_key_create, name="access-key-create"),
+    path(
+        "cam/users/<str:name>/keys/<str:secret_id>/disable/",
+        cam.access_key_action,
+        {"operation": "disable"},
+        name="access-key-disable",
+    ),
+    path(
+        "cam/users/<str:name>/keys/<str:secret_id>/enable/",
+        cam.access_key_action,
+        {"operation": "enable"},
+        name="access-key-enable",
+    ),
+    path(
+        "cam/users/<str:name>/keys/<str:secret_id>/delete/",
+        cam.access_key_action,
+        {"operation": "delete"},
+        name="access-key-delete",
+    ),
     path("jobs/", jobs.job_list, name="jobs"),
     path("jobs/<uuid:job_id>/", jobs.job_detail, name="job"),
     path("jobs/<uuid:job_id>/cancel/", jobs.job_cancel, name="job-cancel"),

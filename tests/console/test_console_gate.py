@@ -56,8 +56,9 @@ def csrf_of(session: requests.Session, url: str) -> str:
     return CSRF.search(session.get(url, timeout=10).text).group(1)
 
 
-def sign_in(session: requests.Session, kinko: LiveKinko, username: str, password: str,
-            login: str = "/login/", **extra: str) -> requests.Response:  # fmt: skip
+def sign_in(
+    session: requests.Session, kinko: LiveKinko, username: str, password: str, login: str = "/login/", **extra: str
+) -> requests.Response:
     url = kinko.url + login
     data = {"csrfmiddlewaretoken": csrf_of(session, url), "username": username, "password": password, **extra}
     return session.post(url, data=data, timeout=10, allow_redirects=False)
@@ -65,8 +66,13 @@ def sign_in(session: requests.Session, kinko: LiveKinko, username: str, password
 
 def post(session: requests.Session, kinko: LiveKinko, path: str, data: dict, **headers: str) -> requests.Response:
     token = session.cookies.get("csrftoken") or csrf_of(session, kinko.url + "/")
-    return session.post(kinko.url + path, data={"csrfmiddlewaretoken": token, **data}, timeout=10,
-                        allow_redirects=False, headers={"Referer": kinko.url + "/", **headers})  # fmt: skip
+    return session.post(
+        kinko.url + path,
+        data={"csrfmiddlewaretoken": token, **data},
+        timeout=10,
+        allow_redirects=False,
+        headers={"Referer": kinko.url + "/", **headers},
+    )
 
 
 def django_user(kinko: LiveKinko, *, superuser: bool) -> tuple[str, str]:
@@ -121,12 +127,14 @@ def console_sub_user(kinko, admin, cam):
     def make(*actions: str) -> requests.Session:
         request = cam_models.CreatePolicyRequest()
         request.PolicyName = unique("console")
-        request.PolicyDocument = json.dumps({"version": "2.0", "statement": [
-            {"effect": "allow", "action": list(actions), "resource": "*"}]})  # fmt: skip
+        request.PolicyDocument = json.dumps(
+            {"version": "2.0", "statement": [{"effect": "allow", "action": list(actions), "resource": "*"}]}
+        )
         cam.CreatePolicy(request)
         name, password = unique("cu"), f"S{uuid.uuid4().hex}!"
-        response = post(admin, kinko, "/cam/users/", {"name": name, "password": password,
-                                                       "policies": [request.PolicyName]})  # fmt: skip
+        response = post(
+            admin, kinko, "/cam/users/", {"name": name, "password": password, "policies": [request.PolicyName]}
+        )
         assert response.status_code == 200 and name in response.text, response.text
         return signed_in(kinko, f"{name}@{APPID}", password)
 
@@ -193,8 +201,18 @@ def test_add_user_with_attach_user_policy_creates_the_user_with_its_policies(kin
 def test_create_role_alone_cannot_finish_the_role_wizard_with_policies(kinko, console_sub_user, root):
     session = console_sub_user("name/cam:CreateRole", "name/cam:DescribeRoleList")
     name = unique("wr")
-    post(session, kinko, "/cam/roles/wizard/", {"step": "6", "entity": "service", "service": "cos.cloud.tencent.com",
-                                                "policies": ["QcloudCAMFullAccess"], "name": name})  # fmt: skip
+    post(
+        session,
+        kinko,
+        "/cam/roles/wizard/",
+        {
+            "step": "6",
+            "entity": "service",
+            "service": "cos.cloud.tencent.com",
+            "policies": ["QcloudCAMFullAccess"],
+            "name": name,
+        },
+    )
     roles = root.get(f"{kinko.url}/api/v1/cam/roles/", timeout=10).json()
     assert name not in {role["name"] for role in roles}
 
@@ -252,9 +270,19 @@ def test_next_on_this_site_is_followed(kinko, admin, bucket):
     assert response.headers["Location"] == f"/buckets/{bucket}/"
 
 
-def test_referer_of_a_refused_change_never_leads_off_the_site(kinko, console_sub_user, bucket):
+def test_a_change_the_gate_refuses_answers_403_and_never_leads_off_the_site(kinko, console_sub_user, bucket):
     session = console_sub_user("name/cos:HeadBucket")
     response = post(session, kinko, f"/buckets/{bucket}/acl/", {"acl": "public-read"}, Referer=EVIL)
+    assert response.status_code == 403
+    assert not is_offsite(response), response.headers.get("Location")
+
+
+def test_referer_of_a_change_the_domain_refuses_never_leads_off_the_site(kinko, admin, cam):
+    request = cam_models.AddUserRequest()
+    request.Name = unique("referer")
+    cam.AddUser(request)
+    path = f"/cam/users/{request.Name}/policies/detach/"
+    response = post(admin, kinko, path, {"policy": unique("no-such-policy")}, Referer=EVIL)
     assert response.status_code == 302
     assert not is_offsite(response), response.headers.get("Location")
 
@@ -289,8 +317,9 @@ def fail_sign_ins(kinko: LiveKinko, username: str, address: str, login: str, cou
 def test_failures_for_a_user_name_lock_it_out_from_every_address(throttled, login):
     username, password = django_user(throttled, superuser=True)
     fail_sign_ins(throttled, username, "127.0.0.2" if login == "/login/" else "127.0.0.3", login)
-    response = sign_in(browser("127.0.0.4" if login == "/login/" else "127.0.0.5"), throttled, username, password,
-                       login=login)  # fmt: skip
+    response = sign_in(
+        browser("127.0.0.4" if login == "/login/" else "127.0.0.5"), throttled, username, password, login=login
+    )
     assert response.status_code == 200
     assert "Too many failed sign-ins" in response.text
 
