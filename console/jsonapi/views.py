@@ -412,7 +412,7 @@ class KeyAction(ApiView):
     @extend_schema(request=None, responses=s.KeySerializer)
     def post(self, request: Request, key_id: str, operation: str) -> Response:
         if operation not in KEY_ACTIONS:
-            return Response({"code": "not_found", "detail": f"No key action {operation!r}."}, status=404)
+            return Response({"code": "NotFound", "detail": f"No key action {operation!r}."}, status=404)
         action_name, run = KEY_ACTIONS[operation]
         key, caller = _key(request, key_id, action_name)
         run(caller, key_id)
