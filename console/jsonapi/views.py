@@ -312,8 +312,11 @@ class KmsStatus(ApiView):
     @extend_schema(responses={200: dict})
     def get(self, request: Request) -> Response:
         require(request, "kms:GetServiceStatus")
-        status_ = kms.get_service_status(kms_caller(request))
-        return Response({"activated": status_.enabled, "key_count": status_.key_count, "key_limit": status_.key_limit})
+        # Read without the audited service call: looking is not a KMS event (only changes and key use are).
+        account = principal_of(request).account
+        enabled = kms.is_activated(account)
+        count = MasterKey.objects.live().filter(account=account, owner="user").count() if enabled else 0
+        return Response({"activated": enabled, "key_count": count, "key_limit": kms.MAX_KEYS_PER_REGION})
 
 
 class KmsActivate(ApiView):
@@ -327,9 +330,10 @@ class KeyList(ApiView):
     @extend_schema(parameters=[OpenApiParameter("region", str)], responses=s.KeySerializer(many=True))
     def get(self, request: Request) -> Response:
         require(request, "kms:ListKeyDetail")
-        query = kms.KeyFilter(limit=200, usage="ALL")
-        keys, _ = kms.list_key_detail(kms_caller(request, request.query_params.get("region")), query)
-        return Response(s.KeySerializer(keys, many=True).data)
+        caller = kms_caller(request, request.query_params.get("region"))
+        kms.require_activated(caller.account)  # read without the audited ListKeyDetail, as KmsStatus does
+        keys = MasterKey.objects.live().filter(account=caller.account, region=caller.kms_region)
+        return Response(s.KeySerializer(keys.order_by("-created_at", "-id")[:200], many=True).data)
 
     @extend_schema(request=s.KeyCreateSerializer, responses={201: s.KeySerializer})
     def post(self, request: Request) -> Response:

@@ -23,6 +23,7 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
 from tests.live import APPID, REGION, ROOT, LiveKinko, Worker, cos_client
+from tests.protocol.support import manage
 
 SSE_HEADER = "x-cos-server-side-encryption"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -386,6 +387,34 @@ def test_a_key_change_through_the_api_is_audited_with_its_principal_and_request_
     events = ok(api.get(f"/kms/keys/{key['key_id']}/audit/"))
     disabled = [event for event in events if event["action"] == "DisableKey"]
     assert [(event["request_id"], event["actor"]) for event in disabled] == [(request_id, f"jsonapi:{kinko.secret_id}")]
+
+
+def audit_rows(kinko: LiveKinko) -> int:
+    found = manage(
+        kinko, "shell", "-v", "0", "-c", "from keys.models import AuditEvent; print(AuditEvent.objects.count())"
+    )
+    return int(found.strip().splitlines()[-1])
+
+
+def test_reading_the_kms_through_the_api_writes_no_audit_row(kinko, api, default_keys):
+    key_id = ok(api.post("/kms/keys/", json={"alias": unique("r")}))["key_id"]
+    before = audit_rows(kinko)
+    for path in (
+        "/kms/",
+        "/kms/keys/",
+        f"/kms/keys/{key_id}/",
+        f"/kms/keys/{key_id}/audit/",
+        f"/kms/keys/{key_id}/usage/",
+        f"/kms/keys/{key_id}/impact/",
+    ):
+        ok(api.get(path))
+    assert audit_rows(kinko) == before
+
+
+def test_the_kms_status_read_without_audit_still_counts_the_keys(api, default_keys):
+    ok(api.post("/kms/keys/", json={"alias": unique("s")}))
+    body = ok(api.get("/kms/"))
+    assert body["activated"] is True and body["key_count"] >= 1 and body["key_limit"] == 200
 
 
 # -- the schema ----------------------------------------------------------------------------------------------------
