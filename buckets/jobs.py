@@ -23,11 +23,12 @@ from core.db import one
 
 from . import errors, sse
 from .models import Bucket, Job, JobItem, JobItemState, JobStatus, ObjectSegment, SseMode, StoredObject
-from .service import key_prefix_filter
+from .service import delete_object, key_prefix_filter
 
 log = logging.getLogger(__name__)
 
 ENCRYPT_OBJECTS = "encrypt_objects"
+DELETE_OBJECTS = "delete_objects"  # a folder deleted recursively
 LEASE = datetime.timedelta(seconds=15)  # a claim not renewed for this long belongs to a dead worker
 HEARTBEAT = LEASE / 3  # how often a working worker renews the lease of the claims it holds
 BATCH = 50
@@ -47,20 +48,37 @@ def _target(bucket: Bucket, sse_mode: str, kms_key_id: str | None) -> sse.SseReq
 
 def start_encryption_job(bucket: Bucket, prefix: str, sse_mode: str, kms_key_id: str | None, requester: str,
                          workers: int = WORKERS_PER_JOB, keys: list[str] | None = None) -> Job:  # fmt: skip
-    """Create the job with one item per object under `prefix` (or per named key), and queue it for `workers`."""
+    """Create the job with one item per object under `prefix`, or, when `keys` names objects, one item per named key
+    and nothing else; queue it for `workers`."""
     target = _target(bucket, sse_mode, kms_key_id)
+    params = {"prefix": prefix, "sse": target.mode, "kms_key_id": target.kms_key_id}
+    return _start_job(bucket, ENCRYPT_OBJECTS, params, requester, workers, keys)
+
+
+def start_delete_prefix_job(bucket: Bucket, prefix: str, requester: str, workers: int = WORKERS_PER_JOB) -> Job:
+    """Delete every object under `prefix` (a folder and its marker object `prefix` itself) as a job."""
+    if not prefix:
+        raise errors.InvalidArgument("Deleting a folder needs its prefix; the bucket root is not a folder.")
+    return _start_job(bucket, DELETE_OBJECTS, {"prefix": prefix}, requester, workers, None)
+
+
+def _start_job(bucket: Bucket, kind: str, params: dict, requester: str, workers: int, keys: list[str] | None) -> Job:
+    if keys is not None:
+        keys = sorted(dict.fromkeys(keys))
+        if not keys:
+            raise errors.InvalidArgument("Choose at least one object.")
+        params = {**params, "keys": keys}
     with transaction.atomic():
-        job = Job.objects.create(
-            kind=ENCRYPT_OBJECTS,
-            bucket=bucket,
-            requester=requester,
-            params={"prefix": prefix, "sse": target.mode, "kms_key_id": target.kms_key_id},
-        )
-        keys = StoredObject.objects.filter(bucket=bucket).order_by("key")
-        if prefix:
-            keys = keys.filter(**key_prefix_filter(prefix))
+        job = Job.objects.create(kind=kind, bucket=bucket, requester=requester, params=params)
+        if keys is not None:
+            listed = iter(keys)
+        else:
+            found = StoredObject.objects.filter(bucket=bucket).order_by("key")
+            if params["prefix"]:
+                found = found.filter(**key_prefix_filter(params["prefix"]))
+            listed = found.values_list("key", flat=True).iterator(chunk_size=ENUMERATION_BATCH)
         total, batch = 0, []
-        for key in keys.values_list("key", flat=True).iterator(chunk_size=ENUMERATION_BATCH):
+        for key in listed:
             batch.append(JobItem(job=job, key=key))
             if len(batch) == ENUMERATION_BATCH:
                 JobItem.objects.bulk_create(batch)
@@ -152,11 +170,22 @@ def run_job(job_id: str, now_fn=timezone.now, should_stop=lambda: False) -> int:
 
 def _process(job: Job, item: JobItem) -> tuple[str, str, int]:
     """(state, reason, bytes) for one item."""
-    target = sse.SseRequest(job.params["sse"], kms_key_id=job.params.get("kms_key_id", ""))
     try:
+        if job.kind == DELETE_OBJECTS:
+            return delete_job_object(job.bucket, item.key)
+        target = sse.SseRequest(job.params["sse"], kms_key_id=job.params.get("kms_key_id", ""))
         return reencrypt_object(job.bucket, item.key, target)
     except errors.CosError as exc:
         return JobItemState.FAILED, f"{exc.code}: {exc.message}"[:255], 0
+
+
+def delete_job_object(bucket: Bucket, key: str) -> tuple[str, str, int]:
+    """Delete one object of a delete-folder job; one already gone counts as skipped."""
+    size = StoredObject.objects.filter(bucket=bucket, key=key).values_list("size_bytes", flat=True).first()
+    if size is None:
+        return JobItemState.SKIPPED, "deleted since the job started", 0
+    delete_object(bucket, key)
+    return JobItemState.DONE, "", size
 
 
 def _record(job: Job, item: JobItem, state: str, reason: str, size: int) -> None:

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "console",
     "keys",
     "roles",
@@ -92,6 +93,7 @@ MIDDLEWARE = [
     "console.security.TransportSecurityMiddleware",
     # COS XML requests are routed by Host and never reach the console's stack.
     "console.routing.CosApiMiddleware",
+    "console.jsonapi.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -202,7 +204,7 @@ REST_FRAMEWORK = {
         "console.jsonapi.auth.SessionPrincipalAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["console.jsonapi.auth.HasPrincipal"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "console.jsonapi.schema.AutoSchema",
     "EXCEPTION_HANDLER": "console.jsonapi.errors.handle_exception",
     "UNAUTHENTICATED_USER": None,
 }
@@ -214,6 +216,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # Swagger UI's files come from the project (drf-spectacular-sidecar): the docs work offline under the CSP.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Deep links put a link inside each operation's toggle button: a nested control screen readers cannot reach.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
+    "ENUM_NAME_OVERRIDES": {"SseEnum": "console.jsonapi.serializers.SSE_CHOICES"},
 }
 
 # The embedded broker (console/broker.py): kombu's filesystem transport with atomic message files and a quarantine.

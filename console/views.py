@@ -39,29 +39,31 @@ def _api_error(code: str, detail: str, status: int) -> JsonResponse:
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
-        return _api_error("bad_request", "The request could not be understood.", 400)
+        return _api_error("InvalidParameter", "The request could not be understood.", 400)
     return defaults.bad_request(request, exception)
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
-        return _api_error("permission_denied", "You do not have permission to perform this action.", 403)
+        return _api_error(
+            "AuthFailure.UnauthorizedOperation", "You do not have permission to perform this action.", 403
+        )
     return defaults.permission_denied(request, exception)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
-        return _api_error("not_found", "Not found.", 404)
+        return _api_error("NotFound", "Not found.", 404)
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
-        return _api_error("internal_error", "The server failed; the error has been logged.", 500)
+        return _api_error("InternalError", "The server failed; the error has been logged.", 500)
     return defaults.server_error(request)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if _is_api(request):
-        return _api_error("csrf_failed", "CSRF verification failed.", 403)
+        return _api_error("AuthFailure.CsrfFailed", "CSRF verification failed.", 403)
     return csrf.csrf_failure(request, reason)

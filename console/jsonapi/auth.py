@@ -17,13 +17,23 @@ from roles.principal import Principal
 class ApiUser(AnonymousUser):
     """The request.user DRF sees for token-authenticated calls; the principal carries who it really is."""
 
-    def __init__(self, principal: Principal) -> None:
+    def __init__(self, principal: Principal, name: str = "") -> None:
         super().__init__()
         self.principal = principal
+        self.name = name or signed_in_name(principal)
 
     @property
     def is_authenticated(self) -> bool:
         return True
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def signed_in_name(principal: Principal) -> str:
+    """How the browsable API names the caller: the sub-user, or the account's root."""
+    sub_user = principal.sub_user
+    return sub_user.name if sub_user is not None else f"root ({principal.account.appid})"
 
 
 class TokenAuthentication(authentication.BaseAuthentication):
@@ -63,7 +73,7 @@ class SessionPrincipalAuthentication(authentication.SessionAuthentication):
         if result is None:
             return None
         principal = roles.console_principal(result[0])
-        return (ApiUser(principal), None) if principal is not None else None
+        return (ApiUser(principal, result[0].get_username()), None) if principal is not None else None
 
 
 def principal_of(request) -> Principal:
@@ -88,3 +98,13 @@ class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "`Token <ApiToken>` (the account's root) or `Token <SecretId>:<SecretKey>`.",
         }
+
+
+class SessionPrincipalAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents the console session (the browsable API and the docs page signed in)."""
+
+    target_class = "console.jsonapi.auth.SessionPrincipalAuthentication"
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}

@@ -1,21 +1,95 @@
-"""JSON API request and response shapes (snake_case, as PRODUCT.md lists them)."""
+"""JSON API request and response shapes (snake_case, as PRODUCT.md lists them).
 
+Encryption has one vocabulary everywhere: `"sse": "AES256" | "cos/kms" | null` with `kms_key_id` null when unset.
+The names PRODUCT.md promised before it (a bucket's `"algorithm": "AES256" | "KMS"`, an object's `"encryption"`) are
+still accepted and answered, marked deprecated in the schema. A request body naming a field the API does not know is
+refused with 400, never silently ignored."""
+
+from collections.abc import Mapping
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from buckets.models import Bucket, Job, SseMode, StoredObject
 from keys.models import AuditEvent, MasterKey
 from roles.models import Role, SubUser
 
+MAX_JOB_KEYS = 1000
+SSE_CHOICES = ["AES256", "cos/kms"]
+# A bucket default's COS wire name (PUT Bucket encryption's SSEAlgorithm) for each `sse`, and back.
+ALGORITHM_OF_SSE = {"AES256": "AES256", "cos/kms": "KMS"}
+SSE_OF_ALGORITHM = {algorithm: sse for sse, algorithm in ALGORITHM_OF_SSE.items()}
+# Sent by the browsable API's HTML forms alongside the fields; CSRF middleware reads it, the serializer does not.
+FORM_FIELDS = {"csrfmiddlewaretoken"}
 
-class EncryptionSerializer(serializers.Serializer):
-    algorithm = serializers.ChoiceField(["AES256", "KMS"])
+
+class StrictSerializer(serializers.Serializer):
+    """A request body: a field it does not declare is a 400 naming that field."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields) - FORM_FIELDS)
+            if unknown:
+                raise serializers.ValidationError({name: ["This field is not known."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": ["AES256", "KMS"],
+        "deprecated": True,
+        "description": "Deprecated: the same as `sse` in COS's PUT Bucket encryption names.",
+    }
+)
+class DeprecatedAlgorithmField(serializers.ChoiceField):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(["AES256", "KMS"], **kwargs)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": ["none", "SSE-COS", "SSE-KMS", "SSE-C"],
+        "deprecated": True,
+        "description": "Deprecated: use `sse`.",
+    }
+)
+class DeprecatedObjectEncryptionField(serializers.SerializerMethodField):
+    pass
+
+
+class EncryptionSerializer(StrictSerializer):
+    """A bucket's default encryption: `sse` (or the deprecated `algorithm`) and the CMK for cos/kms."""
+
+    sse = serializers.ChoiceField(SSE_CHOICES, required=False)
+    algorithm = DeprecatedAlgorithmField(required=False)
     kms_key_id = serializers.CharField(required=False, allow_null=True, allow_blank=True, default=None)
+
+    def validate(self, attrs: dict) -> dict:
+        sse, algorithm = attrs.pop("sse", None), attrs.pop("algorithm", None)
+        if sse is None and algorithm is None:
+            raise serializers.ValidationError({"sse": ["This field is required."]})
+        if sse is not None and algorithm is not None and ALGORITHM_OF_SSE[sse] != algorithm:
+            raise serializers.ValidationError({"sse": ["sse and algorithm name different encryption."]})
+        attrs["sse"] = sse or SSE_OF_ALGORITHM[algorithm]
+        return attrs
+
+
+class EncryptionOutSerializer(serializers.Serializer):
+    sse = serializers.ChoiceField(SSE_CHOICES)
+    kms_key_id = serializers.CharField(allow_null=True)
+    algorithm = DeprecatedAlgorithmField()
 
 
 def bucket_encryption(bucket: Bucket) -> dict | None:
     if not bucket.default_sse:
         return None
-    return {"algorithm": bucket.default_sse, "kms_key_id": bucket.default_kms_key_id or None}
+    return {
+        "sse": SSE_OF_ALGORITHM[bucket.default_sse],
+        "kms_key_id": bucket.default_kms_key_id or None,
+        "algorithm": bucket.default_sse,
+    }
 
 
 class BucketSerializer(serializers.ModelSerializer):
@@ -32,11 +106,12 @@ class BucketSerializer(serializers.ModelSerializer):
 
         return acl.canned_name(bucket.acl, is_bucket=True)
 
+    @extend_schema_field(EncryptionOutSerializer(allow_null=True))
     def get_encryption(self, bucket: Bucket) -> dict | None:
         return bucket_encryption(bucket)
 
 
-class BucketCreateSerializer(serializers.Serializer):
+class BucketCreateSerializer(StrictSerializer):
     name = serializers.CharField()
     region = serializers.CharField()
     acl = serializers.ChoiceField(["private", "public-read", "public-read-write"], default="private")
@@ -49,13 +124,30 @@ def sse_name(obj: StoredObject) -> str:
 
 class ObjectSerializer(serializers.ModelSerializer):
     size = serializers.IntegerField(source="size_bytes")
-    encryption = serializers.SerializerMethodField()
+    sse = serializers.SerializerMethodField()
     kms_key_id = serializers.SerializerMethodField()
+    encryption = DeprecatedObjectEncryptionField()
 
     class Meta:
         model = StoredObject
-        fields = ["key", "size", "etag", "crc64", "content_type", "storage_class", "last_modified", "encryption",
-                  "kms_key_id", "metadata", "headers"]  # fmt: skip
+        fields = [
+            "key",
+            "size",
+            "etag",
+            "crc64",
+            "content_type",
+            "storage_class",
+            "last_modified",
+            "sse",
+            "kms_key_id",
+            "encryption",
+            "metadata",
+            "headers",
+        ]
+
+    @extend_schema_field({"type": "string", "enum": ["AES256", "cos/kms", "SSE-C"], "nullable": True})
+    def get_sse(self, obj: StoredObject) -> str | None:
+        return obj.sse or None
 
     def get_encryption(self, obj: StoredObject) -> str:
         return sse_name(obj)
@@ -71,22 +163,74 @@ class ObjectListSerializer(serializers.Serializer):
     next_marker = serializers.CharField(allow_null=True)
 
 
-class EncryptionJobCreateSerializer(serializers.Serializer):
+class EncryptionJobCreateSerializer(StrictSerializer):
+    """Re-encrypt every object under `prefix`, or only the objects `keys` names (then `prefix` must be empty)."""
+
     prefix = serializers.CharField(required=False, allow_blank=True, default="")
-    sse = serializers.ChoiceField(["AES256", "cos/kms"])
+    keys = serializers.ListField(
+        child=serializers.CharField(max_length=850), required=False, allow_empty=False, max_length=MAX_JOB_KEYS
+    )
+    sse = serializers.ChoiceField(SSE_CHOICES)
     kms_key_id = serializers.CharField(required=False, allow_null=True, allow_blank=True, default=None)
+
+    def validate(self, attrs: dict) -> dict:
+        if "keys" in attrs and attrs["prefix"]:
+            raise serializers.ValidationError({"keys": ["Name either keys or a prefix, not both."]})
+        return attrs
+
+
+class JobParamsSerializer(serializers.Serializer):
+    prefix = serializers.CharField()
+    keys = serializers.ListField(child=serializers.CharField(), required=False)
+    sse = serializers.ChoiceField(SSE_CHOICES, allow_null=True, required=False)
+    kms_key_id = serializers.CharField(allow_null=True, required=False)
+
+
+def job_params(job: Job) -> dict:
+    params = dict(job.params)
+    if "sse" in params:
+        params["sse"] = params["sse"] or None
+    if "kms_key_id" in params:
+        params["kms_key_id"] = params["kms_key_id"] or None
+    return params
+
+
+class JobErrorSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    reason = serializers.CharField()
 
 
 class JobSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="job_id")
     bucket = serializers.CharField(source="bucket.name")
+    params = serializers.SerializerMethodField()
     errors = serializers.SerializerMethodField()
 
     class Meta:
         model = Job
-        fields = ["id", "kind", "bucket", "params", "status", "total", "done", "failed", "skipped",
-                  "bytes_processed", "errors", "requester", "created_at", "started_at", "finished_at"]  # fmt: skip
+        fields = [
+            "id",
+            "kind",
+            "bucket",
+            "params",
+            "status",
+            "total",
+            "done",
+            "failed",
+            "skipped",
+            "bytes_processed",
+            "errors",
+            "requester",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
 
+    @extend_schema_field(JobParamsSerializer)
+    def get_params(self, job: Job) -> dict:
+        return job_params(job)
+
+    @extend_schema_field(JobErrorSerializer(many=True))
     def get_errors(self, job: Job) -> list[dict]:
         rows = job.items.filter(state__in=["failed", "skipped"]).exclude(reason="").values("key", "reason")[:1000]
         return [{"key": row["key"], "reason": row["reason"]} for row in rows]
@@ -97,19 +241,34 @@ class KeySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MasterKey
-        fields = ["key_id", "alias", "description", "region", "state", "origin", "usage", "owner", "is_default",
-                  "rotation_enabled", "rotate_days", "last_rotated_at", "next_rotate_at", "deletion_date",
-                  "valid_to", "created_at"]  # fmt: skip
+        fields = [
+            "key_id",
+            "alias",
+            "description",
+            "region",
+            "state",
+            "origin",
+            "usage",
+            "owner",
+            "is_default",
+            "rotation_enabled",
+            "rotate_days",
+            "last_rotated_at",
+            "next_rotate_at",
+            "deletion_date",
+            "valid_to",
+            "created_at",
+        ]
 
 
-class KeyCreateSerializer(serializers.Serializer):
+class KeyCreateSerializer(StrictSerializer):
     alias = serializers.CharField(allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     origin = serializers.ChoiceField(["TENCENT_KMS", "EXTERNAL"], default="TENCENT_KMS")
     region = serializers.CharField(required=False, allow_null=True, default=None)
 
 
-class KeyUpdateSerializer(serializers.Serializer):
+class KeyUpdateSerializer(StrictSerializer):
     alias = serializers.CharField(required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     state = serializers.ChoiceField(["Enabled", "Disabled"], required=False)
@@ -117,15 +276,15 @@ class KeyUpdateSerializer(serializers.Serializer):
     rotate_days = serializers.IntegerField(required=False, min_value=7, max_value=365)
 
 
-class ScheduleDeletionSerializer(serializers.Serializer):
+class ScheduleDeletionSerializer(StrictSerializer):
     pending_window_in_days = serializers.IntegerField(min_value=7, max_value=30)
 
 
-class ImportParametersSerializer(serializers.Serializer):
+class ImportParametersSerializer(StrictSerializer):
     wrapping_algorithm = serializers.ChoiceField(["RSAES_PKCS1_V1_5", "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"])
 
 
-class ImportMaterialSerializer(serializers.Serializer):
+class ImportMaterialSerializer(StrictSerializer):
     import_token = serializers.CharField()
     encrypted_key_material = serializers.CharField()
     valid_to = serializers.IntegerField(required=False, default=0, min_value=0)
@@ -148,7 +307,7 @@ class RoleSerializer(serializers.ModelSerializer):
         return [attachment.policy.name for attachment in role.attachments.select_related("policy")]
 
 
-class RoleCreateSerializer(serializers.Serializer):
+class RoleCreateSerializer(StrictSerializer):
     name = serializers.CharField()
     trust_policy = serializers.CharField()
     description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -161,7 +320,7 @@ class SubUserSerializer(serializers.ModelSerializer):
         fields = ["uin", "name", "remark", "created_at"]
 
 
-class SubUserCreateSerializer(serializers.Serializer):
+class SubUserCreateSerializer(StrictSerializer):
     name = serializers.CharField()
     remark = serializers.CharField(required=False, allow_blank=True, default="")
     policies = serializers.ListField(child=serializers.CharField(), required=False, default=list)
@@ -178,3 +337,15 @@ class AccessKeySerializer(serializers.Serializer):
     secret_id = serializers.CharField()
     status = serializers.CharField()
     created_at = serializers.DateTimeField()
+
+
+JobPageSerializer = type(
+    "JobPage",
+    (serializers.Serializer,),
+    {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": JobSerializer(many=True),
+    },
+)

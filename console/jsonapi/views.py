@@ -15,7 +15,7 @@ import gate
 from buckets import acl, jobs, service, sse
 from buckets import errors as cos_errors
 from buckets.api.headers import RequestBody
-from buckets.models import Bucket, Job, SseMode
+from buckets.models import Bucket, Job, JobStatus, SseMode
 from console.edge import context_of, download_response
 from keys import service as kms
 from keys.models import AuditEvent, KeyOrigin, MasterKey
@@ -25,7 +25,10 @@ from roles.models import Role, SubUser
 
 from . import serializers as s
 from .auth import principal_of
+from .errors import InvalidParameter
+from .pagination import PAGE_PARAMETERS, Page
 from .parsers import PARSERS
+from .requestid import request_id_of
 
 MAX_KEYS = re.compile(r"[0-9]{1,4}")
 
@@ -60,7 +63,7 @@ def own_bucket(request: Request, name: str, action: str, key: str = "") -> Bucke
 
 def kms_caller(request: Request, region: str | None = None) -> kms.KmsCaller:
     principal = principal_of(request)
-    return kms.KmsCaller(principal.account, f"jsonapi:{principal.actor}", region)
+    return kms.KmsCaller(principal.account, f"jsonapi:{principal.actor}", region, request_id_of(request))
 
 
 def requester(request: Request) -> str:
@@ -85,9 +88,10 @@ class BucketList(ApiView):
         account = principal_of(request).account
         require(request, "cos:PutBucket", policy.cos_resource(params["region"], account.appid, params["name"]))
         grants = acl.canned_grants(params["acl"], account.owner_id, acl.BUCKET_CANNED)
-        encryption = params["encryption"] or {}
-        bucket = service.create_bucket(account, params["name"], params["region"], grants,
-                                       encryption.get("algorithm", ""), encryption.get("kms_key_id") or "")  # fmt: skip
+        encryption = params["encryption"]
+        algorithm = s.ALGORITHM_OF_SSE[encryption["sse"]] if encryption else ""
+        kms_key_id = (encryption or {}).get("kms_key_id") or ""
+        bucket = service.create_bucket(account, params["name"], params["region"], grants, algorithm, kms_key_id)
         return Response(s.BucketSerializer(bucket).data, status=status.HTTP_201_CREATED)
 
 
@@ -103,19 +107,22 @@ class BucketDetail(ApiView):
 
 
 class BucketEncryption(ApiView):
-    @extend_schema(responses=s.EncryptionSerializer)
+    @extend_schema(responses=s.EncryptionOutSerializer)
     def get(self, request: Request, bucket: str) -> Response:
         found = own_bucket(request, bucket, "GetBucketEncryption")
         if not found.default_sse:
             raise cos_errors.NoSuchEncryptionConfiguration()
         return Response(s.bucket_encryption(found))
 
-    @extend_schema(request=s.EncryptionSerializer, responses=s.EncryptionSerializer)
+    @extend_schema(request=s.EncryptionSerializer, responses=s.EncryptionOutSerializer)
     def put(self, request: Request, bucket: str) -> Response:
         found = own_bucket(request, bucket, "PutBucketEncryption")
         data = s.EncryptionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        sse.set_bucket_encryption(found, data.validated_data["algorithm"], data.validated_data["kms_key_id"] or "")
+        params = data.validated_data
+        sse.set_bucket_encryption(
+            found, s.ALGORITHM_OF_SSE[params["sse"]], params["kms_key_id"] or "", request_id=request_id_of(request)
+        )
         return Response(s.bucket_encryption(found))
 
     @extend_schema(responses={204: None})
@@ -127,9 +134,11 @@ class BucketEncryption(ApiView):
 # -- objects ---------------------------------------------------------------------------------------------------
 
 LIST_PARAMETERS = [
-    OpenApiParameter("prefix", str), OpenApiParameter("delimiter", str), OpenApiParameter("marker", str),
+    OpenApiParameter("prefix", str),
+    OpenApiParameter("delimiter", str),
+    OpenApiParameter("marker", str),
     OpenApiParameter("max_keys", int),
-]  # fmt: skip
+]
 
 
 class ObjectList(ApiView):
@@ -140,11 +149,21 @@ class ObjectList(ApiView):
         max_keys = query.get("max_keys", "1000")
         if not MAX_KEYS.fullmatch(max_keys) or not 1 <= int(max_keys) <= 1000:
             raise cos_errors.InvalidArgument("max_keys must be an integer from 1 to 1000.")
-        listing = service.list_objects(found, prefix=query.get("prefix", ""), delimiter=query.get("delimiter", ""),
-                                       marker=query.get("marker", ""), max_keys=int(max_keys))  # fmt: skip
-        return Response({"objects": s.ObjectSerializer(listing.objects, many=True).data,
-                         "common_prefixes": listing.common_prefixes, "is_truncated": listing.is_truncated,
-                         "next_marker": listing.next_marker})  # fmt: skip
+        listing = service.list_objects(
+            found,
+            prefix=query.get("prefix", ""),
+            delimiter=query.get("delimiter", ""),
+            marker=query.get("marker", ""),
+            max_keys=int(max_keys),
+        )
+        return Response(
+            {
+                "objects": s.ObjectSerializer(listing.objects, many=True).data,
+                "common_prefixes": listing.common_prefixes,
+                "is_truncated": listing.is_truncated,
+                "next_marker": listing.next_marker,
+            }
+        )
 
 
 def _sse_from_query(request: Request) -> sse.SseRequest | None:
@@ -174,8 +193,9 @@ class ObjectDetail(ApiView):
 
     @extend_schema(
         parameters=[OpenApiParameter("sse", str, enum=["AES256", "cos/kms"]), OpenApiParameter("kms_key_id", str)],
-        request={"application/octet-stream": bytes}, responses={201: s.ObjectSerializer},
-    )  # fmt: skip
+        request={"application/octet-stream": bytes},
+        responses={201: s.ObjectSerializer},
+    )
     def put(self, request: Request, bucket: str, key: str) -> Response:
         found = own_bucket(request, bucket, "PutObject", key)
         raw = request._request
@@ -197,6 +217,8 @@ class ObjectDetail(ApiView):
 
 
 class EncryptionJobs(ApiView):
+    operation_ids = {"get": "bucket_encryption_jobs_list", "post": "bucket_encryption_job_create"}
+
     @extend_schema(responses=s.JobSerializer(many=True))
     def get(self, request: Request, bucket: str) -> Response:
         found = own_bucket(request, bucket, "GetBucket")
@@ -207,21 +229,68 @@ class EncryptionJobs(ApiView):
         data = s.EncryptionJobCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data
-        found = own_bucket(request, bucket, "PutObject", params["prefix"])
-        job = jobs.start_encryption_job(found, params["prefix"], params["sse"], params["kms_key_id"],
-                                        requester(request))  # fmt: skip
+        keys = params.get("keys")
+        found = own_bucket(request, bucket, "PutObject", params["prefix"] if keys is None else keys[0])
+        for key in keys or ():  # the rewrite of each named object is a PutObject on that object
+            require(request, "cos:PutObject", policy.cos_resource(found.region, found.owner.appid, found.name, key))
+        job = jobs.start_encryption_job(
+            found, params["prefix"], params["sse"], params["kms_key_id"], requester(request), keys=keys
+        )
         return Response(s.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-def _job(request: Request, job_id: str, action: str) -> Job:
-    """The job, once the gate allowed `action` on its bucket (cos:GetBucket), or on the prefix it re-encrypts
-    (cos:PutObject: what starting it needed)."""
-    job = get_object_or_404(Job.objects.select_related("bucket__owner"), job_id=job_id,
-                            bucket__owner=principal_of(request).account)  # fmt: skip
+def _job_resources(job: Job, action: str) -> list[str]:
+    """What `action` is asked on for `job`: its bucket (cos:GetBucket), or each object it rewrites (cos:PutObject on
+    its prefix or on every key it names: what starting it needed)."""
     bucket = job.bucket
-    key = job.params.get("prefix", "") if action == "cos:PutObject" else ""
-    require(request, action, policy.cos_resource(bucket.region, bucket.owner.appid, bucket.name, key))
+    if action != "cos:PutObject":
+        keys = [""]
+    else:
+        keys = job.params.get("keys") or [job.params.get("prefix", "")]
+    return [policy.cos_resource(bucket.region, bucket.owner.appid, bucket.name, key) for key in keys]
+
+
+def _job(request: Request, job_id: str, action: str) -> Job:
+    """The job, once the gate allowed `action` on what the job acts on (_job_resources)."""
+    job = get_object_or_404(
+        Job.objects.select_related("bucket__owner"), job_id=job_id, bucket__owner=principal_of(request).account
+    )
+    for resource in _job_resources(job, action):
+        require(request, action, resource)
     return job
+
+
+JOB_FILTERS = [
+    OpenApiParameter("bucket", str, description="Only this bucket's jobs (its full name)."),
+    OpenApiParameter("status", str, enum=[choice.value for choice in JobStatus]),
+    OpenApiParameter("kind", str, enum=[jobs.ENCRYPT_OBJECTS, jobs.DELETE_OBJECTS]),
+]
+
+
+class JobList(ApiView):
+    """Every job of the account the caller may read: each job is shown only where the gate allows cos:GetBucket on
+    its bucket, as GET /api/v1/jobs/<id>/ decides."""
+
+    @extend_schema(parameters=[*JOB_FILTERS, *PAGE_PARAMETERS], responses=s.JobPageSerializer)
+    def get(self, request: Request) -> Response:
+        query = request.query_params
+        page = Page.of(request)
+        found = Job.objects.select_related("bucket__owner").filter(bucket__owner=principal_of(request).account)
+        if query.get("bucket"):
+            found = found.filter(bucket__name=query["bucket"])
+        if query.get("status"):
+            if query["status"] not in JobStatus.values:
+                raise InvalidParameter("status", f"status must be one of {', '.join(JobStatus.values)}.")
+            found = found.filter(status=query["status"])
+        if query.get("kind"):
+            found = found.filter(kind=query["kind"])
+        context, principal = context_of(request), principal_of(request)
+        readable = (
+            job
+            for job in found.order_by("-created_at", "-id").iterator(chunk_size=200)
+            if all(gate.allowed(principal, "cos:GetBucket", r, context) for r in _job_resources(job, "cos:GetBucket"))
+        )
+        return page.respond(request, readable, lambda rows: s.JobSerializer(rows, many=True).data)
 
 
 class JobDetail(ApiView):
@@ -243,8 +312,11 @@ class KmsStatus(ApiView):
     @extend_schema(responses={200: dict})
     def get(self, request: Request) -> Response:
         require(request, "kms:GetServiceStatus")
-        status_ = kms.get_service_status(kms_caller(request))
-        return Response({"activated": status_.enabled, "key_count": status_.key_count, "key_limit": status_.key_limit})
+        # Read without the audited service call: looking is not a KMS event (only changes and key use are).
+        account = principal_of(request).account
+        enabled = kms.is_activated(account)
+        count = MasterKey.objects.live().filter(account=account, owner="user").count() if enabled else 0
+        return Response({"activated": enabled, "key_count": count, "key_limit": kms.MAX_KEYS_PER_REGION})
 
 
 class KmsActivate(ApiView):
@@ -258,9 +330,10 @@ class KeyList(ApiView):
     @extend_schema(parameters=[OpenApiParameter("region", str)], responses=s.KeySerializer(many=True))
     def get(self, request: Request) -> Response:
         require(request, "kms:ListKeyDetail")
-        query = kms.KeyFilter(limit=200, usage="ALL")
-        keys, _ = kms.list_key_detail(kms_caller(request, request.query_params.get("region")), query)
-        return Response(s.KeySerializer(keys, many=True).data)
+        caller = kms_caller(request, request.query_params.get("region"))
+        kms.require_activated(caller.account)  # read without the audited ListKeyDetail, as KmsStatus does
+        keys = MasterKey.objects.live().filter(account=caller.account, region=caller.kms_region)
+        return Response(s.KeySerializer(keys.order_by("-created_at", "-id")[:200], many=True).data)
 
     @extend_schema(request=s.KeyCreateSerializer, responses={201: s.KeySerializer})
     def post(self, request: Request) -> Response:
@@ -268,8 +341,12 @@ class KeyList(ApiView):
         data = s.KeyCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data
-        key = kms.create_key(kms_caller(request, params["region"]), params["alias"], params["description"],
-                             key_type=1 if params["origin"] == KeyOrigin.TENCENT_KMS else 2)  # fmt: skip
+        key = kms.create_key(
+            kms_caller(request, params["region"]),
+            params["alias"],
+            params["description"],
+            key_type=1 if params["origin"] == KeyOrigin.TENCENT_KMS else 2,
+        )
         return Response(s.KeySerializer(key).data, status=status.HTTP_201_CREATED)
 
 
@@ -339,7 +416,7 @@ class KeyAction(ApiView):
     @extend_schema(request=None, responses=s.KeySerializer)
     def post(self, request: Request, key_id: str, operation: str) -> Response:
         if operation not in KEY_ACTIONS:
-            return Response({"code": "not_found", "detail": f"No key action {operation!r}."}, status=404)
+            return Response({"code": "NotFound", "detail": f"No key action {operation!r}."}, status=404)
         action_name, run = KEY_ACTIONS[operation]
         key, caller = _key(request, key_id, action_name)
         run(caller, key_id)
@@ -362,8 +439,9 @@ class KeyImpact(ApiView):
     def get(self, request: Request, key_id: str) -> Response:
         key, _ = _key(request, key_id, "DescribeKey")
         impact = jobs.objects_using_kms_key(principal_of(request).account, str(key.key_id))
-        buckets = list(Bucket.objects.filter(owner=key.account, default_kms_key_id=str(key.key_id))
-                       .values_list("name", flat=True))  # fmt: skip
+        buckets = list(
+            Bucket.objects.filter(owner=key.account, default_kms_key_id=str(key.key_id)).values_list("name", flat=True)
+        )
         return Response({"objects": impact.objects, "bytes": impact.bytes, "bucket_defaults": buckets})
 
 
@@ -374,8 +452,13 @@ class KeyImportParameters(ApiView):
         data = s.ImportParametersSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         found = kms.get_parameters_for_import(caller, key_id, data.validated_data["wrapping_algorithm"], "RSA_2048")
-        return Response({"import_token": found.token, "public_key": base64.b64encode(found.public_key_der).decode(),
-                         "parameters_valid_to": found.valid_to})  # fmt: skip
+        return Response(
+            {
+                "import_token": found.token,
+                "public_key": base64.b64encode(found.public_key_der).decode(),
+                "parameters_valid_to": found.valid_to,
+            }
+        )
 
 
 class KeyImportMaterial(ApiView):
@@ -385,8 +468,9 @@ class KeyImportMaterial(ApiView):
         data = s.ImportMaterialSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data
-        kms.import_key_material(caller, key_id, params["import_token"], params["encrypted_key_material"],
-                                params["valid_to"])  # fmt: skip
+        kms.import_key_material(
+            caller, key_id, params["import_token"], params["encrypted_key_material"], params["valid_to"]
+        )
         key.refresh_from_db()
         return Response(s.KeySerializer(key).data)
 
@@ -399,6 +483,8 @@ class KeyUsage(ApiView):
 
 
 class KeyAudit(ApiView):
+    operation_ids = {"get": "key_audit_list"}
+
     @extend_schema(responses=s.AuditEventSerializer(many=True))
     def get(self, request: Request, key_id: str) -> Response:
         key, _ = _key(request, key_id, "DescribeKey")
@@ -423,8 +509,9 @@ class RoleList(ApiView):
         require(request, "cam:CreateRole", cam_resource(request, f"roleName/{params['name']}"))
         require_policies(request, "cam:AttachRolePolicy", params["policies"])
         account = principal_of(request).account
-        role = roles.create_role(account, params["name"], params["trust_policy"], params["description"],
-                                 policies=params["policies"])  # fmt: skip
+        role = roles.create_role(
+            account, params["name"], params["trust_policy"], params["description"], policies=params["policies"]
+        )
         return Response(s.RoleSerializer(role).data, status=status.HTTP_201_CREATED)
 
 
@@ -454,8 +541,17 @@ class PolicyList(ApiView):
     def get(self, request: Request) -> Response:
         require(request, "cam:ListPolicies")
         found, _ = roles.list_policies(principal_of(request).account, per_page=200)
-        return Response([{"policy_id": p.policy_id, "name": p.name, "description": p.description,
-                          "type": "preset" if p.account_id is None else "custom"} for p in found])  # fmt: skip
+        return Response(
+            [
+                {
+                    "policy_id": p.policy_id,
+                    "name": p.name,
+                    "description": p.description,
+                    "type": "preset" if p.account_id is None else "custom",
+                }
+                for p in found
+            ]
+        )
 
 
 class UserList(ApiView):
@@ -474,11 +570,15 @@ class UserList(ApiView):
         require_policies(request, "cam:AttachUserPolicy", params["policies"])
         account = principal_of(request).account
         user, key, secret_key = roles.add_user_with_key(account, params["name"], params["remark"], params["policies"])
-        return Response({**s.SubUserSerializer(user).data, "secret_id": key.secret_id, "secret_key": secret_key},
-                        status=status.HTTP_201_CREATED)  # fmt: skip
+        return Response(
+            {**s.SubUserSerializer(user).data, "secret_id": key.secret_id, "secret_key": secret_key},
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class UserAccessKeys(ApiView):
+    operation_ids = {"get": "user_access_keys_list", "post": "user_access_key_create"}
+
     @extend_schema(responses=s.AccessKeySerializer(many=True))
     def get(self, request: Request, name: str) -> Response:
         account = principal_of(request).account

@@ -44,8 +44,8 @@ def browser() -> Client:
 
 @pytest.mark.parametrize(
     ("route", "status", "code"),
-    [("test-fails", 500, "internal_error"), ("test-refuses", 403, "permission_denied"),
-     ("test-suspicious", 400, "bad_request")],
+    [("test-fails", 500, "InternalError"), ("test-refuses", 403, "AuthFailure.UnauthorizedOperation"),
+     ("test-suspicious", 400, "InvalidParameter")],
 )  # fmt: skip
 def test_an_api_failure_answers_json_with_a_stable_code(browser, route, status, code):
     response = browser.get(f"/api/v1/{route}/")
@@ -82,4 +82,4 @@ def test_an_unknown_console_path_answers_the_plain_404_page(browser):
 
 def test_an_unknown_api_path_answers_json_404(browser):
     response = browser.get("/api/v1/no-such-route/")
-    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+    assert (response.status_code, response.json()["code"]) == (404, "NotFound")

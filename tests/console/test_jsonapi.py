@@ -233,7 +233,7 @@ def console(kinko) -> requests.Session:
 
 
 def test_request_without_token_is_refused_as_not_authenticated(kinko):
-    assert failure(Api(kinko).get("/buckets/")) == (401, "not_authenticated")
+    assert failure(Api(kinko).get("/buckets/")) == (401, "AuthFailure.TokenMissing")
 
 
 def test_refusal_without_token_names_the_token_scheme(kinko):
@@ -241,16 +241,16 @@ def test_refusal_without_token_names_the_token_scheme(kinko):
 
 
 def test_unknown_api_token_is_refused_as_invalid_token(kinko):
-    assert failure(Api(kinko, "Token not-a-real-token").get("/buckets/")) == (401, "invalid_token")
+    assert failure(Api(kinko, "Token not-a-real-token").get("/buckets/")) == (401, "AuthFailure.InvalidToken")
 
 
 def test_secret_id_with_a_wrong_secret_key_is_refused_as_invalid_token(kinko):
-    assert failure(Api(kinko, f"Token {kinko.secret_id}:wrong").get("/buckets/")) == (401, "invalid_token")
+    assert failure(Api(kinko, f"Token {kinko.secret_id}:wrong").get("/buckets/")) == (401, "AuthFailure.InvalidToken")
 
 
 def test_another_authorization_scheme_is_not_authenticated(kinko, credentials):
     response = Api(kinko, f"Bearer {credentials['ApiToken']}").get("/buckets/")
-    assert failure(response) == (401, "not_authenticated")
+    assert failure(response) == (401, "AuthFailure.TokenMissing")
 
 
 def test_root_secret_id_and_secret_key_authenticate_as_the_account(kinko, bucket):
@@ -264,7 +264,10 @@ def test_console_session_authenticates_a_read(kinko, console, bucket):
 
 
 def test_console_session_write_without_csrf_token_is_refused(kinko, console):
-    assert failure(console.post(f"{kinko.url}/api/v1/kms/activate/", timeout=10)) == (403, "permission_denied")
+    assert failure(console.post(f"{kinko.url}/api/v1/kms/activate/", timeout=10)) == (
+        403,
+        "AuthFailure.UnauthorizedOperation",
+    )
 
 
 def test_console_session_write_with_csrf_token_is_accepted(kinko, console, default_keys):
@@ -384,7 +387,7 @@ def test_create_bucket_with_aes256_encryption(api):
     name = bucket_name()
     body = api.post("/buckets/", json={"name": name, "region": REGION, "encryption": {"algorithm": "AES256"}}).json()
     api.delete(f"/buckets/{name}/")
-    assert body["encryption"] == {"algorithm": "AES256", "kms_key_id": None}
+    assert body["encryption"] == {"sse": "AES256", "kms_key_id": None, "algorithm": "AES256"}
 
 
 def test_create_bucket_with_kms_encryption_uses_the_regions_default_key(api, default_keys):
@@ -392,7 +395,7 @@ def test_create_bucket_with_kms_encryption_uses_the_regions_default_key(api, def
     encryption = {"algorithm": "KMS", "kms_key_id": None}
     body = api.post("/buckets/", json={"name": name, "region": REGION, "encryption": encryption}).json()
     api.delete(f"/buckets/{name}/")
-    assert body["encryption"] == {"algorithm": "KMS", "kms_key_id": default_keys[REGION]}
+    assert body["encryption"] == {"sse": "cos/kms", "kms_key_id": default_keys[REGION], "algorithm": "KMS"}
 
 
 def test_create_bucket_with_kms_encryption_and_a_key_id_uses_that_key(api, key_id):
@@ -400,7 +403,7 @@ def test_create_bucket_with_kms_encryption_and_a_key_id_uses_that_key(api, key_i
     encryption = {"algorithm": "KMS", "kms_key_id": key_id}
     body = api.post("/buckets/", json={"name": name, "region": REGION, "encryption": encryption}).json()
     api.delete(f"/buckets/{name}/")
-    assert body["encryption"] == {"algorithm": "KMS", "kms_key_id": key_id}
+    assert body["encryption"] == {"sse": "cos/kms", "kms_key_id": key_id, "algorithm": "KMS"}
 
 
 def test_create_bucket_with_an_unknown_kms_key_is_refused(api, default_keys):
@@ -430,25 +433,25 @@ def test_create_bucket_with_kms_encryption_where_kms_is_not_offered_is_refused(a
 
 def test_create_bucket_without_a_name_is_a_validation_error(api):
     response = api.post("/buckets/", json={"region": REGION})
-    assert failure(response) == (400, "invalid")
-    assert list(response.json()["detail"]) == ["name"]
+    assert failure(response) == (400, "InvalidParameter")
+    assert list(response.json()["fields"]) == ["name"]
 
 
-def test_validation_error_body_is_exactly_code_and_detail(api):
-    assert set(api.post("/buckets/", json={"region": REGION}).json()) == {"code", "detail"}
+def test_validation_error_body_is_exactly_code_detail_and_fields(api):
+    assert set(api.post("/buckets/", json={"region": REGION}).json()) == {"code", "detail", "fields"}
 
 
 def test_create_bucket_with_an_unknown_acl_is_a_validation_error(api):
     response = api.post("/buckets/", json={"name": bucket_name(), "region": REGION, "acl": "everyone"})
-    assert failure(response) == (400, "invalid")
-    assert list(response.json()["detail"]) == ["acl"]
+    assert failure(response) == (400, "InvalidParameter")
+    assert list(response.json()["fields"]) == ["acl"]
 
 
 def test_create_bucket_with_an_unknown_encryption_algorithm_is_a_validation_error(api):
     body = {"name": bucket_name(), "region": REGION, "encryption": {"algorithm": "SSE-C"}}
     response = api.post("/buckets/", json=body)
-    assert failure(response) == (400, "invalid")
-    assert list(response.json()["detail"]) == ["encryption"]
+    assert failure(response) == (400, "InvalidParameter")
+    assert list(response.json()["fields"]) == ["encryption.algorithm"]
 
 
 def test_create_bucket_with_a_name_lacking_the_appid_is_refused(api):
@@ -470,7 +473,7 @@ def test_create_existing_bucket_is_a_conflict(api, bucket):
 
 def test_malformed_json_is_a_parse_error(api):
     response = api.post("/buckets/", data=b"{not json", headers={"Content-Type": "application/json"})
-    assert failure(response) == (400, "parse_error")
+    assert failure(response) == (400, "InvalidParameter")
 
 
 def test_get_bucket_returns_it(api, bucket):
@@ -531,28 +534,36 @@ def test_bucket_without_default_encryption_has_no_encryption_configuration(api, 
 def test_put_bucket_encryption_aes256_answers_it(api, bucket):
     response = api.put(f"/buckets/{bucket}/encryption/", json={"algorithm": "AES256"})
     assert response.status_code == 200
-    assert response.json() == {"algorithm": "AES256", "kms_key_id": None}
+    assert response.json() == {"sse": "AES256", "kms_key_id": None, "algorithm": "AES256"}
 
 
 def test_bucket_encryption_reads_back_what_was_put(api, bucket, key_id):
     api.put(f"/buckets/{bucket}/encryption/", json={"algorithm": "KMS", "kms_key_id": key_id})
-    assert api.get(f"/buckets/{bucket}/encryption/").json() == {"algorithm": "KMS", "kms_key_id": key_id}
+    assert api.get(f"/buckets/{bucket}/encryption/").json() == {
+        "sse": "cos/kms",
+        "kms_key_id": key_id,
+        "algorithm": "KMS",
+    }
 
 
 def test_put_bucket_encryption_kms_without_a_key_uses_the_regions_default_key(api, bucket, default_keys):
     response = api.put(f"/buckets/{bucket}/encryption/", json={"algorithm": "KMS", "kms_key_id": None})
-    assert response.json() == {"algorithm": "KMS", "kms_key_id": default_keys[REGION]}
+    assert response.json() == {"sse": "cos/kms", "kms_key_id": default_keys[REGION], "algorithm": "KMS"}
 
 
 def test_bucket_detail_shows_its_default_encryption(api, bucket):
     api.put(f"/buckets/{bucket}/encryption/", json={"algorithm": "AES256"})
-    assert api.get(f"/buckets/{bucket}/").json()["encryption"] == {"algorithm": "AES256", "kms_key_id": None}
+    assert api.get(f"/buckets/{bucket}/").json()["encryption"] == {
+        "sse": "AES256",
+        "kms_key_id": None,
+        "algorithm": "AES256",
+    }
 
 
 def test_put_bucket_encryption_with_an_unknown_algorithm_is_a_validation_error(api, bucket):
     response = api.put(f"/buckets/{bucket}/encryption/", json={"algorithm": "DES"})
-    assert failure(response) == (400, "invalid")
-    assert list(response.json()["detail"]) == ["algorithm"]
+    assert failure(response) == (400, "InvalidParameter")
+    assert list(response.json()["fields"]) == ["algorithm"]
 
 
 def test_put_bucket_encryption_with_an_unknown_kms_key_is_refused(api, bucket, default_keys):
@@ -827,13 +838,13 @@ def test_cancelled_job_reads_back_cancelled(api, listed_bucket):
 
 def test_start_encryption_job_without_sse_is_a_validation_error(api, listed_bucket):
     response = api.post(f"/buckets/{listed_bucket}/encryption-jobs/", json={"prefix": ""})
-    assert failure(response) == (400, "invalid")
-    assert list(response.json()["detail"]) == ["sse"]
+    assert failure(response) == (400, "InvalidParameter")
+    assert list(response.json()["fields"]) == ["sse"]
 
 
 def test_start_encryption_job_to_sse_c_is_a_validation_error(api, listed_bucket):
     response = api.post(f"/buckets/{listed_bucket}/encryption-jobs/", json={"sse": "SSE-C"})
-    assert failure(response) == (400, "invalid")
+    assert failure(response) == (400, "InvalidParameter")
 
 
 def test_start_encryption_job_to_aes256_with_a_kms_key_is_refused(api, listed_bucket, key_id):
@@ -847,11 +858,11 @@ def test_start_encryption_job_on_an_unknown_bucket_is_no_such_bucket(api):
 
 
 def test_unknown_job_is_not_found(api):
-    assert failure(api.get(f"/jobs/{uuid.uuid4()}/")) == (404, "not_found")
+    assert failure(api.get(f"/jobs/{uuid.uuid4()}/")) == (404, "NotFound")
 
 
 def test_cancelling_an_unknown_job_is_not_found(api):
-    assert failure(api.post(f"/jobs/{uuid.uuid4()}/cancel/")) == (404, "not_found")
+    assert failure(api.post(f"/jobs/{uuid.uuid4()}/cancel/")) == (404, "NotFound")
 
 
 # -- KMS -------------------------------------------------------------------------------------------------------
@@ -928,8 +939,8 @@ def test_create_key_with_an_alias_in_use_is_refused(api, key_id):
 
 def test_create_key_without_an_alias_is_a_validation_error(api, default_keys):
     response = api.post("/kms/keys/", json={"description": "no alias"})
-    assert failure(response) == (400, "invalid")
-    assert list(response.json()["detail"]) == ["alias"]
+    assert failure(response) == (400, "InvalidParameter")
+    assert list(response.json()["fields"]) == ["alias"]
 
 
 def test_create_key_with_an_invalid_alias_is_refused(api, default_keys):
@@ -939,8 +950,8 @@ def test_create_key_with_an_invalid_alias_is_refused(api, default_keys):
 
 def test_create_key_with_an_unknown_origin_is_a_validation_error(api, default_keys):
     response = api.post("/kms/keys/", json={"alias": unique("k"), "origin": "AWS"})
-    assert failure(response) == (400, "invalid")
-    assert list(response.json()["detail"]) == ["origin"]
+    assert failure(response) == (400, "InvalidParameter")
+    assert list(response.json()["fields"]) == ["origin"]
 
 
 def test_create_key_where_kms_is_not_offered_is_refused(api, default_keys):
@@ -986,8 +997,8 @@ def test_patch_key_disables_rotation(api, key_id):
 
 def test_patch_key_with_a_rotation_period_under_7_days_is_a_validation_error(api, key_id):
     response = api.patch(f"/kms/keys/{key_id}/", json={"rotation_enabled": True, "rotate_days": 6})
-    assert failure(response) == (400, "invalid")
-    assert list(response.json()["detail"]) == ["rotate_days"]
+    assert failure(response) == (400, "InvalidParameter")
+    assert list(response.json()["fields"]) == ["rotate_days"]
 
 
 def test_patch_unknown_key_is_cmk_not_found(api, default_keys):
@@ -1022,7 +1033,7 @@ def test_cancel_archive_enables_an_archived_key(api, key_id):
 
 
 def test_unknown_key_action_is_not_found(api, key_id):
-    assert failure(api.post(f"/kms/keys/{key_id}/explode/")) == (404, "not_found")
+    assert failure(api.post(f"/kms/keys/{key_id}/explode/")) == (404, "NotFound")
 
 
 def test_schedule_deletion_of_an_enabled_key_is_refused(api, key_id):
@@ -1042,8 +1053,8 @@ def test_schedule_deletion_of_a_disabled_key_sets_its_deletion_date(api, disable
 @pytest.mark.parametrize("days", [6, 31])
 def test_schedule_deletion_outside_7_to_30_days_is_a_validation_error(api, disabled_key_id, days):
     response = api.post(f"/kms/keys/{disabled_key_id}/schedule-deletion/", json={"pending_window_in_days": days})
-    assert failure(response) == (400, "invalid")
-    assert list(response.json()["detail"]) == ["pending_window_in_days"]
+    assert failure(response) == (400, "InvalidParameter")
+    assert list(response.json()["fields"]) == ["pending_window_in_days"]
 
 
 def test_cancel_deletion_returns_the_key_to_disabled(api, disabled_key_id):
@@ -1080,8 +1091,8 @@ def test_import_parameters_answer_a_token_and_an_rsa_2048_public_key(api, extern
 
 def test_import_parameters_without_an_algorithm_is_a_validation_error(api, external_key_id):
     response = api.post(f"/kms/keys/{external_key_id}/import-parameters/", json={})
-    assert failure(response) == (400, "invalid")
-    assert list(response.json()["detail"]) == ["wrapping_algorithm"]
+    assert failure(response) == (400, "InvalidParameter")
+    assert list(response.json()["fields"]) == ["wrapping_algorithm"]
 
 
 def test_import_parameters_for_a_kms_generated_key_are_refused(api, key_id):
@@ -1142,8 +1153,8 @@ def test_importing_with_an_unknown_token_is_refused(api, external_key_id):
 
 def test_import_without_material_is_a_validation_error(api, external_key_id):
     response = api.post(f"/kms/keys/{external_key_id}/import/", json={"import_token": "0" * 64})
-    assert failure(response) == (400, "invalid")
-    assert list(response.json()["detail"]) == ["encrypted_key_material"]
+    assert failure(response) == (400, "InvalidParameter")
+    assert list(response.json()["fields"]) == ["encrypted_key_material"]
 
 
 def test_delete_imported_material_returns_the_key_to_pending_import(api, external_key_id):
@@ -1224,8 +1235,8 @@ def test_create_role_with_a_trust_policy_that_is_not_json_is_refused(api):
 
 def test_create_role_without_a_trust_policy_is_a_validation_error(api):
     response = api.post("/cam/roles/", json={"name": unique("role")})
-    assert failure(response) == (400, "invalid")
-    assert list(response.json()["detail"]) == ["trust_policy"]
+    assert failure(response) == (400, "InvalidParameter")
+    assert list(response.json()["fields"]) == ["trust_policy"]
 
 
 def test_create_role_with_an_unknown_policy_is_refused(api):
@@ -1328,8 +1339,8 @@ def test_create_user_with_a_name_in_use_is_refused(api):
 
 def test_create_user_without_a_name_is_a_validation_error(api):
     response = api.post("/cam/users/", json={"remark": "nameless"})
-    assert failure(response) == (400, "invalid")
-    assert list(response.json()["detail"]) == ["name"]
+    assert failure(response) == (400, "InvalidParameter")
+    assert list(response.json()["fields"]) == ["name"]
 
 
 def test_create_user_with_an_unknown_policy_is_refused(api):

@@ -131,7 +131,7 @@ def test_unknown_console_url_page_says_the_page_was_not_found(plain):
 def test_unknown_api_route_answers_a_json_404(plain, method):
     response = requests.request(method, f"{plain.url}/api/v1/nope", timeout=10)
     assert (response.status_code, response.headers["Content-Type"]) == (404, "application/json")
-    assert response.json()["code"] == "not_found"
+    assert response.json()["code"] == "NotFound"
 
 
 def test_unknown_api_route_error_has_a_detail(plain):
