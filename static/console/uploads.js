@@ -321,7 +321,7 @@
 
     // One request; resolves with its JSON answer. `base` is what the server already has of the file (progress
     // adds this request's bytes to it); null for a request that carries none of the file.
-    send(method, url, body, type, base) {
+    send(method, url, body, type = null, base = null) {
       return new Promise((resolve, reject) => {
         const xhr = new XMLHttpRequest();
         this.xhr = xhr;
