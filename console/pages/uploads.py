@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from functools import wraps
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -81,6 +82,8 @@ def upload_endpoint(*methods: str) -> Callable:
                 return failure("NotSignedIn", "Sign in to upload.", 401)
             except gate.Denied as exc:
                 return failure(DENIED, exc.reason, 403)
+            except PermissionDenied as exc:  # a Django user with no Kinko account
+                return failure(DENIED, str(exc), 403)
             except errors.CosError as exc:
                 return failure(exc.code, exc.message, exc.status)
             except ApiError as exc:

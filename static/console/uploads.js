@@ -85,17 +85,20 @@
     }
 
     async confirmOverwrite(wanted) {
-      let existing = [];
-      try {
-        const response = await fetch(this.section.dataset.urlExisting, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-          body: JSON.stringify({ keys: wanted.map((entry) => entry.key).slice(0, 1000) }),
-          credentials: "same-origin",
-        });
-        if (response.ok) existing = (await response.json()).existing;
-      } catch (error) {
-        existing = []; // the uploads themselves will say what is wrong with the connection
+      const existing = [];
+      const keys = wanted.map((entry) => entry.key);
+      for (let start = 0; start < keys.length; start += 1000) { // the server answers 1000 names at a time
+        try {
+          const response = await fetch(this.section.dataset.urlExisting, {
+            method: "POST",
+            headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+            body: JSON.stringify({ keys: keys.slice(start, start + 1000) }),
+            credentials: "same-origin",
+          });
+          if (response.ok) existing.push(...(await response.json()).existing);
+        } catch (error) {
+          break; // the uploads themselves will say what is wrong with the connection
+        }
       }
       if (!existing.length) return true;
       const prefix = this.section.dataset.prefix || "";
