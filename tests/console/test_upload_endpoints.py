@@ -334,3 +334,16 @@ def test_parts_are_streamed_to_storage_so_the_servers_memory_stays_flat(lone_kin
     cos.delete_object(Bucket=bucket, Key="flat.bin")
     cos.abort_multipart_upload(Bucket=bucket, Key="warm.bin", UploadId=warm)
     cos.delete_bucket(Bucket=bucket)
+
+
+# -- the panel is offered only to those who may upload ---------------------------------------------------------
+
+
+def test_the_upload_panel_is_offered_only_to_a_principal_who_may_put_objects(kinko, admin, reader, bucket):
+    page = admin.get(f"{kinko.url}/buckets/{bucket}/", timeout=10)
+    assert page.status_code == 200
+    assert 'id="upload-files"' in page.text and 'id="upload-refused"' not in page.text
+    page = reader.get(f"{kinko.url}/buckets/{bucket}/", timeout=10)
+    assert page.status_code == 200, page.text
+    assert 'id="upload-files"' not in page.text
+    assert "do not allow uploads into this folder" in page.text
