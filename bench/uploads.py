@@ -79,8 +79,14 @@ class Report:
         return json.dumps(asdict(self), indent=2)
 
     def table(self) -> str:
-        rows = [[f"{self.mib} MiB in {self.part_mib} MiB parts ({self.sse})", cell(self.mb_per_s),
-                 cell(self.rss_start_mib), cell(self.rss_peak_mib)]]  # fmt: skip
+        rows = [
+            [
+                f"{self.mib} MiB in {self.part_mib} MiB parts ({self.sse})",
+                cell(self.mb_per_s),
+                cell(self.rss_start_mib),
+                cell(self.rss_peak_mib),
+            ]
+        ]
         return format_table(["console upload", "MB/s", "RSS start MiB", "RSS peak MiB"], rows)
 
 
@@ -125,8 +131,11 @@ def run(args: argparse.Namespace, workdir: Path, stack: ExitStack) -> Report:
             params = {"upload_id": upload_id, "part_number": number}
             etag = checked(session.put(f"{uploads}/part/big.bin", params=params, data=body, timeout=600))["etag"]
             parts.append({"part_number": number, "etag": etag})
-        checked(session.post(f"{uploads}/complete/big.bin", params={"upload_id": upload_id}, json={"parts": parts},
-                             timeout=600))  # fmt: skip
+        checked(
+            session.post(
+                f"{uploads}/complete/big.bin", params={"upload_id": upload_id}, json={"parts": parts}, timeout=600
+            )
+        )
         report.seconds = time.monotonic() - started
     report.rss_peak_mib = sampler.peak_kib["kinko"] / 1024
     report.mb_per_s = size / report.seconds / 1e6

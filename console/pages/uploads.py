@@ -113,8 +113,9 @@ def require_cos(request: HttpRequest, action: str, bucket: Bucket, key: str, sse
     """The gate, as the COS operation; a write carries the SSE it asks for as the COS API's condition key does."""
     context = context_of(request)
     if sse_mode is not None:
-        context = gate.Context(ip=context.ip, secure=context.secure,
-                               values={"cos:x-cos-server-side-encryption": sse_mode or None})  # fmt: skip
+        context = gate.Context(
+            ip=context.ip, secure=context.secure, values={"cos:x-cos-server-side-encryption": sse_mode or None}
+        )
     resource = policy.cos_resource(bucket.region, bucket.owner.appid, bucket.name, key)
     gate.authorise(principal_of(request), f"cos:{action}", resource, context)
 
@@ -148,8 +149,13 @@ def json_body(request: HttpRequest) -> dict:
 
 
 def object_json(obj: StoredObject) -> dict:
-    return {"key": obj.key, "size_bytes": obj.size_bytes, "etag": obj.etag, "sse": obj.sse or None,
-            "kms_key_id": obj.kms_key_id or None}  # fmt: skip
+    return {
+        "key": obj.key,
+        "size_bytes": obj.size_bytes,
+        "etag": obj.etag,
+        "sse": obj.sse or None,
+        "kms_key_id": obj.kms_key_id or None,
+    }
 
 
 # -- endpoints ---------------------------------------------------------------------------------------------
@@ -164,10 +170,15 @@ def existing_objects(request: HttpRequest, bucket: Bucket) -> HttpResponse:
         raise errors.InvalidArgument(f"keys must be a list of at most {MAX_LISTED_KEYS} names.")
     principal, context = principal_of(request), context_of(request)
     visible = [
-        key for key in keys
-        if gate.allowed(principal, "cos:HeadObject",
-                        policy.cos_resource(bucket.region, bucket.owner.appid, bucket.name, key), context)
-    ]  # fmt: skip
+        key
+        for key in keys
+        if gate.allowed(
+            principal,
+            "cos:HeadObject",
+            policy.cos_resource(bucket.region, bucket.owner.appid, bucket.name, key),
+            context,
+        )
+    ]
     found = StoredObject.objects.filter(bucket=bucket, key__in=visible).values_list("key", flat=True)
     return JsonResponse({"existing": sorted(found)})
 

@@ -122,8 +122,10 @@ def test_six_files_upload_three_at_a_time_to_100_percent_with_sse_cos(fresh_page
     held: list[Route] = []
     page.route("**/uploads/object/**", lambda route: held.append(route))
     page.locator("#upload-sse").select_option("AES256")
-    page.set_input_files("#upload-files", [{"name": name, "mimeType": "application/octet-stream", "buffer": body}
-                                           for name, body in files.items()])  # fmt: skip
+    page.set_input_files(
+        "#upload-files",
+        [{"name": name, "mimeType": "application/octet-stream", "buffer": body} for name, body in files.items()],
+    )
     expect(page.locator("#upload-progress li.uploading")).to_have_count(3)
     expect(page.locator("#upload-progress li.queued")).to_have_count(3)
     expect(page.locator("#upload-progress li.queued .upload-status").first).to_have_text("Waiting")
@@ -310,8 +312,10 @@ def test_an_upload_that_would_replace_objects_asks_first_naming_them(fresh_page,
         getattr(dialog, answer)()
 
     page.on("dialog", on_dialog)
-    chosen = [{"name": "old.txt", "mimeType": "text/plain", "buffer": b"new"},
-              {"name": "fresh.txt", "mimeType": "text/plain", "buffer": b"fresh"}]  # fmt: skip
+    chosen = [
+        {"name": "old.txt", "mimeType": "text/plain", "buffer": b"new"},
+        {"name": "fresh.txt", "mimeType": "text/plain", "buffer": b"fresh"},
+    ]
     page.set_input_files("#upload-files", chosen)
     if answer == "accept":
         expect(page.locator("#upload-progress li.done")).to_have_count(2)

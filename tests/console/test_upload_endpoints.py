@@ -65,14 +65,24 @@ def initiate(session, kinko, bucket: str, key: str, **query) -> str:
 
 
 def put_part(session, kinko, bucket: str, key: str, upload_id: str, number: int, body) -> requests.Response:
-    return session.put(url(kinko, bucket, "part", key), params={"upload_id": upload_id, "part_number": number},
-                       data=body, headers=csrf(session), timeout=60)  # fmt: skip
+    return session.put(
+        url(kinko, bucket, "part", key),
+        params={"upload_id": upload_id, "part_number": number},
+        data=body,
+        headers=csrf(session),
+        timeout=60,
+    )
 
 
 def complete(session, kinko, bucket: str, key: str, upload_id: str, etags: list[str]) -> requests.Response:
     parts = [{"part_number": n, "etag": etag} for n, etag in enumerate(etags, start=1)]
-    return session.post(url(kinko, bucket, "complete", key), params={"upload_id": upload_id}, json={"parts": parts},
-                        headers=csrf(session), timeout=30)  # fmt: skip
+    return session.post(
+        url(kinko, bucket, "complete", key),
+        params={"upload_id": upload_id},
+        json={"parts": parts},
+        headers=csrf(session),
+        timeout=30,
+    )
 
 
 # -- one PUT ---------------------------------------------------------------------------------------------------
@@ -80,8 +90,13 @@ def complete(session, kinko, bucket: str, key: str, upload_id: str, etags: list[
 
 def test_a_small_file_is_put_in_one_request_with_the_chosen_encryption(kinko, admin, cos, bucket):
     body = os.urandom(300_000)
-    response = admin.put(url(kinko, bucket, "object", "docs/a b.bin"), params={"sse": "AES256"}, data=body,
-                         headers={**csrf(admin), "Content-Type": "application/pdf"}, timeout=10)  # fmt: skip
+    response = admin.put(
+        url(kinko, bucket, "object", "docs/a b.bin"),
+        params={"sse": "AES256"},
+        data=body,
+        headers={**csrf(admin), "Content-Type": "application/pdf"},
+        timeout=10,
+    )
     assert response.status_code == 201, response.text
     assert response.json()["sse"] == "AES256"
     head = cos.head_object(Bucket=bucket, Key="docs/a b.bin")
@@ -92,8 +107,9 @@ def test_a_small_file_is_put_in_one_request_with_the_chosen_encryption(kinko, ad
 
 def test_existing_names_are_reported_before_an_upload_replaces_them(kinko, admin, cos, bucket):
     cos.put_object(Bucket=bucket, Key="here.txt", Body=b"1")
-    response = admin.post(url(kinko, bucket, "existing"), json={"keys": ["here.txt", "not-here.txt"]},
-                          headers=csrf(admin), timeout=10)  # fmt: skip
+    response = admin.post(
+        url(kinko, bucket, "existing"), json={"keys": ["here.txt", "not-here.txt"]}, headers=csrf(admin), timeout=10
+    )
     assert response.status_code == 200, response.text
     assert response.json() == {"existing": ["here.txt"]}
 
@@ -122,8 +138,9 @@ def test_a_large_file_goes_up_in_parts_and_completes_as_a_multipart_object(kinko
 def test_aborting_frees_the_upload_and_a_later_part_is_refused_in_words(kinko, admin, cos, bucket):
     upload_id = initiate(admin, kinko, bucket, "gone.bin")
     assert put_part(admin, kinko, bucket, "gone.bin", upload_id, 1, os.urandom(MIB)).status_code == 200
-    response = admin.delete(url(kinko, bucket, "multipart", "gone.bin"), params={"upload_id": upload_id},
-                            headers=csrf(admin), timeout=10)  # fmt: skip
+    response = admin.delete(
+        url(kinko, bucket, "multipart", "gone.bin"), params={"upload_id": upload_id}, headers=csrf(admin), timeout=10
+    )
     assert response.status_code == 204, response.text
     assert pending_uploads(cos, bucket) == []
     late = put_part(admin, kinko, bucket, "gone.bin", upload_id, 2, b"late")
@@ -159,12 +176,17 @@ def reader(kinko, admin) -> requests.Session:
     cam = cam_client.CamClient(credential.Credential(kinko.secret_id, kinko.secret_key), "", profile)
     request = cam_models.CreatePolicyRequest()
     request.PolicyName = unique("uploads-read")
-    request.PolicyDocument = json.dumps({"version": "2.0", "statement": [
-        {"effect": "allow", "action": ["name/cos:GetBucket", "name/cos:HeadObject"], "resource": "*"}]})  # fmt: skip
+    request.PolicyDocument = json.dumps(
+        {
+            "version": "2.0",
+            "statement": [
+                {"effect": "allow", "action": ["name/cos:GetBucket", "name/cos:HeadObject"], "resource": "*"}
+            ],
+        }
+    )
     cam.CreatePolicy(request)
     name, password = unique("ur"), f"S{uuid.uuid4().hex}!"
-    response = post(admin, kinko, "/cam/users/", {"name": name, "password": password,
-                                                   "policies": [request.PolicyName]})  # fmt: skip
+    response = post(admin, kinko, "/cam/users/", {"name": name, "password": password, "policies": [request.PolicyName]})
     assert response.status_code == 200 and name in response.text, response.text
     session = signed_in(kinko, f"{name}@{APPID}", password)
     session.get(f"{kinko.url}/buckets/", timeout=10)
@@ -199,25 +221,33 @@ def test_a_sub_user_without_write_rights_is_refused_with_access_denied_in_words(
     ],
 )  # fmt: skip
 def test_bad_input_is_a_4xx_with_a_reason_never_a_5xx(kinko, admin, bucket, method, kind, params, body):
-    response = getattr(admin, method)(url(kinko, bucket, kind, "k.bin"), params=params, data=body,
-                                      headers=csrf(admin), timeout=10)  # fmt: skip
+    response = getattr(admin, method)(
+        url(kinko, bucket, kind, "k.bin"), params=params, data=body, headers=csrf(admin), timeout=10
+    )
     assert 400 <= response.status_code < 500, response.text
     assert response.json()["reason"], response.text
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"parts": "x"}', b'{"parts": [{"part_number": true}]}',
-                                  b'{"parts": []}'])  # fmt: skip
+@pytest.mark.parametrize(
+    "body", [b"not json", b"[]", b'{"parts": "x"}', b'{"parts": [{"part_number": true}]}', b'{"parts": []}']
+)
 def test_a_malformed_completion_is_refused_and_the_upload_stays(kinko, admin, cos, bucket, body):
     upload_id = initiate(admin, kinko, bucket, "c.bin")
-    response = admin.post(url(kinko, bucket, "complete", "c.bin"), params={"upload_id": upload_id}, data=body,
-                          headers={**csrf(admin), "Content-Type": "application/json"}, timeout=10)  # fmt: skip
+    response = admin.post(
+        url(kinko, bucket, "complete", "c.bin"),
+        params={"upload_id": upload_id},
+        data=body,
+        headers={**csrf(admin), "Content-Type": "application/json"},
+        timeout=10,
+    )
     assert response.status_code == 400, response.text
     assert [u["UploadId"] for u in pending_uploads(cos, bucket)] == [upload_id]
 
 
 def test_an_unknown_bucket_is_no_such_bucket(kinko, admin):
-    response = admin.put(url(kinko, f"nope{uuid.uuid4().hex[:8]}-{APPID}", "object", "k"), data=b"x",
-                         headers=csrf(admin), timeout=10)  # fmt: skip
+    response = admin.put(
+        url(kinko, f"nope{uuid.uuid4().hex[:8]}-{APPID}", "object", "k"), data=b"x", headers=csrf(admin), timeout=10
+    )
     assert response.status_code == 404
     assert response.json()["code"] == "NoSuchBucket"
 
