@@ -40,6 +40,7 @@
       this.overall = section.querySelector("#upload-overall");
       this.overallBar = section.querySelector("#upload-overall-bar");
       this.overallText = section.querySelector("#upload-overall-text");
+      this.overallRate = section.querySelector("#upload-overall-rate");
       this.refresh = section.querySelector("#upload-refresh");
       this.items = [];
       this.active = 0;
@@ -137,14 +138,15 @@
       const total = counted.reduce((sum, item) => sum + item.file.size, 0);
       const sent = counted.reduce((sum, item) => sum + item.sent, 0);
       const speed = counted.reduce((sum, item) => sum + (item.state === "uploading" ? item.speed() : 0), 0);
-      const percent = total ? Math.floor((100 * sent) / total) : counted.length && counted.every((i) => i.state === "done") ? 100 : 0;
+      const allDone = counted.length > 0 && counted.every((item) => item.state === "done");
+      const percent = allDone ? 100 : total ? Math.min(99, Math.floor((100 * sent) / total)) : 0;
       this.overallBar.value = percent;
       const done = counted.filter((item) => item.state === "done").length;
       const failed = this.items.filter((item) => item.state === "failed").length;
       let summary = this.t("overall", { done, total: counted.length });
       if (failed) summary += ` · ${this.t("failedCount", { failed })}`;
-      if (this.busy) summary += ` · ${this.status(percent, speed, total - sent)}`;
-      this.overallText.textContent = summary;
+      if (this.overallText.textContent !== summary) this.overallText.textContent = summary; // a live region
+      this.overallRate.textContent = this.busy ? this.status(percent, speed, total - sent) : "";
       for (const item of this.items) item.render();
     }
 

@@ -6,6 +6,7 @@ with axe-core run on the panel in each state."""
 
 import hashlib
 import os
+import re
 import time
 from pathlib import Path
 
@@ -180,6 +181,10 @@ def test_cancelling_a_multipart_upload_aborts_it_on_the_server(fresh_page, guard
     wait_until(lambda: page.evaluate("1") and len(held) > 0)
     assert len(pending_uploads(cos, bucket)) == 1
     item = row(page, "video.bin")
+    page.clock.run_for(1000)  # the panel redraws twice a second: percent, speed and time left
+    expect(item.locator(".upload-status")).to_have_text(re.compile(r"^\d+% · (—|[\d.]+ [KMGT]?i?B)/s · (—|\d.*) left$"))
+    expect(page.locator("#upload-overall-rate")).to_have_text(re.compile(r"^\d+% · .+/s · .+ left$"))
+    expect(page.locator("#upload-overall-text")).to_have_text("0 of 1 files uploaded")
     with page.expect_response(lambda r: r.request.method == "DELETE" and "/uploads/multipart/" in r.url) as aborted:
         item.get_by_role("button", name="Cancel the upload of video.bin").click()
     assert aborted.value.status == 204
