@@ -40,6 +40,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/sse.py
 	$(BIN)/python bench/kms.py
 	$(BIN)/python bench/rotation.py
+	$(BIN)/python bench/uploads.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

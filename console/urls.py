@@ -7,7 +7,7 @@ from django.urls import include, path
 
 from console import views
 from console.forms import ThrottledAuthenticationForm
-from console.pages import buckets, cam, jobs, kms, objects, overview
+from console.pages import buckets, cam, jobs, kms, objects, overview, uploads
 from console.pages.common import ConsoleLoginView
 
 handler400 = "console.views.bad_request"
@@ -39,6 +39,12 @@ urlpatterns = [
     path("buckets/<str:bucket>/set-encryption/", objects.set_encryption, name="set-encryption"),
     path("buckets/<str:bucket>/object/<key:key>", objects.object_detail, name="object"),
     path("buckets/<str:bucket>/download/<key:key>", objects.object_download, name="object-download"),
+    # the upload manager (console/pages/uploads.py)
+    path("buckets/<str:bucket>/uploads/existing/", uploads.existing_objects, name="upload-existing"),
+    path("buckets/<str:bucket>/uploads/object/<key:key>", uploads.put_object, name="upload-object"),
+    path("buckets/<str:bucket>/uploads/multipart/<key:key>", uploads.multipart_upload, name="upload-multipart"),
+    path("buckets/<str:bucket>/uploads/part/<key:key>", uploads.upload_part, name="upload-part"),
+    path("buckets/<str:bucket>/uploads/complete/<key:key>", uploads.complete_multipart_upload, name="upload-complete"),
     path("kms/", kms.kms_home, name="kms"),
     path("kms/keys/new/", kms.key_create, name="key-create"),
     path("kms/keys/<uuid:key_id>/", kms.key_detail, name="key"),
