@@ -2,6 +2,7 @@
 day, KMS status, running jobs and recent KMS activity."""
 
 from django.shortcuts import render
+from django.utils.translation import pgettext_lazy
 
 from buckets import usage
 from buckets.models import Bucket, Job, JobStatus, SseMode
@@ -11,7 +12,12 @@ from keys.models import AuditEvent, MasterKey
 
 from .common import account_of, console_page, require
 
-MODES = [(SseMode.NONE, "none"), (SseMode.COS, "SSE-COS"), (SseMode.KMS, "SSE-KMS"), (SseMode.CUSTOMER, "SSE-C")]
+MODES = [
+    (SseMode.NONE, pgettext_lazy("encryption mode", "none")),
+    (SseMode.COS, "SSE-COS"),
+    (SseMode.KMS, "SSE-KMS"),
+    (SseMode.CUSTOMER, "SSE-C"),
+]
 MOST_USED_KEYS = 5
 
 
@@ -37,7 +43,7 @@ def overview(request):
     history = usage.usage_history(account)
     now = history.stored[history.days[-1]]
     rows = [{"mode": name, "objects": now[mode][0], "bytes": now[mode][1]} for mode, name in MODES]
-    labels = [name for _mode, name in MODES]
+    labels = [str(name) for _mode, name in MODES]
     per_day = {day: [modes.get(mode, (0, 0)) for mode, _name in MODES] for day, modes in history.stored.items()}
     aliases = dict(
         MasterKey.objects.filter(account=account, key_id__in=list(history.kms_calls)).values_list("key_id", "alias")

@@ -187,6 +187,15 @@ def fresh_page(new_context, kinko, operator, guard) -> Page:
     yield from _checked_page(context, guard)
 
 
+def pytest_collection_modifyitems(config, items):
+    """`make screenshots` (KINKO_SCREENSHOTS=1) runs only the browser tests that take a screenshot."""
+    if os.environ.get("KINKO_SCREENSHOTS") != "1":
+        return
+    keep = [item for item in items if "screenshot" in getattr(item, "fixturenames", ())]
+    config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+    items[:] = keep
+
+
 @pytest.fixture
 def screenshot(tmp_path):
     """screenshot(page, name) → a full-page PNG of the page. Only `make screenshots` (KINKO_SCREENSHOTS=1) writes

@@ -4,13 +4,14 @@ axe-core finds nothing serious (the guard runs it on every load), no page scroll
 stays reachable, the navigation collapses into a menu, the header says who is signed in, and the language changes
 only when the person asks for it."""
 
+import os
 import re
 import uuid
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.conftest import PageGuard, sign_in
+from tests.browser.conftest import SCREENSHOTS, PageGuard, sign_in
 from tests.browser.own.conftest import OPERATOR, kms_call
 from tests.live import APPID
 
@@ -221,7 +222,7 @@ def test_the_language_menu_changes_language_only_when_asked(fresh_page):
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 # Names that are the same in both languages: product and wire names, the language menu's own names.
 SAME_IN_JAPANESE = re.compile(
-    r"^(Kinko( 金庫)?|KMS|KeyId|RoleId|UIN|SecretId|SecretKey|SSE-(COS|KMS|C)|COS_QcsRole|English|日本語"
+    r"^(Kinko( 金庫)?|KMS|COS|KeyId|RoleId|UIN|SecretId|SecretKey|SSE-(COS|KMS|C)|COS_QcsRole|English|日本語"
     r"|[0-9%/ .·—-]*)$"
 )
 TEXT_OF_CHROME = """() => Array.from(document.querySelectorAll(
@@ -289,3 +290,29 @@ def test_japanese_key_states_job_states_kinds_and_dates(japanese_page, site, kms
     expect(job).to_contain_text(re.compile(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}"))
     page.goto(f"/jobs/{site['job']}/")
     expect(page.locator("#job-status")).to_have_text("待機中")
+
+
+# -- screenshots ---------------------------------------------------------------------------------------------
+
+
+def test_phone_and_japanese_screenshots_go_to_docs_only_under_make_screenshots(
+    phone_page, japanese_context, site, screenshot
+):
+    phone_page.goto("/")
+    expect(phone_page.locator("main h1")).to_have_text("Overview")
+    taken = [screenshot(phone_page, "phone-overview")]
+    phone_page.goto(f"/buckets/{site['bucket']}/")
+    expect(phone_page.locator("table.list")).to_contain_text("short.txt")
+    taken.append(screenshot(phone_page, "phone-objects"))
+    page = japanese_context.new_page()
+    try:
+        page.goto("/kms/")
+        expect(page.locator("main h1")).to_have_text("キー管理サービス")
+        taken.append(screenshot(page, "japanese-kms"))
+        page.goto("/")
+        expect(page.locator("main h1")).to_have_text("概要")
+        taken.append(screenshot(page, "japanese-overview"))
+    finally:
+        page.close()
+    asked = os.environ.get("KINKO_SCREENSHOTS") == "1"
+    assert all(path.exists() and (path.parent == SCREENSHOTS) == asked for path in taken), taken
