@@ -52,7 +52,8 @@ def download_response(body, key: str, content_type: str, size_bytes: int) -> Str
 
 PREVIEW_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp"})
 PREVIEW_TEXT_TYPES = frozenset({"text/plain", "text/csv", "text/markdown", "application/json"})
-PREVIEW_CSP = "sandbox; default-src 'none'; img-src 'self'; frame-ancestors 'self'"
+# An image shown alone gets the browser's own inline style (centring); the frame is sandboxed, so style is harmless.
+PREVIEW_CSP = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
 
 
 def preview_type(content_type: str) -> str | None:

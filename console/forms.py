@@ -114,9 +114,11 @@ MAX_DESCRIPTION_BYTES = 1024
 class SetEncryptionScopeForm(SetEncryptionForm):
     """The object list's "Set encryption": on the selected objects, or on everything under the folder."""
 
-    scope = forms.ChoiceField(label=_("Apply to"), initial="selected",
-                              choices=[("selected", _("The selected objects")),
-                                       ("prefix", _("Every object under the prefix"))])  # fmt: skip
+    scope = forms.ChoiceField(
+        label=_("Apply to"),
+        initial="selected",
+        choices=[("selected", _("The selected objects")), ("prefix", _("Every object under the prefix"))],
+    )
 
 
 class CreateFolderForm(forms.Form):
@@ -135,9 +137,12 @@ SHARE_EXPIRY_CHOICES = [(900, _("15 minutes")), (3600, _("1 hour")), (86400, _("
 
 
 class ShareForm(forms.Form):
-    expires = forms.TypedChoiceField(label=_("Link valid for"), coerce=int, initial=3600,
-                                     choices=lambda: [(s, label) for s, label in SHARE_EXPIRY_CHOICES
-                                                      if s <= settings.KINKO_MAX_SIGNATURE_SECONDS])  # fmt: skip
+    expires = forms.TypedChoiceField(
+        label=_("Link valid for"),
+        coerce=int,
+        initial=3600,
+        choices=lambda: [(s, label) for s, label in SHARE_EXPIRY_CHOICES if s <= settings.KINKO_MAX_SIGNATURE_SECONDS],
+    )
 
 
 class KeyForm(forms.Form):

@@ -29,9 +29,14 @@ def bucket_list(request):
         name = f"{data['name']}-{account.appid}"
         require(request, "cos:PutBucket", policy.cos_resource(data["region"], account.appid, name))
         try:
-            service.create_bucket(account, name, data["region"],
-                                  acl.canned_grants(data["acl"], account.owner_id, acl.BUCKET_CANNED),
-                                  data["encryption"] or "", data["kms_key_id"] or "")  # fmt: skip
+            service.create_bucket(
+                account,
+                name,
+                data["region"],
+                acl.canned_grants(data["acl"], account.owner_id, acl.BUCKET_CANNED),
+                data["encryption"] or "",
+                data["kms_key_id"] or "",
+            )
         except errors.InvalidBucketName:
             form.add_error("name", _("Use 1 to 50 lowercase letters, digits and '-', not starting or ending with '-'."))
         except (errors.BucketAlreadyExists, errors.BucketAlreadyOwnedByYou):
@@ -54,13 +59,13 @@ def bucket_settings(request, bucket: str):
         require_cos(request, "PutBucketEncryption", found)
     else:
         require_cos(request, "DeleteBucketEncryption", found)
-    form = BucketEncryptionForm(request.POST or None, initial={"encryption": found.default_sse,
-                                                                "kms_key_id": found.default_kms_key_id})  # fmt: skip
+    form = BucketEncryptionForm(
+        request.POST or None, initial={"encryption": found.default_sse, "kms_key_id": found.default_kms_key_id}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             if form.cleaned_data["encryption"]:
-                sse.set_bucket_encryption(found, form.cleaned_data["encryption"],
-                                          form.cleaned_data["kms_key_id"] or "")  # fmt: skip
+                sse.set_bucket_encryption(found, form.cleaned_data["encryption"], form.cleaned_data["kms_key_id"] or "")
             else:
                 sse.delete_bucket_encryption(found)
         except errors.CosError as exc:
@@ -68,8 +73,12 @@ def bucket_settings(request, bucket: str):
         else:
             messages.success(request, _("Default encryption saved."))
             return redirect("bucket-settings", bucket=bucket)
-    context = {"bucket": found, "form": form, "keys": key_choices(account, found.region),
-               "acl": acl.canned_name(found.acl, is_bucket=True)}  # fmt: skip
+    context = {
+        "bucket": found,
+        "form": form,
+        "keys": key_choices(account, found.region),
+        "acl": acl.canned_name(found.acl, is_bucket=True),
+    }
     return render(request, "console/buckets/settings.html", context, status=400 if form.errors else 200)
 
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -73,8 +74,9 @@ def _listing_context(request, found: Bucket, folder_form=None) -> dict:
     size = _int_choice(query.get("size"), PAGE_SIZES, DEFAULT_PAGE_SIZE)
     sort = query.get("sort") if query.get("sort") in SORTS else "name"
     descending = query.get("order") == "desc"
-    listing = service.list_objects(found, prefix=prefix + search, delimiter="" if search else "/", marker=marker,
-                                   max_keys=size)  # fmt: skip
+    listing = service.list_objects(
+        found, prefix=prefix + search, delimiter="" if search else "/", marker=marker, max_keys=size
+    )
     folders = [Row(p[len(prefix) :], p, True) for p in listing.common_prefixes]
     objects = [Row(o.key[len(prefix) :], o.key, False, o) for o in listing.objects if o.key != prefix]
     order = {"name": lambda r: r.name, "size": lambda r: r.obj.size_bytes, "date": lambda r: r.obj.last_modified}
@@ -156,8 +158,6 @@ def create_folder(request, bucket: str):
 
 
 def reverse_list(bucket: str, prefix: str) -> str:
-    from django.urls import reverse
-
     url = reverse("bucket-objects", args=[bucket])
     return f"{url}?{urlencode({'prefix': prefix})}" if prefix else url
 
@@ -173,8 +173,12 @@ def delete_folder(request, bucket: str):
     if request.method == "POST":
         job = jobs.start_delete_prefix_job(found, prefix, actor_of(request))
         return redirect("job", job_id=job.job_id)
-    context = {"bucket": found, "prefix": prefix, "usage": service.prefix_usage(found, prefix),
-               "parent": _folder_of(prefix)}  # fmt: skip
+    context = {
+        "bucket": found,
+        "prefix": prefix,
+        "usage": service.prefix_usage(found, prefix),
+        "parent": _folder_of(prefix),
+    }
     return render(request, "console/objects/delete_folder.html", context)
 
 
@@ -272,9 +276,16 @@ def object_share(request, bucket: str, key: str):
     url = None
     if request.method == "POST" and obj.sse != SseMode.CUSTOMER and api_key is not None and form.is_valid():
         url = share_url(request, found, key, api_key, form.cleaned_data["expires"])
-    context = {"bucket": found, "obj": obj, "form": form, "url": url, "api_key": api_key,
-               "folder": _folder_of(key), "is_sub_user": principal_of(request).sub_user is not None,
-               "domain": settings.KINKO_COS_DOMAIN}  # fmt: skip
+    context = {
+        "bucket": found,
+        "obj": obj,
+        "form": form,
+        "url": url,
+        "api_key": api_key,
+        "folder": _folder_of(key),
+        "is_sub_user": principal_of(request).sub_user is not None,
+        "domain": settings.KINKO_COS_DOMAIN,
+    }
     return render(request, "console/objects/share.html", context, status=400 if form.errors else 200)
 
 
@@ -291,8 +302,9 @@ def object_delete(request, bucket: str):
     for key in keys:
         service.delete_object(found, key)
     count = len(keys)
-    messages.success(request, ngettext("Deleted %(count)d object.", "Deleted %(count)d objects.", count)
-                     % {"count": count})  # fmt: skip
+    messages.success(
+        request, ngettext("Deleted %(count)d object.", "Deleted %(count)d objects.", count) % {"count": count}
+    )
     return redirect_back(request, "buckets")
 
 
@@ -313,12 +325,14 @@ def set_encryption(request, bucket: str):
     else:
         keys = [k for k in request.POST.getlist("key") if k]
         if not keys:
-            messages.error(request, _("Nothing was changed: select at least one object, or choose every object "
-                                      "under the prefix."))  # fmt: skip
+            messages.error(
+                request, _("Nothing was changed: select at least one object, or choose every object under the prefix.")
+            )
             return redirect_back(request, "bucket-objects", bucket=bucket)
         for key in keys:
             require_cos(request, "PutObject", found, key)
         prefix = _folder_of(os.path.commonprefix(keys) + "x")  # the folder holding every key
-    job = jobs.start_encryption_job(found, prefix, data["sse"], data["kms_key_id"] or None, actor_of(request),
-                                    keys=keys)  # fmt: skip
+    job = jobs.start_encryption_job(
+        found, prefix, data["sse"], data["kms_key_id"] or None, actor_of(request), keys=keys
+    )
     return redirect("job", job_id=job.job_id)

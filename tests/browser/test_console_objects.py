@@ -114,7 +114,7 @@ def test_creating_a_bucket_under_a_taken_name_shows_the_error_at_the_name_and_ke
     expect(page.locator("#name-error")).to_have_text(f"The name {bucket} is taken: choose another.")
     expect(form.locator('input[name="name"]')).to_have_value(short)
     expect(form.locator('select[name="encryption"]')).to_have_value("AES256")
-    assert cos.head_bucket(Bucket=bucket) is None  # still there, untouched
+    assert bucket in [b["Name"] for b in cos.list_buckets()["Buckets"]["Bucket"]]  # still there, untouched
 
 
 def test_creating_a_bucket_with_an_invalid_name_shows_the_rule_at_the_name(page, guard, cos):
@@ -125,8 +125,8 @@ def test_creating_a_bucket_with_an_invalid_name_shows_the_rule_at_the_name(page,
     form.get_by_role("button", name="Create").click()
     expect(page.locator("#name-error")).to_contain_text("lowercase letters, digits and '-'")
     expect(form.locator('input[name="name"]')).to_have_value("Bad_Name-")
-    names = [b["Name"] for b in cos.list_buckets()["Buckets"]["Bucket"]]
-    assert not any(name.lower().startswith("bad_name") for name in names)
+    buckets = cos.list_buckets()["Buckets"] or {"Bucket": []}
+    assert not any(b["Name"].lower().startswith("bad_name") for b in buckets["Bucket"])
 
 
 def test_a_missing_objects_page_is_a_404_saying_so_with_a_link_to_its_folder(page, guard, cos, bucket):
@@ -153,7 +153,7 @@ def test_names_are_shown_relative_to_the_folder_with_breadcrumbs(page, cos, buck
     expect(page.locator("tr.folder-row a.folder")).to_have_text(["b/"])
     page.get_by_role("link", name="b/", exact=True).click()
     expect(page.locator("tr.object-row .object-name")).to_have_text(["deep.txt"])
-    page.locator("nav.crumbs").get_by_role("link", name="a").click()
+    page.locator("nav.crumbs").get_by_role("link", name="a", exact=True).click()
     expect(page.locator("tr.object-row .object-name")).to_have_text(["top.txt"])
 
 
@@ -241,8 +241,14 @@ def test_a_share_link_downloads_the_object_through_the_cos_endpoint_until_it_exp
 def test_an_sse_c_object_explains_it_cannot_be_shared(page, cos, bucket):
     key = base64.b64encode(b"k" * 32).decode()
     md5 = base64.b64encode(hashlib.md5(b"k" * 32).digest()).decode()
-    cos.put_object(Bucket=bucket, Key="secret.bin", Body=b"sse-c", SSECustomerAlgorithm="AES256", SSECustomerKey=key,
-                   SSECustomerKeyMD5=md5)  # fmt: skip
+    cos.put_object(
+        Bucket=bucket,
+        Key="secret.bin",
+        Body=b"sse-c",
+        SSECustomerAlgorithm="AES256",
+        SSECustomerKey=key,
+        SSECustomerKeyMD5=md5,
+    )
     page.goto(f"/buckets/{bucket}/share/secret.bin")
     expect(page.locator("#share-refused")).to_contain_text("cannot be shared by link")
     expect(page.get_by_role("button", name="Make a link")).to_have_count(0)
@@ -331,12 +337,9 @@ def test_the_exists_endpoint_says_whether_an_upload_would_replace_an_object(page
 
 
 @pytest.fixture
-def phone_page(new_context, kinko, operator, guard):
-    from tests.browser.conftest import _checked_page, sign_in
-
-    context = new_context(viewport={"width": 390, "height": 844})
-    sign_in(context, kinko, operator)
-    yield from _checked_page(context, guard)
+def phone_page(fresh_page):
+    fresh_page.set_viewport_size({"width": 390, "height": 844})
+    return fresh_page
 
 
 def test_the_listing_fits_a_phone_and_keeps_every_row_action(phone_page, cos, bucket):
@@ -360,17 +363,15 @@ def test_a_bucket_can_be_deleted_from_a_phone(phone_page, cos):
     expect(page.locator("p.message.success")).to_have_text(f"Bucket {name} deleted.")
     scroll_width, inner_width = page.evaluate("() => [document.scrollingElement.scrollWidth, window.innerWidth]")
     assert scroll_width <= inner_width + 1
-    names = [b["Name"] for b in cos.list_buckets()["Buckets"]["Bucket"]]
-    assert name not in names
+    buckets = cos.list_buckets()["Buckets"] or {"Bucket": []}
+    assert name not in [b["Name"] for b in buckets["Bucket"]]
 
 
 @pytest.fixture
-def japanese_page(new_context, kinko, operator, guard):
-    from tests.browser.conftest import _checked_page, sign_in
-
-    context = new_context(locale="ja-JP")
-    sign_in(context, kinko, operator)
-    yield from _checked_page(context, guard)
+def japanese_page(fresh_page, kinko):
+    """Signed in (in English), then Japanese chosen as the language menu would: Django's language cookie."""
+    fresh_page.context.add_cookies([{"name": "django_language", "value": "ja", "url": kinko.url}])
+    return fresh_page
 
 
 def test_in_japanese_creating_a_folder_and_deleting_nothing_speak_japanese(japanese_page, cos, bucket):
