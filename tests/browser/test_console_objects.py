@@ -135,6 +135,7 @@ def test_a_missing_objects_page_is_a_404_saying_so_with_a_link_to_its_folder(pag
     response = page.goto(f"/buckets/{bucket}/object/docs/gone.txt")
     assert response.status == 404
     expect(page.get_by_role("heading", level=1)).to_have_text("No such object")
+    expect(page.locator("#missing-key")).to_have_text("docs/gone.txt")
     expect(page.locator("body")).not_to_contain_text("Not allowed")
     page.locator("#back-to-folder").click()
     expect(page.locator("tr.object-row", has_text="here.txt")).to_be_visible()
