@@ -14,6 +14,7 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from core import crypto
@@ -467,6 +468,21 @@ def list_objects(
             return Listing(objects, prefixes, False, None)
         if not restart and len(batch) < batch_size:
             return Listing(objects, prefixes, False, None)
+
+
+@dataclass(frozen=True)
+class PrefixUsage:
+    objects: int
+    bytes: int
+
+
+def prefix_usage(bucket: Bucket, prefix: str) -> PrefixUsage:
+    """How many objects, and bytes, lie under `prefix` at every depth (what deleting that folder removes)."""
+    found = StoredObject.objects.filter(bucket=bucket)
+    if prefix:
+        found = found.filter(**key_prefix_filter(prefix))
+    totals = found.aggregate(objects=Count("id"), size=Sum("size_bytes"))
+    return PrefixUsage(totals["objects"], totals["size"] or 0)
 
 
 def list_buckets(owner: Account, region: str | None = None) -> list[Bucket]:

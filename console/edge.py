@@ -48,3 +48,34 @@ def download_response(body, key: str, content_type: str, size_bytes: int) -> Str
     for name, value in DOWNLOAD_HEADERS.items():
         response[name] = value
     return response
+
+
+PREVIEW_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp"})
+PREVIEW_TEXT_TYPES = frozenset({"text/plain", "text/csv", "text/markdown", "application/json"})
+# An image shown alone gets the browser's own inline style (centring); the frame is sandboxed, so style is harmless.
+PREVIEW_CSP = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+
+
+def preview_type(content_type: str) -> str | None:
+    """The type an object is previewed as, inline: a raster image as itself, plain text (and text-like types) as
+    text/plain. Anything else (HTML, SVG, scripts, PDFs…) is not previewed: None."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type in PREVIEW_IMAGE_TYPES:
+        return media_type
+    if media_type in PREVIEW_TEXT_TYPES:
+        return "text/plain; charset=utf-8"
+    return None
+
+
+def preview_response(body, content_type: str, size_bytes: int) -> StreamingHttpResponse:
+    """An object's bytes shown inline in the console's sandboxed preview frame: only a type preview_type allows,
+    never sniffed, in an opaque origin that runs no script; framed only by the console itself."""
+    media_type = preview_type(content_type)
+    if media_type is None:
+        raise ValueError("not a previewable type")
+    response = StreamingHttpResponse(body, content_type=media_type)
+    response["Content-Length"] = str(size_bytes)
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = PREVIEW_CSP
+    return response

@@ -111,6 +111,40 @@ def _check_description_bytes(description: str) -> str:
 MAX_DESCRIPTION_BYTES = 1024
 
 
+class SetEncryptionScopeForm(SetEncryptionForm):
+    """The object list's "Set encryption": on the selected objects, or on everything under the folder."""
+
+    scope = forms.ChoiceField(
+        label=_("Apply to"),
+        initial="selected",
+        choices=[("selected", _("The selected objects")), ("prefix", _("Every object under the prefix"))],
+    )
+
+
+class CreateFolderForm(forms.Form):
+    name = forms.CharField(label=_("Folder name"), max_length=255)
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip().strip("/")
+        if not name:
+            raise forms.ValidationError(_("Give the folder a name."), code="empty")
+        if any(part in ("", ".", "..") for part in name.split("/")):
+            raise forms.ValidationError(_("A folder name cannot contain '.', '..' or '//' as a part."), code="part")
+        return name
+
+
+SHARE_EXPIRY_CHOICES = [(900, _("15 minutes")), (3600, _("1 hour")), (86400, _("1 day")), (604800, _("7 days"))]
+
+
+class ShareForm(forms.Form):
+    expires = forms.TypedChoiceField(
+        label=_("Link valid for"),
+        coerce=int,
+        initial=3600,
+        choices=lambda: [(s, label) for s, label in SHARE_EXPIRY_CHOICES if s <= settings.KINKO_MAX_SIGNATURE_SECONDS],
+    )
+
+
 class KeyForm(forms.Form):
     alias = forms.CharField(label=_("Alias"), max_length=60)
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -66,6 +66,8 @@ KINKO_MIN_FREE_BYTES = env_int("KINKO_MIN_FREE_BYTES", 256 * 1024 * 1024)
 KINKO_MASTER_KEY_ROTATION_DAYS = float(os.environ.get("KINKO_MASTER_KEY_ROTATION_DAYS", "90"))
 # The longest q-key-time / X-Amz-Expires window a signature may have (7 days, as S3).
 KINKO_MAX_SIGNATURE_SECONDS = env_int("KINKO_MAX_SIGNATURE_SECONDS", 7 * 86400)
+# The domain share links name: <bucket>.cos.<region>.<KINKO_COS_DOMAIN>, which must reach this Kinko (DNS or a proxy).
+KINKO_COS_DOMAIN = os.environ.get("KINKO_COS_DOMAIN", "myqcloud.com")
 # Addresses whose X-Forwarded-* headers are believed (a reverse proxy such as nginx); nobody's by default.
 KINKO_TRUSTED_PROXIES = env_networks("KINKO_TRUSTED_PROXIES")
 # Multipart uploads neither completed nor aborted within this many days are aborted.

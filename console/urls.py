@@ -39,6 +39,10 @@ urlpatterns = [
     path("buckets/<str:bucket>/set-encryption/", objects.set_encryption, name="set-encryption"),
     path("buckets/<str:bucket>/object/<key:key>", objects.object_detail, name="object"),
     path("buckets/<str:bucket>/download/<key:key>", objects.object_download, name="object-download"),
+    path("buckets/<str:bucket>/preview/<key:key>", objects.object_preview, name="object-preview"),
+    path("buckets/<str:bucket>/share/<key:key>", objects.object_share, name="object-share"),
+    path("buckets/<str:bucket>/create-folder/", objects.create_folder, name="create-folder"),
+    path("buckets/<str:bucket>/delete-folder/", objects.delete_folder, name="delete-folder"),
     # the upload manager (console/pages/uploads.py)
     path("buckets/<str:bucket>/uploads/existing/", uploads.existing_objects, name="upload-existing"),
     path("buckets/<str:bucket>/uploads/object/<key:key>", uploads.put_object, name="upload-object"),

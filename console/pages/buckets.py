@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from buckets import acl, service, sse
+from buckets import acl, errors, service, sse
 from buckets.models import Bucket
 from console.forms import BucketEncryptionForm, BucketForm
 from keys.models import KeyState, MasterKey
@@ -28,14 +28,25 @@ def bucket_list(request):
         data = form.cleaned_data
         name = f"{data['name']}-{account.appid}"
         require(request, "cos:PutBucket", policy.cos_resource(data["region"], account.appid, name))
-        service.create_bucket(account, name, data["region"],
-                              acl.canned_grants(data["acl"], account.owner_id, acl.BUCKET_CANNED),
-                              data["encryption"] or "", data["kms_key_id"] or "")  # fmt: skip
-        messages.success(request, _("Bucket %(name)s created.") % {"name": name})
-        return redirect("bucket-objects", bucket=name)
+        try:
+            service.create_bucket(
+                account,
+                name,
+                data["region"],
+                acl.canned_grants(data["acl"], account.owner_id, acl.BUCKET_CANNED),
+                data["encryption"] or "",
+                data["kms_key_id"] or "",
+            )
+        except errors.InvalidBucketName:
+            form.add_error("name", _("Use 1 to 50 lowercase letters, digits and '-', not starting or ending with '-'."))
+        except (errors.BucketAlreadyExists, errors.BucketAlreadyOwnedByYou):
+            form.add_error("name", _("The name %(name)s is taken: choose another.") % {"name": name})
+        else:
+            messages.success(request, _("Bucket %(name)s created.") % {"name": name})
+            return redirect("bucket-objects", bucket=name)
     buckets = Bucket.objects.filter(owner=account).order_by("name")
-    return render(request, "console/buckets/list.html", {"buckets": buckets, "form": form,
-                                                          "keys": key_choices(account)})  # fmt: skip
+    context = {"buckets": buckets, "form": form, "keys": key_choices(account), "appid": account.appid}
+    return render(request, "console/buckets/list.html", context, status=400 if form.errors else 200)
 
 
 @console_page
@@ -48,18 +59,27 @@ def bucket_settings(request, bucket: str):
         require_cos(request, "PutBucketEncryption", found)
     else:
         require_cos(request, "DeleteBucketEncryption", found)
-    form = BucketEncryptionForm(request.POST or None, initial={"encryption": found.default_sse,
-                                                                "kms_key_id": found.default_kms_key_id})  # fmt: skip
+    form = BucketEncryptionForm(
+        request.POST or None, initial={"encryption": found.default_sse, "kms_key_id": found.default_kms_key_id}
+    )
     if request.method == "POST" and form.is_valid():
-        if form.cleaned_data["encryption"]:
-            sse.set_bucket_encryption(found, form.cleaned_data["encryption"], form.cleaned_data["kms_key_id"] or "")
+        try:
+            if form.cleaned_data["encryption"]:
+                sse.set_bucket_encryption(found, form.cleaned_data["encryption"], form.cleaned_data["kms_key_id"] or "")
+            else:
+                sse.delete_bucket_encryption(found)
+        except errors.CosError as exc:
+            form.add_error("kms_key_id", exc.message)
         else:
-            sse.delete_bucket_encryption(found)
-        messages.success(request, _("Default encryption saved."))
-        return redirect("bucket-settings", bucket=bucket)
-    context = {"bucket": found, "form": form, "keys": key_choices(account, found.region),
-               "acl": acl.canned_name(found.acl, is_bucket=True)}  # fmt: skip
-    return render(request, "console/buckets/settings.html", context)
+            messages.success(request, _("Default encryption saved."))
+            return redirect("bucket-settings", bucket=bucket)
+    context = {
+        "bucket": found,
+        "form": form,
+        "keys": key_choices(account, found.region),
+        "acl": acl.canned_name(found.acl, is_bucket=True),
+    }
+    return render(request, "console/buckets/settings.html", context, status=400 if form.errors else 200)
 
 
 @console_page
@@ -77,8 +97,10 @@ def bucket_acl(request, bucket: str):
 def bucket_delete(request, bucket: str):
     found = get_object_or_404(Bucket, name=bucket, owner=account_of(request))
     require_cos(request, "DeleteBucket", found)
-    if request.method == "POST":
+    usage = service.prefix_usage(found, "")
+    if request.method == "POST" and not usage.objects:
         service.delete_bucket(found)
         messages.success(request, _("Bucket %(name)s deleted.") % {"name": bucket})
         return redirect("buckets")
-    return render(request, "console/buckets/delete.html", {"bucket": found})
+    status = 409 if request.method == "POST" else 200
+    return render(request, "console/buckets/delete.html", {"bucket": found, "usage": usage}, status=status)

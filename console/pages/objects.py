@@ -1,20 +1,37 @@
-"""The object browser: folders, prefix search, pages; upload (JSON API, progress per file); detail; download;
-delete; "Set encryption" on an object, a selection or a prefix (a bulk job)."""
+"""The object browser: folders (names relative to the current one, breadcrumbs, create, delete recursively as a
+job), pages with counts and a page size, sorting, per-row actions (download, share, delete, details), previews in a
+sandboxed frame, share links (presigned COS URLs), the overwrite check the upload panel asks, and "Set encryption"
+on an object, a selection or a prefix (a bulk job)."""
 
+import io
+import os
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
+
+from django.conf import settings
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
-from buckets import jobs, service
-from buckets.models import Bucket
-from console.edge import download_response
-from console.forms import SetEncryptionForm
+from buckets import errors, jobs, service
+from buckets.api import auth as cos_auth
+from buckets.models import Bucket, SseMode, StoredObject
+from console.edge import download_response, preview_response, preview_type
+from console.forms import CreateFolderForm, SetEncryptionForm, SetEncryptionScopeForm, ShareForm
+from roles.models import ApiKey, ApiKeyStatus
 
 from .buckets import key_choices
-from .common import account_of, actor_of, console_page, redirect_back, require_cos
+from .common import account_of, actor_of, console_page, principal_of, redirect_back, require_cos
 
-PAGE = 100
+PAGE_SIZES = (20, 50, 100, 200)
+DEFAULT_PAGE_SIZE = 50
+SORTS = ("name", "size", "date")
+PREVIEW_MAX_BYTES = 5 * 1024 * 1024  # larger objects are downloaded, not previewed
 
 
 def _bucket(request, name: str, action: str, key: str = "") -> Bucket:
@@ -23,66 +40,288 @@ def _bucket(request, name: str, action: str, key: str = "") -> Bucket:
     return bucket
 
 
-@console_page
-def object_list(request, bucket: str):
-    found = _bucket(request, bucket, "GetBucket")
-    prefix, marker = request.GET.get("prefix", ""), request.GET.get("marker", "")
-    search = request.GET.get("search", "")
-    listing = service.list_objects(found, prefix=prefix + search, delimiter="" if search else "/", marker=marker,
-                                   max_keys=PAGE)  # fmt: skip
+def _folder_of(key: str) -> str:
+    """The folder a key (or a folder's own "name/" key) is in: "a/b/c.txt" → "a/b/", "a/b/" → "a/"."""
+    stem = key.rstrip("/")
+    return stem.rsplit("/", 1)[0] + "/" if "/" in stem else ""
+
+
+def _missing(request, bucket: Bucket, key: str):
+    """A missing object's page: 404, saying so, with a way back to its folder."""
+    folder = _folder_of(key)
+    context = {"bucket": bucket, "key": key, "folder": folder}
+    return render(request, "console/objects/missing.html", context, status=404)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One entry of a folder's listing: a subfolder (`is_folder`) or an object, named relative to the folder."""
+
+    name: str
+    key: str
+    is_folder: bool
+    obj: StoredObject | None = None
+
+
+def _int_choice(value: str | None, choices: tuple[int, ...], default: int) -> int:
+    return int(value) if value and value.isdecimal() and int(value) in choices else default
+
+
+def _listing_context(request, found: Bucket, folder_form=None) -> dict:
+    query = request.GET
+    prefix, marker, search = query.get("prefix", ""), query.get("marker", ""), query.get("search", "")
+    trail = query.getlist("trail")  # the markers of the pages before this one, for "Previous"
+    size = _int_choice(query.get("size"), PAGE_SIZES, DEFAULT_PAGE_SIZE)
+    sort = query.get("sort") if query.get("sort") in SORTS else "name"
+    descending = query.get("order") == "desc"
+    listing = service.list_objects(
+        found, prefix=prefix + search, delimiter="" if search else "/", marker=marker, max_keys=size
+    )
+    folders = [Row(p[len(prefix) :], p, True) for p in listing.common_prefixes]
+    objects = [Row(o.key[len(prefix) :], o.key, False, o) for o in listing.objects if o.key != prefix]
+    order = {"name": lambda r: r.name, "size": lambda r: r.obj.size_bytes, "date": lambda r: r.obj.last_modified}
+    objects.sort(key=order[sort], reverse=descending)
+    if sort == "name":
+        folders.sort(key=lambda r: r.name, reverse=descending)
     parts = [p for p in prefix.split("/") if p]
     crumbs = [{"name": part, "prefix": "/".join(parts[: i + 1]) + "/"} for i, part in enumerate(parts)]
-    context = {
+    base = {"prefix": prefix, "search": search, "size": size, "sort": sort, "order": "desc" if descending else "asc"}
+    first = len(trail) * size + 1
+
+    def link(**changes) -> str:
+        params = {**base, **changes}
+        pairs = [(k, v) for k, v in params.items() if k != "trail" and v not in ("", None)]
+        pairs += [("trail", t) for t in params.get("trail", [])]
+        return "?" + urlencode(pairs)
+
+    sort_links = {
+        name: link(sort=name, order="desc" if sort == name and not descending else "asc", marker="", trail=[])
+        for name in SORTS
+    }
+    usage = service.prefix_usage(found, prefix)
+    return {
         "bucket": found,
         "prefix": prefix,
         "search": search,
+        "rows": folders + objects,
         "listing": listing,
         "crumbs": crumbs,
         "keys": key_choices(found.owner, found.region),
-        "form": SetEncryptionForm(initial={"prefix": prefix}),
+        "form": SetEncryptionScopeForm(initial={"prefix": prefix, "scope": "selected"}),
+        "folder_form": folder_form or CreateFolderForm(),
+        "page": {
+            "number": len(trail) + 1,
+            "first": first,
+            "last": first + len(folders) + len(objects) - 1,
+            "size": size,
+            "sizes": PAGE_SIZES,
+            "next": link(marker=listing.next_marker, trail=[*trail, marker]) if listing.is_truncated else None,
+            "previous": link(marker=trail[-1], trail=trail[:-1]) if trail else None,
+        },
+        "sort": {"by": sort, "descending": descending, "links": sort_links},
+        "usage": usage,
+        "parent": _folder_of(prefix) if prefix else None,
+        "has_parent": bool(prefix),
     }
-    return render(request, "console/objects/list.html", context)
+
+
+@console_page
+def object_list(request, bucket: str):
+    found = _bucket(request, bucket, "GetBucket")
+    return render(request, "console/objects/list.html", _listing_context(request, found))
+
+
+@console_page
+@require_POST
+def create_folder(request, bucket: str):
+    """A zero-byte object named `<folder>/`, as the COS console makes."""
+    prefix = request.POST.get("prefix", "")
+    found = _bucket(request, bucket, "GetBucket")
+    form = CreateFolderForm(request.POST)
+    if form.is_valid():
+        key = prefix + form.cleaned_data["name"] + "/"
+        require_cos(request, "PutObject", found, key)
+        if service.prefix_usage(found, key).objects:
+            form.add_error("name", _("A folder of that name is already here."))
+        else:
+            try:
+                service.validate_key(key)
+            except errors.KeyTooLong:
+                form.add_error("name", _("The folder's full name is too long: keys are at most 850 bytes."))
+            else:
+                service.put_object(found, key, io.BytesIO(b""), 0, service.WriteRequest(via_api=False))
+                messages.success(request, _("Folder %(name)s created.") % {"name": form.cleaned_data["name"] + "/"})
+                return redirect(reverse_list(bucket, prefix))
+    request.GET = request.GET.copy()
+    request.GET["prefix"] = prefix
+    return render(request, "console/objects/list.html", _listing_context(request, found, folder_form=form), status=400)
+
+
+def reverse_list(bucket: str, prefix: str) -> str:
+    url = reverse("bucket-objects", args=[bucket])
+    return f"{url}?{urlencode({'prefix': prefix})}" if prefix else url
+
+
+@console_page
+def delete_folder(request, bucket: str):
+    """Confirm with what the folder holds, then delete it recursively as a job; the browser follows its progress."""
+    prefix = request.GET.get("prefix") or request.POST.get("prefix", "")
+    found = _bucket(request, bucket, "GetBucket")
+    if not prefix.endswith("/"):
+        raise Http404("not a folder")
+    require_cos(request, "DeleteObject", found, prefix)
+    if request.method == "POST":
+        job = jobs.start_delete_prefix_job(found, prefix, actor_of(request))
+        return redirect("job", job_id=job.job_id)
+    context = {
+        "bucket": found,
+        "prefix": prefix,
+        "usage": service.prefix_usage(found, prefix),
+        "parent": _folder_of(prefix),
+    }
+    return render(request, "console/objects/delete_folder.html", context)
+
+
+def _object_or_none(found: Bucket, key: str) -> StoredObject | None:
+    try:
+        return service.get_object(found, key)
+    except errors.NoSuchKey:
+        return None
 
 
 @console_page
 def object_detail(request, bucket: str, key: str):
     found = _bucket(request, bucket, "HeadObject", key)
-    obj = service.get_object(found, key)
-    context = {"bucket": found, "obj": obj, "keys": key_choices(found.owner, found.region)}
+    obj = _object_or_none(found, key)
+    if obj is None:
+        return _missing(request, found, key)
+    context = {
+        "bucket": found,
+        "obj": obj,
+        "name": obj.key.rstrip("/").rsplit("/", 1)[-1],
+        "folder": _folder_of(obj.key),
+        "keys": key_choices(found.owner, found.region),
+        "previewable": obj.sse != SseMode.CUSTOMER
+        and obj.size_bytes <= PREVIEW_MAX_BYTES
+        and preview_type(obj.content_type) is not None,
+        "is_image": (preview_type(obj.content_type) or "").startswith("image/"),
+    }
     return render(request, "console/objects/detail.html", context)
 
 
 @console_page
 def object_download(request, bucket: str, key: str):
     found = _bucket(request, bucket, "GetObject", key)
+    if _object_or_none(found, key) is None:
+        return _missing(request, found, key)
     read = service.read_object(found, key, {}, want_body=True, customer_key=None, via_api=False)
     return download_response(read.body, key, read.obj.content_type, read.obj.size_bytes)
+
+
+@console_page
+@xframe_options_sameorigin
+def object_preview(request, bucket: str, key: str):
+    """The object inline, for the detail page's sandboxed frame: raster images and plain text only."""
+    found = _bucket(request, bucket, "GetObject", key)
+    obj = _object_or_none(found, key)
+    if obj is None:
+        return _missing(request, found, key)
+    if obj.sse == SseMode.CUSTOMER or obj.size_bytes > PREVIEW_MAX_BYTES or preview_type(obj.content_type) is None:
+        raise Http404("not previewable")
+    read = service.read_object(found, key, {}, want_body=True, customer_key=None, via_api=False)
+    return preview_response(read.body, read.obj.content_type, read.obj.size_bytes)
+
+
+def _signing_key(request) -> ApiKey | None:
+    """The signed-in principal's own active access key: the root account's, or the sub-user's."""
+    principal = principal_of(request)
+    if principal.api_key is not None:
+        return principal.api_key if principal.api_key.is_active else None
+    keys = ApiKey.objects.filter(account=principal.account, user=principal.sub_user, status=ApiKeyStatus.ACTIVE)
+    return keys.order_by("created_at", "id").first()
+
+
+def share_url(request, bucket: Bucket, key: str, api_key: ApiKey, expires: int) -> str:
+    """A presigned GET of the object on the COS endpoint <bucket>.cos.<region>.<KINKO_COS_DOMAIN>."""
+    port = request.get_port()
+    default_port = "443" if request.is_secure() else "80"
+    host = f"{bucket.name}.cos.{bucket.region}.{settings.KINKO_COS_DOMAIN}"
+    if port and port != default_port:
+        host += f":{port}"
+    query = cos_auth.presigned_query(api_key.secret_id, api_key.secret_key(), "get", key, expires)
+    scheme = "https" if request.is_secure() else "http"
+    return f"{scheme}://{host}/{quote(key, safe='/-_.~')}?{query}"
+
+
+@console_page
+def object_share(request, bucket: str, key: str):
+    """A share link: a presigned URL valid for the chosen time, signed with the signed-in principal's access key."""
+    found = _bucket(request, bucket, "GetObject", key)
+    obj = _object_or_none(found, key)
+    if obj is None:
+        return _missing(request, found, key)
+    api_key = _signing_key(request)
+    form = ShareForm(request.POST or None)
+    url = None
+    if request.method == "POST" and obj.sse != SseMode.CUSTOMER and api_key is not None and form.is_valid():
+        url = share_url(request, found, key, api_key, form.cleaned_data["expires"])
+    context = {
+        "bucket": found,
+        "obj": obj,
+        "form": form,
+        "url": url,
+        "api_key": api_key,
+        "folder": _folder_of(key),
+        "is_sub_user": principal_of(request).sub_user is not None,
+        "domain": settings.KINKO_COS_DOMAIN,
+    }
+    return render(request, "console/objects/share.html", context, status=400 if form.errors else 200)
 
 
 @console_page
 @require_POST
 def object_delete(request, bucket: str):
     found = _bucket(request, bucket, "GetBucket")
-    for key in request.POST.getlist("key"):
+    keys = [k for k in request.POST.getlist("key") if k]
+    if not keys:
+        messages.error(request, _("Nothing was deleted: select at least one object first."))
+        return redirect_back(request, "buckets")
+    for key in keys:
         require_cos(request, "DeleteObject", found, key)
+    for key in keys:
         service.delete_object(found, key)
-    messages.success(request, _("Deleted."))
+    count = len(keys)
+    messages.success(
+        request, ngettext("Deleted %(count)d object.", "Deleted %(count)d objects.", count) % {"count": count}
+    )
     return redirect_back(request, "buckets")
 
 
 @console_page
 @require_POST
 def set_encryption(request, bucket: str):
-    """One object, a selection (keys) or a prefix: a bulk job, whose progress page the browser is sent to."""
-    found = _bucket(request, bucket, "PutObject", request.POST.get("prefix", ""))
+    """One object, a selection (keys) or a prefix: a bulk job, whose progress page the browser is sent to. Only a
+    form that says scope=prefix covers the prefix; otherwise exactly the keys sent, and none sent is an error."""
+    found = get_object_or_404(Bucket.objects.select_related("owner"), name=bucket, owner=account_of(request))
     form = SetEncryptionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Choose an encryption."))
-        return redirect("bucket-objects", bucket=bucket)
+        messages.error(request, _("Choose an encryption: SSE-COS or SSE-KMS."))
+        return redirect_back(request, "bucket-objects", bucket=bucket)
     data = form.cleaned_data
-    keys = [k for k in request.POST.getlist("key") if k] or None
-    for key in keys or []:
-        require_cos(request, "PutObject", found, key)
-    job = jobs.start_encryption_job(found, data["prefix"], data["sse"], data["kms_key_id"] or None, actor_of(request),
-                                    keys=keys)  # fmt: skip
+    if request.POST.get("scope") == "prefix":
+        keys, prefix = None, data["prefix"]
+        require_cos(request, "PutObject", found, prefix)
+    else:
+        keys = [k for k in request.POST.getlist("key") if k]
+        if not keys:
+            messages.error(
+                request, _("Nothing was changed: select at least one object, or choose every object under the prefix.")
+            )
+            return redirect_back(request, "bucket-objects", bucket=bucket)
+        for key in keys:
+            require_cos(request, "PutObject", found, key)
+        prefix = _folder_of(os.path.commonprefix(keys) + "x")  # the folder holding every key
+    job = jobs.start_encryption_job(
+        found, prefix, data["sse"], data["kms_key_id"] or None, actor_of(request), keys=keys
+    )
     return redirect("job", job_id=job.job_id)

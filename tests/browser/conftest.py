@@ -134,7 +134,7 @@ def new_context(browser, kinko):
     contexts = []
 
     def make(**options) -> BrowserContext:
-        context = browser.new_context(base_url=kinko.url, viewport={"width": 1280, "height": 900}, **options)
+        context = browser.new_context(base_url=kinko.url, **{"viewport": {"width": 1280, "height": 900}, **options})
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         return context

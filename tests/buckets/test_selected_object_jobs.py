@@ -56,8 +56,9 @@ def test_an_encryption_job_on_a_missing_key_skips_it(ten):
 
 
 def test_an_encryption_job_names_each_key_once(ten):
-    job = jobs.start_encryption_job(ten, "", SseMode.COS, None, requester="tests", workers=0,
-                                    keys=["ten/1.txt", "ten/1.txt"])  # fmt: skip
+    job = jobs.start_encryption_job(
+        ten, "", SseMode.COS, None, requester="tests", workers=0, keys=["ten/1.txt", "ten/1.txt"]
+    )
     assert job.total == 1
 
 
