@@ -45,8 +45,15 @@ def _target(bucket: Bucket, sse_mode: str, kms_key_id: str | None) -> sse.SseReq
     raise errors.InvalidArgument("Bulk encryption targets AES256 (SSE-COS) or cos/kms (SSE-KMS).")
 
 
-def start_encryption_job(bucket: Bucket, prefix: str, sse_mode: str, kms_key_id: str | None, requester: str,
-                         workers: int = WORKERS_PER_JOB, keys: list[str] | None = None) -> Job:  # fmt: skip
+def start_encryption_job(
+    bucket: Bucket,
+    prefix: str,
+    sse_mode: str,
+    kms_key_id: str | None,
+    requester: str,
+    workers: int = WORKERS_PER_JOB,
+    keys: list[str] | None = None,
+) -> Job:
     """Create the job with one item per object under `prefix` (or per named key), and queue it for `workers`."""
     target = _target(bucket, sse_mode, kms_key_id)
     with transaction.atomic():

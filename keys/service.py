@@ -98,8 +98,9 @@ def _record(caller: KmsCaller, action: str, note: _AuditNote, error_code: str) -
     except DatabaseError:
         if not _audit_failures_logged:
             _audit_failures_logged = True
-            log.warning("KMS audit: could not record %s (logged once; later failures are silent)", action,
-                        exc_info=True)  # fmt: skip
+            log.warning(
+                "KMS audit: could not record %s (logged once; later failures are silent)", action, exc_info=True
+            )
 
 
 def _write_record(caller: KmsCaller, action: str, note: _AuditNote, error_code: str) -> None:
@@ -144,8 +145,15 @@ def activate_kms(account: Account) -> dict[str, str]:
     for region in settings.KINKO_KMS_REGIONS:
         key = MasterKey.objects.live().filter(account=account, region=region, is_default=True).first()
         if key is None:
-            key = _new_key(account, region, DEFAULT_KEY_ALIAS, "Default key for COS server-side encryption (SSE-KMS)",
-                           account.uin, owner="cos", is_default=True)  # fmt: skip
+            key = _new_key(
+                account,
+                region,
+                DEFAULT_KEY_ALIAS,
+                "Default key for COS server-side encryption (SSE-KMS)",
+                account.uin,
+                owner="cos",
+                is_default=True,
+            )
         defaults[region] = str(key.key_id)
     return defaults
 
@@ -203,9 +211,18 @@ def _expire_imported_material(key: MasterKey, now: datetime.datetime | None = No
             key.save(update_fields=["state", "valid_to"])
 
 
-def _new_key(account: Account, region: str, alias: str, description: str, creator_uin: str, *,
-             origin: str = KeyOrigin.TENCENT_KMS, owner: str = "user", is_default: bool = False,
-             tags: list | None = None) -> MasterKey:  # fmt: skip
+def _new_key(
+    account: Account,
+    region: str,
+    alias: str,
+    description: str,
+    creator_uin: str,
+    *,
+    origin: str = KeyOrigin.TENCENT_KMS,
+    owner: str = "user",
+    is_default: bool = False,
+    tags: list | None = None,
+) -> MasterKey:
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -242,8 +259,9 @@ def _add_material(key: MasterKey, material: bytes) -> int:
     return version
 
 
-def _material(key: MasterKey, version: int | None = None,
-              missing: type[e.KmsError] = e.KeyStateNotSupported) -> tuple[int, bytes]:  # fmt: skip
+def _material(
+    key: MasterKey, version: int | None = None, missing: type[e.KmsError] = e.KeyStateNotSupported
+) -> tuple[int, bytes]:
     """A material version (the newest when None) unsealed; `missing` is raised when there is no such version."""
     rows = key.materials.all()
     row = rows.filter(version=version).first() if version is not None else rows.order_by("-version").first()
@@ -285,8 +303,7 @@ def create_key(
         ):
             raise e.KeyLimitExceeded()
         origin = KeyOrigin.TENCENT_KMS if key_type == 1 else KeyOrigin.EXTERNAL
-        note.key = _new_key(caller.account, region, alias, description, caller.account.uin, origin=origin,
-                            tags=tags)  # fmt: skip
+        note.key = _new_key(caller.account, region, alias, description, caller.account.uin, origin=origin, tags=tags)
         return note.key
 
 
@@ -303,9 +320,13 @@ def describe_keys(caller: KmsCaller, key_ids: list[str]) -> list[MasterKey]:
         return [get_key(caller, key_id) for key_id in key_ids]
 
 
-def list_keys(caller: KmsCaller, offset: int = 0, limit: int = 10, role: int | None = None,
-              states: tuple[str, ...] = (KeyState.ENABLED, KeyState.DISABLED, KeyState.PENDING_IMPORT)
-              ) -> tuple[list[MasterKey], int]:  # fmt: skip
+def list_keys(
+    caller: KmsCaller,
+    offset: int = 0,
+    limit: int = 10,
+    role: int | None = None,
+    states: tuple[str, ...] = (KeyState.ENABLED, KeyState.DISABLED, KeyState.PENDING_IMPORT),
+) -> tuple[list[MasterKey], int]:
     with _audited(caller, "ListKeys"):
         require_activated(caller.account)
         keys = MasterKey.objects.live().filter(account=caller.account, region=caller.kms_region, state__in=states)
@@ -624,8 +645,9 @@ def deletion_date(now: datetime.datetime, days: int) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time(23, 59, 59), BEIJING).astimezone(datetime.UTC)
 
 
-def schedule_key_deletion(caller: KmsCaller, key_id: str, pending_days: int,
-                          now: datetime.datetime | None = None) -> MasterKey:  # fmt: skip
+def schedule_key_deletion(
+    caller: KmsCaller, key_id: str, pending_days: int, now: datetime.datetime | None = None
+) -> MasterKey:
     with _audited(caller, "ScheduleKeyDeletion", key_id) as note:
         key = note.key = get_key(caller, key_id)
         if not 7 <= pending_days <= 30:
@@ -702,8 +724,9 @@ def bind_cloud_resource(caller: KmsCaller, key_id: str, product_id: str, resourc
 def unbind_cloud_resource(caller: KmsCaller, key_id: str, product_id: str, resource_id: str) -> None:
     with _audited(caller, "UnbindCloudResource", key_id) as note:
         key = note.key = get_key(caller, key_id)
-        deleted, _ = CloudResourceBinding.objects.filter(key=key, product_id=product_id,
-                                                         resource_id=resource_id).delete()  # fmt: skip
+        deleted, _ = CloudResourceBinding.objects.filter(
+            key=key, product_id=product_id, resource_id=resource_id
+        ).delete()
         if not deleted:
             raise e.BindingNotFound()
 
@@ -726,8 +749,9 @@ def _external_key(caller: KmsCaller, key_id: str) -> MasterKey:
     return key
 
 
-def get_parameters_for_import(caller: KmsCaller, key_id: str, algorithm: str, key_spec: str,
-                              now: datetime.datetime | None = None) -> ImportParameters:  # fmt: skip
+def get_parameters_for_import(
+    caller: KmsCaller, key_id: str, algorithm: str, key_spec: str, now: datetime.datetime | None = None
+) -> ImportParameters:
     now = now or timezone.now()
     with _audited(caller, "GetParametersForImport", key_id) as note:
         key = note.key = _external_key(caller, key_id)

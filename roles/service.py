@@ -103,8 +103,13 @@ def root_principal(account: Account) -> Principal:
     return Principal(account=account, api_key=key)
 
 
-def create_api_key(account: Account, secret_id: str | None = None, secret_key: str | None = None,
-                   user: SubUser | None = None, description: str = "") -> ApiKey:  # fmt: skip
+def create_api_key(
+    account: Account,
+    secret_id: str | None = None,
+    secret_key: str | None = None,
+    user: SubUser | None = None,
+    description: str = "",
+) -> ApiKey:
     secret_id = secret_id or new_secret_id()
     secret_key = secret_key or new_secret_key()
     return ApiKey.objects.create(
@@ -229,9 +234,16 @@ def _check_tags(tags: list[dict]) -> list[dict]:
     return [{"Key": tag["Key"], "Value": tag["Value"]} for tag in tags]
 
 
-def create_role(account: Account, name: str, trust_policy: str, description: str = "", console_login: bool = False,
-                session_duration: int = 0, tags: list[dict] | None = None,
-                policies: list[str] = ()) -> Role:  # fmt: skip
+def create_role(
+    account: Account,
+    name: str,
+    trust_policy: str,
+    description: str = "",
+    console_login: bool = False,
+    session_duration: int = 0,
+    tags: list[dict] | None = None,
+    policies: list[str] = (),
+) -> Role:
     """A role, with the named policies attached: both or neither."""
     if not ROLE_NAME.fullmatch(name):
         raise errors.RoleNameError()
@@ -242,9 +254,15 @@ def create_role(account: Account, name: str, trust_policy: str, description: str
     try:
         with transaction.atomic():
             role = Role.objects.create(
-                account=account, role_id=_role_id(), name=name, trust_policy=trust_policy, description=description,
-                console_login=console_login, session_duration=session_duration, tags=_check_tags(tags or []),
-            )  # fmt: skip
+                account=account,
+                role_id=_role_id(),
+                name=name,
+                trust_policy=trust_policy,
+                description=description,
+                console_login=console_login,
+                session_duration=session_duration,
+                tags=_check_tags(tags or []),
+            )
             for attached in found:
                 attach_role_policy(role, attached)
             return role
@@ -306,20 +324,26 @@ def visible_policies(account: Account):
     return Policy.objects.filter(models.Q(account=account) | models.Q(account__isnull=True))
 
 
-def get_policy(account: Account, policy_id: int | None = None, name: str | None = None,
-               missing: type[errors.CamError] = errors.PolicyIdNotExist) -> Policy:  # fmt: skip
+def get_policy(
+    account: Account,
+    policy_id: int | None = None,
+    name: str | None = None,
+    missing: type[errors.CamError] = errors.PolicyIdNotExist,
+) -> Policy:
     if (policy_id is None) == (name is None):
         raise errors.ParamError("Name the policy by exactly one of its id or its name.")
     policies = visible_policies(account)
-    found = policies.filter(policy_id=policy_id).first() if policy_id is not None else policies.filter(
-        name=name).first()  # fmt: skip
+    found = (
+        policies.filter(policy_id=policy_id).first() if policy_id is not None else policies.filter(name=name).first()
+    )
     if found is None:
         raise missing()
     return found
 
 
-def list_policies(account: Account, scope: str = "All", keyword: str = "", page: int = 1,
-                  per_page: int = 20) -> tuple[list[Policy], int]:  # fmt: skip
+def list_policies(
+    account: Account, scope: str = "All", keyword: str = "", page: int = 1, per_page: int = 20
+) -> tuple[list[Policy], int]:
     policies = visible_policies(account)
     if scope == "QCS":
         policies = policies.filter(type=PolicyType.PRESET)
@@ -383,9 +407,19 @@ def detach_user_policy(user: SubUser, found: Policy) -> None:
 def ensure_cos_service_role(account: Account) -> Role:
     """The seed's seven console steps in one call (idempotent): a role whose entity is the COS service, the preset
     policy QcloudKMSAccessForCOSRole attached, named COS_QcsRole."""
-    trust = json.dumps({"version": "2.0", "statement": [{
-        "action": "name/sts:AssumeRole", "effect": "allow", "principal": {"service": ["cos.cloud.tencent.com"]},
-    }]}, separators=(",", ":"))  # fmt: skip
+    trust = json.dumps(
+        {
+            "version": "2.0",
+            "statement": [
+                {
+                    "action": "name/sts:AssumeRole",
+                    "effect": "allow",
+                    "principal": {"service": ["cos.cloud.tencent.com"]},
+                }
+            ],
+        },
+        separators=(",", ":"),
+    )
     role = Role.objects.filter(account=account, name=COS_SERVICE_ROLE).first()
     if role is None:
         role = create_role(account, COS_SERVICE_ROLE, trust, "COS uses KMS keys for SSE-KMS on your behalf.")
@@ -405,8 +439,9 @@ def console_username(account: Account, name: str) -> str:
     return f"{name}@{account.appid}"
 
 
-def add_user(account: Account, name: str, remark: str = "", console_login: bool = False,
-             email: str = "", password: str = "") -> SubUser:  # fmt: skip
+def add_user(
+    account: Account, name: str, remark: str = "", console_login: bool = False, email: str = "", password: str = ""
+) -> SubUser:
     """A sub-user; with console_login and a password it can also sign in to the console."""
     if not ROLE_NAME.fullmatch(name):
         raise errors.ParamError("User names are 1-128 letters, digits and +=,.@-_.")
@@ -415,12 +450,18 @@ def add_user(account: Account, name: str, remark: str = "", console_login: bool 
     try:
         with transaction.atomic():
             user = SubUser.objects.create(
-                account=account, uin="1000" + _digits(8), uid=int("1" + _digits(9)), name=name, remark=remark,
-                console_login=console_login, email=email,
-            )  # fmt: skip
+                account=account,
+                uin="1000" + _digits(8),
+                uid=int("1" + _digits(9)),
+                name=name,
+                remark=remark,
+                console_login=console_login,
+                email=email,
+            )
             if console_login:
-                user.console_user = get_user_model().objects.create_user(console_username(account, name),
-                                                                         password=password)  # fmt: skip
+                user.console_user = get_user_model().objects.create_user(
+                    console_username(account, name), password=password
+                )
                 user.save(update_fields=["console_user"])
             return user
     except IntegrityError:
@@ -428,8 +469,9 @@ def add_user(account: Account, name: str, remark: str = "", console_login: bool 
 
 
 @transaction.atomic
-def add_user_with_key(account: Account, name: str, remark: str = "", policies: list[str] = (),
-                      password: str = "") -> tuple[SubUser, ApiKey, str]:  # fmt: skip
+def add_user_with_key(
+    account: Account, name: str, remark: str = "", policies: list[str] = (), password: str = ""
+) -> tuple[SubUser, ApiKey, str]:
     """A sub-user with the named policies and a first key pair (its SecretKey returned once), and a console
     sign-in when a password is given: all or nothing."""
     found = [get_policy(account, name=policy_name) for policy_name in policies]
