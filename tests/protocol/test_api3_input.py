@@ -63,13 +63,10 @@ def test_a_deeply_nested_object_body_is_an_invalid_parameter(kinko, no_traceback
 
 @pytest.mark.parametrize("depth", [DEEP, 200])
 def test_a_deeply_nested_policy_document_is_a_policy_document_error(kinko, no_traceback, depth):
-    document = (
-        json.dumps({"version": "2.0", "statement": [{"effect": "allow", "action": "cos:GetObject", "resource": "*"}]})[
-            :-2
-        ]
-        + ', "extra": '
-        + (nested(depth) + "}]}")
+    allow = json.dumps(
+        {"version": "2.0", "statement": [{"effect": "allow", "action": "cos:GetObject", "resource": "*"}]}
     )
+    document = allow[:-2] + ', "extra": ' + nested(depth) + "}]}"
     code = code_of(cam_for(kinko), "CreatePolicy", PolicyName=unique("deep"), PolicyDocument=document)
     assert code == "InvalidParameter.PolicyDocumentError"
     assert no_traceback()
