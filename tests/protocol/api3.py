@@ -1,6 +1,7 @@
 """Helpers for API 3.0 gate tests: real tencentcloud CAM/KMS clients, sub-users with exactly one policy, and a
 recorder of the exact requests the SDK sent (for replaying them with `requests`)."""
 
+import base64
 import datetime
 import hashlib
 import hmac
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 import types
+import urllib.parse
 import uuid
 
 import pytest
@@ -207,3 +209,32 @@ def signed_post(kinko: LiveKinko, service: str, action: str, body: bytes, *, age
         f"Signature={signature}",
     }
     return requests.post(f"{kinko.url}/", data=body, headers=headers, timeout=30)
+
+
+def legacy_post(
+    kinko: LiveKinko,
+    service: str,
+    action: str,
+    params: dict[str, str],
+    *,
+    region: str = REGION,
+    version: str | None = None,
+) -> requests.Response:
+    """A legacy (v1) form call signed with HmacSHA256, written from the spec: sorted, unencoded `k=v` pairs after
+    `POST<host>/?`, base64 HMAC. `params` are already flattened (`Tags.0.TagKey=…`)."""
+    host = f"127.0.0.1:{kinko.port}"
+    form = {
+        **params,
+        "Action": action,
+        "Version": version if version is not None else VERSIONS.get(service, ""),
+        "Region": region,
+        "SecretId": kinko.secret_id,
+        "Timestamp": str(int(time.time())),
+        "Nonce": str(uuid.uuid4().int % 10**9),
+        "SignatureMethod": "HmacSHA256",
+    }
+    pairs = "&".join(f"{name.replace('_', '.')}={form[name]}" for name in sorted(form))
+    digest = hmac.new(kinko.secret_key.encode(), f"POST{host}/?{pairs}".encode(), hashlib.sha256).digest()
+    form["Signature"] = base64.b64encode(digest).decode()
+    headers = {"Host": host, "Content-Type": "application/x-www-form-urlencoded"}
+    return requests.post(f"{kinko.url}/", data=urllib.parse.urlencode(form), headers=headers, timeout=30)
