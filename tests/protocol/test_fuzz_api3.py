@@ -25,7 +25,7 @@ from tests.fuzzing import CASES, LogWatch, fuzz_settings, no_traceback
 from tests.live import REGION
 from tests.protocol.api3 import legacy_post
 
-SETTINGS = fuzz_settings(250)
+SETTINGS = fuzz_settings(150)
 SERVICES = {service: version for version, service in tcapi.VERSIONS.items()}
 ACTIONS = sorted(tcapi.ACTIONS)
 

@@ -24,7 +24,7 @@ from tests.live import APPID, REGION, cos_client
 from tests.protocol import wire
 from tests.protocol.support import empty_and_delete, new_bucket
 
-SETTINGS = fuzz_settings(300)
+SETTINGS = fuzz_settings(250)
 METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH", "PROPFIND"]
 CUSTOMER_KEY = b"k" * 32
 CUSTOMER = {
