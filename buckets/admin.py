@@ -50,9 +50,24 @@ class StoredObjectAdmin(DomainDeleteMixin, admin.ModelAdmin):
     list_display = ["key", "bucket", "size_bytes", "sse", "kms_key_id", "storage_class", "last_modified"]
     list_filter = ["sse", "storage_class", "bucket"]
     search_fields = ["key"]
-    fields = ["bucket", "key", "size_bytes", "etag", "crc64", "content_type", "headers", "metadata",
-              "storage_class", "acl", "sse", "kms_key_id", "kms_context", "part_count", "last_modified",
-              "encryption_record"]  # fmt: skip
+    fields = [
+        "bucket",
+        "key",
+        "size_bytes",
+        "etag",
+        "crc64",
+        "content_type",
+        "headers",
+        "metadata",
+        "storage_class",
+        "acl",
+        "sse",
+        "kms_key_id",
+        "kms_context",
+        "part_count",
+        "last_modified",
+        "encryption_record",
+    ]
     readonly_fields = fields
 
     @admin.display(description="data key")
@@ -77,8 +92,17 @@ class MultipartUploadAdmin(admin.ModelAdmin):
     list_display = ["key", "bucket", "upload_id", "sse", "initiated_at"]
     list_filter = ["sse"]
     search_fields = ["key", "upload_id"]
-    fields = ["bucket", "key", "upload_id", "initiator", "content_type", "storage_class", "sse", "kms_key_id",
-              "initiated_at"]  # fmt: skip
+    fields = [
+        "bucket",
+        "key",
+        "upload_id",
+        "initiator",
+        "content_type",
+        "storage_class",
+        "sse",
+        "kms_key_id",
+        "initiated_at",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request) -> bool:
@@ -92,9 +116,23 @@ class MultipartUploadAdmin(admin.ModelAdmin):
 class JobAdmin(admin.ModelAdmin):
     list_display = ["job_id", "kind", "bucket", "status", "total", "done", "failed", "skipped", "created_at"]
     list_filter = ["status", "kind"]
-    readonly_fields = ["job_id", "kind", "bucket", "params", "requester", "status", "total", "done", "failed",
-                       "skipped", "bytes_processed", "cancel_requested", "created_at", "started_at",
-                       "finished_at"]  # fmt: skip
+    readonly_fields = [
+        "job_id",
+        "kind",
+        "bucket",
+        "params",
+        "requester",
+        "status",
+        "total",
+        "done",
+        "failed",
+        "skipped",
+        "bytes_processed",
+        "cancel_requested",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
 
     def has_add_permission(self, request) -> bool:
         return False

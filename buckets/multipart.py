@@ -22,18 +22,26 @@ MAX_PART_BYTES = 5 * 1024**3
 MAX_PART_NUMBER = 10000
 
 
-def create_multipart_upload(bucket: Bucket, key: str, initiator: Account,
-                            write: service.WriteRequest) -> tuple[MultipartUpload, dict[str, str]]:  # fmt: skip
+def create_multipart_upload(
+    bucket: Bucket, key: str, initiator: Account, write: service.WriteRequest
+) -> tuple[MultipartUpload, dict[str, str]]:
     """Start an upload; its SSE (request, else bucket default) is fixed here and inherited by every part."""
     service.validate_key(key)
     service.validate_storage_class(write.attributes.storage_class)
     keys = sse.new_envelope(bucket, write.sse_request, write.request_id, write.via_api)
     attributes = write.attributes
     upload = MultipartUpload.objects.create(
-        bucket=bucket, key=key, upload_id=secrets.token_hex(24), initiator=initiator,
-        content_type=attributes.content_type, headers=attributes.headers, metadata=attributes.metadata,
-        storage_class=attributes.storage_class, acl=write.acl, **keys.fields,
-    )  # fmt: skip
+        bucket=bucket,
+        key=key,
+        upload_id=secrets.token_hex(24),
+        initiator=initiator,
+        content_type=attributes.content_type,
+        headers=attributes.headers,
+        metadata=attributes.metadata,
+        storage_class=attributes.storage_class,
+        acl=write.acl,
+        **keys.fields,
+    )
     return upload, keys.echo_headers()
 
 
@@ -50,8 +58,9 @@ def validate_part_number(value: str) -> int:
     return int(value)
 
 
-def _store_part(upload: MultipartUpload, number: int, written: service.WrittenBlob, digest: ContentDigest,
-                keys: sse.ObjectKeys) -> Part:  # fmt: skip
+def _store_part(
+    upload: MultipartUpload, number: int, written: service.WrittenBlob, digest: ContentDigest, keys: sse.ObjectKeys
+) -> Part:
     """Record a written part, replacing an earlier upload of the same number; the blob is discarded on failure."""
     try:
         wrapped = keys.wrap(written.data_key, sse.identity(upload.bucket.name, upload.key, written.blob_id))
@@ -63,9 +72,14 @@ def _store_part(upload: MultipartUpload, number: int, written: service.WrittenBl
                 transaction.on_commit(functools.partial(storage.delete_blob, old.blob))
                 old.delete()
             return Part.objects.create(
-                upload=upload, number=number, size_bytes=digest.size_bytes,
-                etag=service.content_etag(keys, digest), crc64=str(digest.crc64), blob=written.blob_id, **wrapped,
-            )  # fmt: skip
+                upload=upload,
+                number=number,
+                size_bytes=digest.size_bytes,
+                etag=service.content_etag(keys, digest),
+                crc64=str(digest.crc64),
+                blob=written.blob_id,
+                **wrapped,
+            )
     except BaseException:
         storage.delete_blob(written.blob_id)
         raise
@@ -80,8 +94,14 @@ class PartWrite:
     via_api: bool = True
 
 
-def upload_part(upload: MultipartUpload, number: int, body: BinaryIO, content_length: int | None,
-                context: PartWrite, content_md5: bytes | None = None) -> tuple[Part, dict[str, str]]:  # fmt: skip
+def upload_part(
+    upload: MultipartUpload,
+    number: int,
+    body: BinaryIO,
+    content_length: int | None,
+    context: PartWrite,
+    content_md5: bytes | None = None,
+) -> tuple[Part, dict[str, str]]:
     if content_length is not None and content_length > MAX_PART_BYTES:
         raise errors.EntityTooLarge()
     keys = sse.open_envelope(upload.bucket, upload, context.customer_key, context.request_id, context.via_api)
@@ -93,8 +113,14 @@ def upload_part(upload: MultipartUpload, number: int, body: BinaryIO, content_le
     return _store_part(upload, number, written, digest, keys), keys.echo_headers()
 
 
-def upload_part_copy(upload: MultipartUpload, number: int, source: StoredObject, source_keys: sse.ObjectKeys,
-                     span: tuple[int, int] | None, context: PartWrite) -> tuple[Part, dict[str, str]]:  # fmt: skip
+def upload_part_copy(
+    upload: MultipartUpload,
+    number: int,
+    source: StoredObject,
+    source_keys: sse.ObjectKeys,
+    span: tuple[int, int] | None,
+    context: PartWrite,
+) -> tuple[Part, dict[str, str]]:
     first, last = span if span is not None else (0, source.size_bytes - 1)
     if last - first + 1 > MAX_PART_BYTES:
         raise errors.EntityTooLarge()
@@ -157,7 +183,7 @@ def complete_multipart_upload(upload: MultipartUpload, listed: list[tuple[int, s
                     "kek_version": part.kek_version,
                 }
                 for part in chosen
-            ],  # fmt: skip
+            ],
         )
         unused = [part.blob for number, part in stored.items() if number not in set(numbers)]
         upload.delete()
@@ -166,8 +192,10 @@ def complete_multipart_upload(upload: MultipartUpload, listed: list[tuple[int, s
 
 
 def _envelope_fields(upload: MultipartUpload) -> dict:
-    return {name: getattr(upload, name)
-            for name in ("sse", "kms_key_id", "kms_context", "kms_blob", "ssec_key_check", "ssec_salt")}  # fmt: skip
+    return {
+        name: getattr(upload, name)
+        for name in ("sse", "kms_key_id", "kms_context", "kms_blob", "ssec_key_check", "ssec_salt")
+    }
 
 
 def abort_multipart_upload(upload: MultipartUpload) -> None:

@@ -61,8 +61,9 @@ class SegmentEncryptor:
         return HEADER.pack(MAGIC, FORMAT_VERSION, SEGMENT_BYTES, self._prefix)
 
     def _seal(self, plaintext: bytes | memoryview, final: bool) -> bytes:
-        sealed = self._aead.encrypt(_nonce(self._prefix, self._index), plaintext,
-                                    _aad(self._blob_id, self._index, final))  # fmt: skip
+        sealed = self._aead.encrypt(
+            _nonce(self._prefix, self._index), plaintext, _aad(self._blob_id, self._index, final)
+        )
         self._index += 1
         return sealed
 

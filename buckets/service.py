@@ -78,8 +78,14 @@ def validate_bucket_name(name: str, appid: str) -> None:
         )
 
 
-def create_bucket(owner: Account, name: str, region: str, acl: list[dict] | None = None,
-                  default_sse: str = "", default_kms_key_id: str = "") -> Bucket:  # fmt: skip
+def create_bucket(
+    owner: Account,
+    name: str,
+    region: str,
+    acl: list[dict] | None = None,
+    default_sse: str = "",
+    default_kms_key_id: str = "",
+) -> Bucket:
     """A new bucket, with its default encryption when one is given: both or neither."""
     validate_bucket_name(name, owner.appid)
     if region not in settings.KINKO_REGIONS:
@@ -238,8 +244,14 @@ class Written:
     echo: dict[str, str]  # SSE response headers
 
 
-def put_object(bucket: Bucket, key: str, body: BinaryIO, content_length: int | None, write: WriteRequest,
-               content_md5: bytes | None = None) -> Written:  # fmt: skip
+def put_object(
+    bucket: Bucket,
+    key: str,
+    body: BinaryIO,
+    content_length: int | None,
+    write: WriteRequest,
+    content_md5: bytes | None = None,
+) -> Written:
     validate_key(key)
     validate_storage_class(write.attributes.storage_class)
     if content_length is not None and content_length > MAX_OBJECT_BYTES:
@@ -253,28 +265,41 @@ def put_object(bucket: Bucket, key: str, body: BinaryIO, content_length: int | N
     return commit_blob(bucket, key, written, digest, keys, write)
 
 
-def commit_blob(bucket: Bucket, key: str, written: WrittenBlob, digest: ContentDigest, keys: sse.ObjectKeys,
-                write: WriteRequest) -> Written:  # fmt: skip
+def commit_blob(
+    bucket: Bucket, key: str, written: WrittenBlob, digest: ContentDigest, keys: sse.ObjectKeys, write: WriteRequest
+) -> Written:
     """Make an already written blob the object at (bucket, key), its data key wrapped by `keys`."""
     try:
         validate_key(key)
         validate_storage_class(write.attributes.storage_class)
         attributes = write.attributes
-        obj = replace_object(bucket, key, {
-            "size_bytes": digest.size_bytes, "etag": content_etag(keys, digest), "crc64": str(digest.crc64),
-            "content_type": attributes.content_type, "headers": attributes.headers, "metadata": attributes.metadata,
-            "storage_class": attributes.storage_class, "acl": write.acl, "blob": written.blob_id,
-            "last_modified": timezone.now(), **keys.fields,
-            **keys.wrap(written.data_key, sse.identity(bucket.name, key, written.blob_id)),
-        })  # fmt: skip
+        obj = replace_object(
+            bucket,
+            key,
+            {
+                "size_bytes": digest.size_bytes,
+                "etag": content_etag(keys, digest),
+                "crc64": str(digest.crc64),
+                "content_type": attributes.content_type,
+                "headers": attributes.headers,
+                "metadata": attributes.metadata,
+                "storage_class": attributes.storage_class,
+                "acl": write.acl,
+                "blob": written.blob_id,
+                "last_modified": timezone.now(),
+                **keys.fields,
+                **keys.wrap(written.data_key, sse.identity(bucket.name, key, written.blob_id)),
+            },
+        )
     except BaseException:
         storage.delete_blob(written.blob_id)
         raise
     return Written(obj, keys.echo_headers())
 
 
-def copy_object(source: StoredObject, source_keys: sse.ObjectKeys, bucket: Bucket, key: str, replace: bool,
-                write: WriteRequest) -> Written:  # fmt: skip
+def copy_object(
+    source: StoredObject, source_keys: sse.ObjectKeys, bucket: Bucket, key: str, replace: bool, write: WriteRequest
+) -> Written:
     """PUT Object - Copy: the source's bytes, re-encrypted under the destination's own SSE (headers or bucket
     default), with the source's metadata (replace False) or the request's."""
     validate_key(key)
@@ -343,8 +368,15 @@ class ObjectRead:
         return self.obj.size_bytes if self.span is None else self.span[1] - self.span[0] + 1
 
 
-def read_object(bucket: Bucket, key: str, request_headers, want_body: bool, customer_key: sse.CustomerKey | None,
-                request_id: str = "", via_api: bool = True) -> ObjectRead:  # fmt: skip
+def read_object(
+    bucket: Bucket,
+    key: str,
+    request_headers,
+    want_body: bool,
+    customer_key: sse.CustomerKey | None,
+    request_id: str = "",
+    via_api: bool = True,
+) -> ObjectRead:
     """Look the object up, check its SSE-C key, apply the conditional headers and Range, and open (decrypting)
     its bytes when a body is wanted. HEAD never calls the KMS.
 

@@ -102,8 +102,10 @@ def _require_kms_region(bucket: Bucket) -> None:
 def _require_cos_role(account: Account, action: str, region: str, key_id: str) -> None:
     """Through the API, COS uses the KMS as the account's COS_QcsRole and only as far as its policies allow."""
     role = roles.cos_service_role(account)
-    how = ("create it with CAM CreateRole (service principal cos.cloud.tencent.com) and AttachRolePolicy "
-           "QcloudKMSAccessForCOSRole, or POST /api/v1/cam/cos-service-role/")  # fmt: skip
+    how = (
+        "create it with CAM CreateRole (service principal cos.cloud.tencent.com) and AttachRolePolicy "
+        "QcloudKMSAccessForCOSRole, or POST /api/v1/cam/cos-service-role/"
+    )
     if role is None:
         raise errors.ServiceRoleMissing(f"SSE-KMS needs the CAM service role COS_QcsRole, which does not exist: {how}.")
     resource = policy.kms_resource(region, account.uin, account.uin, key_id or "*")
@@ -165,8 +167,7 @@ def echo_headers(mode: str, kms_key_id: str = "", customer_key_md5: str = "") ->
     return {}
 
 
-def new_envelope(bucket: Bucket, request: SseRequest | None, request_id: str = "", via_api: bool = True
-                 ) -> ObjectKeys:  # fmt: skip
+def new_envelope(bucket: Bucket, request: SseRequest | None, request_id: str = "", via_api: bool = True) -> ObjectKeys:
     """The envelope of a new object or upload: the request's SSE, else the bucket default, else none."""
     request = request or bucket_default(bucket) or SseRequest()
     if request.mode in (SseMode.NONE, SseMode.COS):
@@ -174,24 +175,36 @@ def new_envelope(bucket: Bucket, request: SseRequest | None, request_id: str = "
     if request.mode == SseMode.CUSTOMER:
         salt = crypto.random_bytes(SALT_BYTES)
         key = request.customer_key
-        return ObjectKeys(SseMode.CUSTOMER, {"sse": SseMode.CUSTOMER, "ssec_salt": salt,
-                                             "ssec_key_check": key.check(salt)},
-                          kek=key.key, customer_key_md5=key.key_md5_b64)  # fmt: skip
+        return ObjectKeys(
+            SseMode.CUSTOMER,
+            {"sse": SseMode.CUSTOMER, "ssec_salt": salt, "ssec_key_check": key.check(salt)},
+            kek=key.key,
+            customer_key_md5=key.key_md5_b64,
+        )
     _require_kms_region(bucket)
     if via_api:
         _require_cos_role(bucket.owner, "GenerateDataKey", bucket.region, request.kms_key_id)
     try:
-        data_key = kms.generate_data_key(_kms_caller(bucket, request_id), request.kms_key_id or None, 32,
-                                         request.kms_context or None)  # fmt: skip
+        data_key = kms.generate_data_key(
+            _kms_caller(bucket, request_id), request.kms_key_id or None, 32, request.kms_context or None
+        )
     except kms_errors.KmsError as exc:
         raise _translate(exc) from None
-    return ObjectKeys(SseMode.KMS, {"sse": SseMode.KMS, "kms_key_id": str(data_key.key.key_id),
-                                    "kms_context": request.kms_context, "kms_blob": data_key.blob},
-                      kek=data_key.plaintext)  # fmt: skip
+    return ObjectKeys(
+        SseMode.KMS,
+        {
+            "sse": SseMode.KMS,
+            "kms_key_id": str(data_key.key.key_id),
+            "kms_context": request.kms_context,
+            "kms_blob": data_key.blob,
+        },
+        kek=data_key.plaintext,
+    )
 
 
-def open_envelope(bucket: Bucket, record, key: CustomerKey | None, request_id: str = "",
-                  via_api: bool = True) -> ObjectKeys:  # fmt: skip
+def open_envelope(
+    bucket: Bucket, record, key: CustomerKey | None, request_id: str = "", via_api: bool = True
+) -> ObjectKeys:
     """The envelope of a stored object or upload (`record` has the Envelope fields), for reading its keys.
 
     SSE-C needs the customer's key (400 InvalidArgument when missing or wrong); SSE-KMS asks the KMS to Decrypt.

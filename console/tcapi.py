@@ -291,6 +291,10 @@ def _unflatten(form: dict[str, str]) -> dict:
             raise error("InvalidParameter", TOO_DEEP)
         for part in parts[:-1]:
             node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise error("InvalidParameter", f"The parameter {name} puts fields under a value.")
+        if isinstance(node.get(parts[-1]), dict):
+            raise error("InvalidParameter", f"The parameter {name} is a value where fields were given.")
         node[parts[-1]] = value
     return _listify(root)
 

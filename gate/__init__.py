@@ -80,19 +80,24 @@ def _names_root(principal: Principal, resource: str) -> bool:
     return resource.startswith("qcs::cam::") and resource.endswith(f":uin/{uin}") and f"uin/{uin}:" in resource
 
 
-def decide(principal: Principal | None, action: str, resource: str, context: Context,
-           acl: Acl | None = None) -> str | None:  # fmt: skip
+def decide(
+    principal: Principal | None, action: str, resource: str, context: Context, acl: Acl | None = None
+) -> str | None:
     """None when allowed, else the reason for the refusal."""
     if principal is None:
         if acl is not None and acl.permission and acls.grants_permission(acl.grants, None, acl.permission):
             return None
         return "Anonymous access is not allowed; sign the request."
     if not _owns(principal, resource):
-        if acl is None or not acl.permission or not acls.grants_permission(acl.grants, principal.account.uin,
-                                                                            acl.permission):  # fmt: skip
+        if (
+            acl is None
+            or not acl.permission
+            or not acls.grants_permission(acl.grants, principal.account.uin, acl.permission)
+        ):
             return f"The resource {resource} belongs to another account, whose ACL does not grant this."
-        if principal.sub_user is not None and not roles.principal_may(principal, action, resource,
-                                                                      context.conditions()):  # fmt: skip
+        if principal.sub_user is not None and not roles.principal_may(
+            principal, action, resource, context.conditions()
+        ):
             return f"CAM policies do not allow {action} on {resource}."
         return None
     if principal.sub_user is None:
@@ -104,8 +109,9 @@ def decide(principal: Principal | None, action: str, resource: str, context: Con
     return None
 
 
-def authorise(principal: Principal | None, action: str, resource: str, context: Context,
-              acl: Acl | None = None) -> None:  # fmt: skip
+def authorise(
+    principal: Principal | None, action: str, resource: str, context: Context, acl: Acl | None = None
+) -> None:
     """Raise Denied unless `principal` may perform `action` (`cos:GetObject`, `kms:Decrypt`, `cam:AddUser`) on
     `resource` in `context`."""
     reason = decide(principal, action, resource, context, acl)
@@ -113,7 +119,6 @@ def authorise(principal: Principal | None, action: str, resource: str, context: 
         raise Denied(action, resource, reason)
 
 
-def allowed(principal: Principal | None, action: str, resource: str, context: Context,
-            acl: Acl | None = None) -> bool:  # fmt: skip
+def allowed(principal: Principal | None, action: str, resource: str, context: Context, acl: Acl | None = None) -> bool:
     """The same decision as a yes/no, for offering a control only to those who may use it."""
     return decide(principal, action, resource, context, acl) is None

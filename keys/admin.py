@@ -22,9 +22,27 @@ class MasterKeyAdmin(ReadOnlyAdmin):
     list_display = ["alias", "key_id", "region", "state", "origin", "owner", "rotation_enabled", "created_at"]
     list_filter = ["state", "origin", "region", "owner"]
     search_fields = ["alias", "key_id", "description"]
-    fields = ["key_id", "account", "region", "alias", "description", "state", "origin", "usage", "owner",
-              "is_default", "rotation_enabled", "rotate_days", "last_rotated_at", "next_rotate_at", "deletion_date",
-              "valid_to", "destroyed_at", "destroy_reason", "material"]  # fmt: skip
+    fields = [
+        "key_id",
+        "account",
+        "region",
+        "alias",
+        "description",
+        "state",
+        "origin",
+        "usage",
+        "owner",
+        "is_default",
+        "rotation_enabled",
+        "rotate_days",
+        "last_rotated_at",
+        "next_rotate_at",
+        "deletion_date",
+        "valid_to",
+        "destroyed_at",
+        "destroy_reason",
+        "material",
+    ]
     readonly_fields = fields
 
     @admin.display(description="key material")

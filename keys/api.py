@@ -13,8 +13,13 @@ from keys.service import KmsCaller
 from roles import policy
 
 KMS = "kms"
-STATE_FILTER = {1: KeyState.ENABLED, 2: KeyState.DISABLED, 3: KeyState.PENDING_DELETE, 4: KeyState.PENDING_IMPORT,
-                5: KeyState.ARCHIVED}  # fmt: skip
+STATE_FILTER = {
+    1: KeyState.ENABLED,
+    2: KeyState.DISABLED,
+    3: KeyState.PENDING_DELETE,
+    4: KeyState.PENDING_IMPORT,
+    5: KeyState.ARCHIVED,
+}
 
 
 def caller(request: ApiRequest) -> KmsCaller:
@@ -62,8 +67,12 @@ def re_encrypt_resources(request: ApiRequest, params: dict) -> list[tuple[str, s
     ciphertexts into a key the caller may decrypt with."""
     source = blob_resource(request, params["CiphertextBlob"])
     destination = key_resource(request, params["DestinationKeyId"]) if params.get("DestinationKeyId") else source
-    return [("kms:ReEncrypt", source), ("kms:Decrypt", source), ("kms:ReEncrypt", destination),
-            ("kms:Encrypt", destination)]  # fmt: skip
+    return [
+        ("kms:ReEncrypt", source),
+        ("kms:Decrypt", source),
+        ("kms:ReEncrypt", destination),
+        ("kms:Encrypt", destination),
+    ]
 
 
 def ts(moment) -> int:
@@ -83,14 +92,26 @@ def unb64(value: str, error: type[errors.KmsError]) -> bytes:
 
 def key_metadata(key: MasterKey) -> dict:
     return {
-        "KeyId": str(key.key_id), "Alias": key.alias, "CreateTime": ts(key.created_at),
-        "Description": key.description, "KeyState": key.state, "KeyUsage": key.usage, "Type": 2,
-        "CreatorUin": int(key.creator_uin), "KeyRotationEnabled": key.rotation_enabled, "Owner": key.owner,
-        "NextRotateTime": ts(key.next_rotate_at), "DeletionDate": ts(key.deletion_date), "Origin": key.origin,
-        "ValidTo": ts(key.valid_to), "ResourceId": f"creatorUin/{key.creator_uin}/{key.key_id}",
-        "HsmClusterId": "", "RotateDays": key.rotate_days, "LastRotateTime": ts(key.last_rotated_at),
+        "KeyId": str(key.key_id),
+        "Alias": key.alias,
+        "CreateTime": ts(key.created_at),
+        "Description": key.description,
+        "KeyState": key.state,
+        "KeyUsage": key.usage,
+        "Type": 2,
+        "CreatorUin": int(key.creator_uin),
+        "KeyRotationEnabled": key.rotation_enabled,
+        "Owner": key.owner,
+        "NextRotateTime": ts(key.next_rotate_at),
+        "DeletionDate": ts(key.deletion_date),
+        "Origin": key.origin,
+        "ValidTo": ts(key.valid_to),
+        "ResourceId": f"creatorUin/{key.creator_uin}/{key.key_id}",
+        "HsmClusterId": "",
+        "RotateDays": key.rotate_days,
+        "LastRotateTime": ts(key.last_rotated_at),
         "CreatorUinString": key.creator_uin,
-    }  # fmt: skip
+    }
 
 
 class MemberAccount(Params):
@@ -121,8 +142,13 @@ class TagFilter(Params):
 @action(KMS, "GetServiceStatus")
 def get_service_status(request: ApiRequest, params: dict) -> dict:
     status = service.get_service_status(caller(request))
-    return {"ServiceEnabled": status.enabled, "InvalidType": 1 if status.enabled else 0, "UserLevel": 0,
-            "CmkUserCount": status.key_count, "CmkLimit": status.key_limit}  # fmt: skip
+    return {
+        "ServiceEnabled": status.enabled,
+        "InvalidType": 1 if status.enabled else 0,
+        "UserLevel": 0,
+        "CmkUserCount": status.key_count,
+        "CmkLimit": status.key_limit,
+    }
 
 
 @action(KMS, "GetRegions")
@@ -142,11 +168,20 @@ class CreateKeyParams(Params):
 @action(KMS, "CreateKey", CreateKeyParams)
 def create_key(request: ApiRequest, params: dict) -> dict:
     tags = [dict(tag) for tag in params.get("Tags", [])]
-    key = service.create_key(caller(request), params["Alias"], params["Description"], params["KeyUsage"],
-                             params["Type"], tags)  # fmt: skip
-    return {"KeyId": str(key.key_id), "Alias": key.alias, "CreateTime": ts(key.created_at),
-            "Description": key.description, "KeyState": key.state, "KeyUsage": key.usage, "TagCode": 0,
-            "TagMsg": "ok", "HsmClusterId": ""}  # fmt: skip
+    key = service.create_key(
+        caller(request), params["Alias"], params["Description"], params["KeyUsage"], params["Type"], tags
+    )
+    return {
+        "KeyId": str(key.key_id),
+        "Alias": key.alias,
+        "CreateTime": ts(key.created_at),
+        "Description": key.description,
+        "KeyState": key.state,
+        "KeyUsage": key.usage,
+        "TagCode": 0,
+        "TagMsg": "ok",
+        "HsmClusterId": "",
+    }
 
 
 @action(KMS, "DescribeKey", KeyIdParams, on_key("DescribeKey"))
@@ -186,10 +221,16 @@ class ListKeyDetailParams(ListKeysParams):
 @action(KMS, "ListKeyDetail", ListKeyDetailParams)
 def list_key_detail(request: ApiRequest, params: dict) -> dict:
     query = service.KeyFilter(
-        offset=params["Offset"], limit=params["Limit"], role=params.get("Role"), newest_first=params["OrderType"] == 0,
-        state=STATE_FILTER.get(params["KeyState"]), search=params["SearchKeyAlias"], origin=params["Origin"],
-        usage=params["KeyUsage"], tag_filters=[dict(f) for f in params.get("TagFilters", [])],
-    )  # fmt: skip
+        offset=params["Offset"],
+        limit=params["Limit"],
+        role=params.get("Role"),
+        newest_first=params["OrderType"] == 0,
+        state=STATE_FILTER.get(params["KeyState"]),
+        search=params["SearchKeyAlias"],
+        origin=params["Origin"],
+        usage=params["KeyUsage"],
+        tag_filters=[dict(f) for f in params.get("TagFilters", [])],
+    )
     keys, total = service.list_key_detail(caller(request), query)
     return {"TotalCount": total, "KeyMetadatas": [key_metadata(key) for key in keys]}
 
@@ -305,8 +346,12 @@ def re_encrypt(request: ApiRequest, params: dict) -> dict:
         params.get("SourceEncryptionContext"),
         params.get("DestinationEncryptionContext"),
     )
-    return {"CiphertextBlob": result.blob, "KeyId": str(result.key.key_id),
-            "SourceKeyId": str(result.source_key.key_id), "ReEncrypted": result.re_encrypted}  # fmt: skip
+    return {
+        "CiphertextBlob": result.blob,
+        "KeyId": str(result.key.key_id),
+        "SourceKeyId": str(result.source_key.key_id),
+        "ReEncrypted": result.re_encrypted,
+    }
 
 
 class GenerateRandomParams(Params):
@@ -398,10 +443,15 @@ class GetParametersForImportParams(Params):
 
 @action(KMS, "GetParametersForImport", GetParametersForImportParams, on_key("GetParametersForImport"))
 def get_parameters_for_import(request: ApiRequest, params: dict) -> dict:
-    found = service.get_parameters_for_import(caller(request), params["KeyId"], params["WrappingAlgorithm"],
-                                              params["WrappingKeySpec"])  # fmt: skip
-    return {"KeyId": str(found.key.key_id), "ImportToken": found.token, "PublicKey": b64(found.public_key_der),
-            "ParametersValidTo": ts(found.valid_to)}  # fmt: skip
+    found = service.get_parameters_for_import(
+        caller(request), params["KeyId"], params["WrappingAlgorithm"], params["WrappingKeySpec"]
+    )
+    return {
+        "KeyId": str(found.key.key_id),
+        "ImportToken": found.token,
+        "PublicKey": b64(found.public_key_der),
+        "ParametersValidTo": ts(found.valid_to),
+    }
 
 
 class ImportKeyMaterialParams(Params):
@@ -413,8 +463,9 @@ class ImportKeyMaterialParams(Params):
 
 @action(KMS, "ImportKeyMaterial", ImportKeyMaterialParams, on_key("ImportKeyMaterial"))
 def import_key_material(request: ApiRequest, params: dict) -> dict:
-    service.import_key_material(caller(request), params["KeyId"], params["ImportToken"],
-                                params["EncryptedKeyMaterial"], params["ValidTo"])  # fmt: skip
+    service.import_key_material(
+        caller(request), params["KeyId"], params["ImportToken"], params["EncryptedKeyMaterial"], params["ValidTo"]
+    )
     return {}
 
 

@@ -94,5 +94,6 @@ def superseded_versions(before) -> list[int]:
     newer = ServiceMasterKey.objects.filter(created_at__lt=before).aggregate(Max("version"))["version__max"]
     if newer is None:
         return []
-    return list(ServiceMasterKey.objects.filter(retired_at__isnull=True, version__lt=newer)
-                .values_list("version", flat=True))  # fmt: skip
+    return list(
+        ServiceMasterKey.objects.filter(retired_at__isnull=True, version__lt=newer).values_list("version", flat=True)
+    )

@@ -36,8 +36,9 @@ class MasterKeyQuerySet(models.QuerySet):
         return self.filter(destroyed_at__isnull=True)
 
     def due_for_rotation(self, now) -> "MasterKeyQuerySet":
-        return self.live().filter(rotation_enabled=True, next_rotate_at__lte=now,
-                                  state__in=[KeyState.ENABLED, KeyState.DISABLED])  # fmt: skip
+        return self.live().filter(
+            rotation_enabled=True, next_rotate_at__lte=now, state__in=[KeyState.ENABLED, KeyState.DISABLED]
+        )
 
     def due_for_deletion(self, now) -> "MasterKeyQuerySet":
         return self.live().filter(state=KeyState.PENDING_DELETE, deletion_date__lte=now)
@@ -73,9 +74,10 @@ class MasterKey(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["account", "region", "alias"], condition=models.Q(destroyed_at=None),
-                                    name="unique_live_alias"),
-        ]  # fmt: skip
+            models.UniqueConstraint(
+                fields=["account", "region", "alias"], condition=models.Q(destroyed_at=None), name="unique_live_alias"
+            ),
+        ]
         ordering = ["created_at"]
 
     def __str__(self) -> str:

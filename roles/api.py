@@ -119,12 +119,18 @@ class RoleTag(Params):
 
 def role_info(role: Role) -> dict:
     return {
-        "RoleId": role.role_id, "RoleName": role.name, "PolicyDocument": role.trust_policy,
-        "Description": role.description, "AddTime": when(role.created_at), "UpdateTime": when(role.updated_at),
-        "ConsoleLogin": int(role.console_login), "RoleType": "system" if role.name == service.COS_SERVICE_ROLE
-        else "user", "SessionDuration": role.session_duration, "Tags": role.tags,
+        "RoleId": role.role_id,
+        "RoleName": role.name,
+        "PolicyDocument": role.trust_policy,
+        "Description": role.description,
+        "AddTime": when(role.created_at),
+        "UpdateTime": when(role.updated_at),
+        "ConsoleLogin": int(role.console_login),
+        "RoleType": "system" if role.name == service.COS_SERVICE_ROLE else "user",
+        "SessionDuration": role.session_duration,
+        "Tags": role.tags,
         "RoleArn": f"qcs::cam::uin/{role.account.uin}:roleName/{role.name}",
-    }  # fmt: skip
+    }
 
 
 def _role(request: ApiRequest, params: dict, id_field: str = "RoleId", name_field: str = "RoleName") -> Role:
@@ -142,9 +148,15 @@ class CreateRoleParams(Params):
 
 @action(CAM, "CreateRole", CreateRoleParams, on_role("CreateRole"))
 def create_role(request: ApiRequest, params: dict) -> dict:
-    role = service.create_role(account_of(request), params["RoleName"], params["PolicyDocument"],
-                               params["Description"], bool(params["ConsoleLogin"]), params["SessionDuration"],
-                               [dict(t) for t in params.get("Tags", [])])  # fmt: skip
+    role = service.create_role(
+        account_of(request),
+        params["RoleName"],
+        params["PolicyDocument"],
+        params["Description"],
+        bool(params["ConsoleLogin"]),
+        params["SessionDuration"],
+        [dict(t) for t in params.get("Tags", [])],
+    )
     return {"RoleId": role.role_id}
 
 
@@ -166,8 +178,9 @@ class DescribeRoleListParams(Params):
 
 @action(CAM, "DescribeRoleList", DescribeRoleListParams, on_all("DescribeRoleList", "roleName/*"))
 def describe_role_list(request: ApiRequest, params: dict) -> dict:
-    roles, total = service.list_roles(account_of(request), params["Page"], params["Rp"],
-                                      [dict(t) for t in params.get("Tags", [])])  # fmt: skip
+    roles, total = service.list_roles(
+        account_of(request), params["Page"], params["Rp"], [dict(t) for t in params.get("Tags", [])]
+    )
     return {"List": [role_info(role) for role in roles], "TotalNum": total}
 
 
@@ -242,15 +255,29 @@ class ListAttachedRolePoliciesParams(RoleRefParams):
 @action(CAM, "ListAttachedRolePolicies", ListAttachedRolePoliciesParams, on_role("ListAttachedRolePolicies"))
 def list_attached_role_policies(request: ApiRequest, params: dict) -> dict:
     role = _role(request, params)
-    attachments = [a for a in role.attachments.select_related("policy").order_by("attached_at", "id")
-                   if params.get("PolicyType") in (None, _policy_type(a.policy))
-                   and params.get("Keyword", "").lower() in a.policy.name.lower()]  # fmt: skip
+    attachments = [
+        a
+        for a in role.attachments.select_related("policy").order_by("attached_at", "id")
+        if params.get("PolicyType") in (None, _policy_type(a.policy))
+        and params.get("Keyword", "").lower() in a.policy.name.lower()
+    ]
     page = attachments[(params["Page"] - 1) * params["Rp"] : params["Page"] * params["Rp"]]
-    return {"List": [{
-        "PolicyId": a.policy.policy_id, "PolicyName": a.policy.name, "AddTime": when(a.attached_at),
-        "PolicyType": _policy_type(a.policy), "CreateMode": 2, "Deactived": 0, "DeactivedDetail": [],
-        "Description": a.policy.description,
-    } for a in page], "TotalNum": len(attachments)}  # fmt: skip
+    return {
+        "List": [
+            {
+                "PolicyId": a.policy.policy_id,
+                "PolicyName": a.policy.name,
+                "AddTime": when(a.attached_at),
+                "PolicyType": _policy_type(a.policy),
+                "CreateMode": 2,
+                "Deactived": 0,
+                "DeactivedDetail": [],
+                "Description": a.policy.description,
+            }
+            for a in page
+        ],
+        "TotalNum": len(attachments),
+    }
 
 
 class TagRoleParams(RoleRefParams):
@@ -274,9 +301,15 @@ def untag_role(request: ApiRequest, params: dict) -> dict:
 
 
 def strategy_info(found: Policy) -> dict:
-    return {"PolicyId": found.policy_id, "PolicyName": found.name, "AddTime": when(found.created_at),
-            "Type": found.type, "Description": found.description, "CreateMode": 2,
-            "UpdateTime": when(found.updated_at)}  # fmt: skip
+    return {
+        "PolicyId": found.policy_id,
+        "PolicyName": found.name,
+        "AddTime": when(found.created_at),
+        "Type": found.type,
+        "Description": found.description,
+        "CreateMode": 2,
+        "UpdateTime": when(found.updated_at),
+    }
 
 
 class ListPoliciesParams(Params):
@@ -288,8 +321,9 @@ class ListPoliciesParams(Params):
 
 @action(CAM, "ListPolicies", ListPoliciesParams, on_all("ListPolicies", "policy/*"))
 def list_policies(request: ApiRequest, params: dict) -> dict:
-    policies, total = service.list_policies(account_of(request), params["Scope"], params["Keyword"], params["Page"],
-                                            params["Rp"])  # fmt: skip
+    policies, total = service.list_policies(
+        account_of(request), params["Scope"], params["Keyword"], params["Page"], params["Rp"]
+    )
     return {"TotalNum": total, "List": [strategy_info(p) for p in policies], "ServiceTypeList": []}
 
 
@@ -300,10 +334,17 @@ class GetPolicyParams(Params):
 @action(CAM, "GetPolicy", GetPolicyParams, policy_resources("GetPolicy"))
 def get_policy(request: ApiRequest, params: dict) -> dict:
     found = service.get_policy(account_of(request), params["PolicyId"], missing=errors.PolicyIdNotFound)
-    return {"PolicyName": found.name, "Description": found.description, "Type": found.type,
-            "AddTime": when(found.created_at), "UpdateTime": when(found.updated_at), "PolicyDocument": found.document,
-            "PresetAlias": found.name if found.type == PolicyType.PRESET else "", "IsServiceLinkedRolePolicy": 0,
-            "Tags": []}  # fmt: skip
+    return {
+        "PolicyName": found.name,
+        "Description": found.description,
+        "Type": found.type,
+        "AddTime": when(found.created_at),
+        "UpdateTime": when(found.updated_at),
+        "PolicyDocument": found.document,
+        "PresetAlias": found.name if found.type == PolicyType.PRESET else "",
+        "IsServiceLinkedRolePolicy": 0,
+        "Tags": [],
+    }
 
 
 class CreatePolicyParams(Params):
@@ -315,8 +356,9 @@ class CreatePolicyParams(Params):
 
 @action(CAM, "CreatePolicy", CreatePolicyParams, on_all("CreatePolicy", "policy/*"))
 def create_policy(request: ApiRequest, params: dict) -> dict:
-    found = service.create_policy(account_of(request), params["PolicyName"], params["PolicyDocument"],
-                                  params["Description"])  # fmt: skip
+    found = service.create_policy(
+        account_of(request), params["PolicyName"], params["PolicyDocument"], params["Description"]
+    )
     return {"PolicyId": found.policy_id}
 
 
@@ -348,8 +390,14 @@ class AddUserParams(Params):
 @action(CAM, "AddUser", AddUserParams, add_user_resources)
 def add_user(request: ApiRequest, params: dict) -> dict:
     account = account_of(request)
-    user = service.add_user(account, params["Name"], params["Remark"], bool(params["ConsoleLogin"]), params["Email"],
-                            params.get("Password", ""))  # fmt: skip
+    user = service.add_user(
+        account,
+        params["Name"],
+        params["Remark"],
+        bool(params["ConsoleLogin"]),
+        params["Email"],
+        params.get("Password", ""),
+    )
     result = {"Uin": int(user.uin), "Name": user.name, "Uid": user.uid}
     if params["UseApi"]:
         key, secret_key = service.create_access_key(account, user)
@@ -417,8 +465,7 @@ class CreateAccessKeyParams(Params):
 
 @action(CAM, "CreateAccessKey", CreateAccessKeyParams, on_key_owner("CreateAccessKey"))
 def create_access_key(request: ApiRequest, params: dict) -> dict:
-    key, secret_key = service.create_access_key(account_of(request), _key_owner(request, params),
-                                                params["Description"])  # fmt: skip
+    key, secret_key = service.create_access_key(account_of(request), _key_owner(request, params), params["Description"])
     return {"AccessKey": {**access_key(key), "SecretAccessKey": secret_key}}
 
 
@@ -439,8 +486,7 @@ class UpdateAccessKeyParams(TargetUinParams):
 
 @action(CAM, "UpdateAccessKey", UpdateAccessKeyParams, on_key_owner("UpdateAccessKey"))
 def update_access_key(request: ApiRequest, params: dict) -> dict:
-    service.update_access_key(account_of(request), _key_owner(request, params), params["AccessKeyId"],
-                              params["Status"])  # fmt: skip
+    service.update_access_key(account_of(request), _key_owner(request, params), params["AccessKeyId"], params["Status"])
     return {}
 
 
@@ -462,8 +508,9 @@ class AttachUserPolicyParams(Params):
 @action(CAM, "AttachUserPolicy", AttachUserPolicyParams, on_user_uin("AttachUserPolicy", "AttachUin"))
 def attach_user_policy(request: ApiRequest, params: dict) -> dict:
     account = account_of(request)
-    service.attach_user_policy(service.get_user(account, uin=params["AttachUin"]),
-                               service.get_policy(account, params["PolicyId"]))  # fmt: skip
+    service.attach_user_policy(
+        service.get_user(account, uin=params["AttachUin"]), service.get_policy(account, params["PolicyId"])
+    )
     return {}
 
 
@@ -475,8 +522,9 @@ class DetachUserPolicyParams(Params):
 @action(CAM, "DetachUserPolicy", DetachUserPolicyParams, on_user_uin("DetachUserPolicy", "DetachUin"))
 def detach_user_policy(request: ApiRequest, params: dict) -> dict:
     account = account_of(request)
-    service.detach_user_policy(service.get_user(account, uin=params["DetachUin"]),
-                               service.get_policy(account, params["PolicyId"]))  # fmt: skip
+    service.detach_user_policy(
+        service.get_user(account, uin=params["DetachUin"]), service.get_policy(account, params["PolicyId"])
+    )
     return {}
 
 
@@ -496,7 +544,17 @@ def list_attached_user_policies(request: ApiRequest, params: dict) -> dict:
     user = service.get_user(account_of(request), uin=params["TargetUin"])
     attachments = list(user.attachments.select_related("policy").order_by("attached_at", "id"))
     page = attachments[(params["Page"] - 1) * params["Rp"] : params["Page"] * params["Rp"]]
-    return {"TotalNum": len(attachments), "List": [{
-        "PolicyId": a.policy.policy_id, "PolicyName": a.policy.name, "AddTime": when(a.attached_at),
-        "CreateMode": 2, "PolicyType": _policy_type(a.policy), "Remark": a.policy.description,
-    } for a in page]}  # fmt: skip
+    return {
+        "TotalNum": len(attachments),
+        "List": [
+            {
+                "PolicyId": a.policy.policy_id,
+                "PolicyName": a.policy.name,
+                "AddTime": when(a.attached_at),
+                "CreateMode": 2,
+                "PolicyType": _policy_type(a.policy),
+                "Remark": a.policy.description,
+            }
+            for a in page
+        ],
+    }

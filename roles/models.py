@@ -43,8 +43,9 @@ class SubUser(models.Model):
     console_login = models.BooleanField(default=False)
     email = models.CharField(max_length=255, blank=True)
     # The Django user a sub-user signs in to the console as (console_login); its rights are still its policies.
-    console_user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                        related_name="sub_user")  # fmt: skip
+    console_user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="sub_user"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -82,8 +82,16 @@ COMPARISONS = {
     "numeric_greater_than": lambda a, b: a > b,
     "numeric_greater_than_equal": lambda a, b: a >= b,
 }
-OPERATORS = {"null_equal", "string_equal", "string_not_equal", "string_like", "bool_equal", "ip_equal",
-             "ip_not_equal", *COMPARISONS}  # fmt: skip
+OPERATORS = {
+    "null_equal",
+    "string_equal",
+    "string_not_equal",
+    "string_like",
+    "bool_equal",
+    "ip_equal",
+    "ip_not_equal",
+    *COMPARISONS,
+}
 
 
 def _condition_holds(operator: str, key: str, expected: list, context: dict, deny: bool) -> bool:

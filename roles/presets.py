@@ -8,10 +8,19 @@ PRESETS = [
         "policy_id": 1,
         "name": "QcloudKMSAccessForCOSRole",
         "description": "Lets COS use KMS keys for server-side encryption (SSE-KMS) on the account's behalf.",
-        "statement": [{"effect": "allow", "resource": "*", "action": [
-            "name/kms:GenerateDataKey", "name/kms:Decrypt", "name/kms:Encrypt", "name/kms:DescribeKey",
-            "name/kms:ListKeys",
-        ]}],
+        "statement": [
+            {
+                "effect": "allow",
+                "resource": "*",
+                "action": [
+                    "name/kms:GenerateDataKey",
+                    "name/kms:Decrypt",
+                    "name/kms:Encrypt",
+                    "name/kms:DescribeKey",
+                    "name/kms:ListKeys",
+                ],
+            }
+        ],
     },
     {
         "policy_id": 2,
@@ -23,11 +32,24 @@ PRESETS = [
         "policy_id": 3,
         "name": "QcloudCOSReadOnlyAccess",
         "description": "Read-only access to Cloud Object Storage.",
-        "statement": [{"effect": "allow", "resource": "*", "action": [
-            "name/cos:GetService", "name/cos:HeadBucket", "name/cos:GetBucket", "name/cos:GetBucketLocation",
-            "name/cos:GetBucketACL", "name/cos:ListMultipartUploads", "name/cos:ListParts", "name/cos:GetObject",
-            "name/cos:HeadObject", "name/cos:GetObjectACL",
-        ]}],
+        "statement": [
+            {
+                "effect": "allow",
+                "resource": "*",
+                "action": [
+                    "name/cos:GetService",
+                    "name/cos:HeadBucket",
+                    "name/cos:GetBucket",
+                    "name/cos:GetBucketLocation",
+                    "name/cos:GetBucketACL",
+                    "name/cos:ListMultipartUploads",
+                    "name/cos:ListParts",
+                    "name/cos:GetObject",
+                    "name/cos:HeadObject",
+                    "name/cos:GetObjectACL",
+                ],
+            }
+        ],
     },
     {
         "policy_id": 4,
@@ -41,7 +63,7 @@ PRESETS = [
         "description": "Full access to Cloud Access Management.",
         "statement": [{"effect": "allow", "action": ["name/cam:*"], "resource": "*"}],
     },
-]  # fmt: skip
+]
 
 FIRST_CUSTOM_POLICY_ID = 100000000
 

@@ -7,6 +7,7 @@ import pytest
 from qcloud_cos import CosS3Client
 
 from keys import master
+from tests.fuzzing import CASES
 from tests.live import APPID, LiveKinko, cos_client, running_kinko
 
 
@@ -63,3 +64,10 @@ def _fresh_master_key_cache():
     master.forget_cached_keys()
     yield
     master.forget_cached_keys()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many generated cases each edge's property-based test sent (tests/fuzzing.py)."""
+    if CASES:
+        counts = ", ".join(f"{edge} {count}" for edge, count in sorted(CASES.items()))
+        terminalreporter.write_sep("-", f"fuzz cases sent: {counts}")

@@ -13,22 +13,78 @@ from .headers import RESPONSE_OVERRIDES
 # Parameters that choose the operation; each one present must be signed (buckets.api.auth).
 SELECTORS = frozenset({"acl", "delete", "encryption", "location", "partNumber", "uploadId", "uploads"})
 # Subresources COS (or its data-processing extension on the COS host) has and Kinko does not implement.
-NOT_IMPLEMENTED = frozenset({
-    "accelerate", "analytics", "append", "attributes", "ci-process", "comp", "cors", "domain", "domaincertificate",
-    "image_process", "imageInspect", "intelligent-tiering", "intelligenttiering", "inventory", "legal-hold",
-    "lifecycle", "live", "logging", "metrics", "notification", "object-lock", "origin", "ownershipControls",
-    "policy", "publicAccessBlock", "referer", "rename", "replication", "requestPayment", "response-control",
-    "restore", "retention", "select", "select-type", "style", "symlink", "tagging", "torrent", "versioning",
-    "versions", "vod", "website",
-})  # fmt: skip
+NOT_IMPLEMENTED = frozenset(
+    {
+        "accelerate",
+        "analytics",
+        "append",
+        "attributes",
+        "ci-process",
+        "comp",
+        "cors",
+        "domain",
+        "domaincertificate",
+        "image_process",
+        "imageInspect",
+        "intelligent-tiering",
+        "intelligenttiering",
+        "inventory",
+        "legal-hold",
+        "lifecycle",
+        "live",
+        "logging",
+        "metrics",
+        "notification",
+        "object-lock",
+        "origin",
+        "ownershipControls",
+        "policy",
+        "publicAccessBlock",
+        "referer",
+        "rename",
+        "replication",
+        "requestPayment",
+        "response-control",
+        "restore",
+        "retention",
+        "select",
+        "select-type",
+        "style",
+        "symlink",
+        "tagging",
+        "torrent",
+        "versioning",
+        "versions",
+        "vod",
+        "website",
+    }
+)
 # Image processing commands COS reads from a parameter name (`?imageMogr2/thumbnail/!50p`).
 PROCESSING_COMMANDS = frozenset({"imageMogr2", "imageView2", "imageInfo", "imageAve", "exif", "watermark", "imageSlim"})
 # Parameters that only shape a listing or a response; they never choose what is done.
-OPTIONS = frozenset({
-    "prefix", "delimiter", "marker", "max-keys", "encoding-type", "key-marker", "upload-id-marker", "max-uploads",
-    "part-number-marker", "max-parts", "versionId", "region", "tagkey", "tagvalue", "create-time", "range",
-    "x-cos-security-token", "x-cos-traffic-limit", *RESPONSE_OVERRIDES,
-})  # fmt: skip
+OPTIONS = frozenset(
+    {
+        "prefix",
+        "delimiter",
+        "marker",
+        "max-keys",
+        "encoding-type",
+        "key-marker",
+        "upload-id-marker",
+        "max-uploads",
+        "part-number-marker",
+        "max-parts",
+        "versionId",
+        "region",
+        "tagkey",
+        "tagvalue",
+        "create-time",
+        "range",
+        "x-cos-security-token",
+        "x-cos-traffic-limit",
+        *RESPONSE_OVERRIDES,
+    }
+)
 _SPELLING = {name.lower(): name for name in SELECTORS | NOT_IMPLEMENTED | OPTIONS}
 
 

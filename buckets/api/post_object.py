@@ -39,8 +39,9 @@ class FormFile:
 
     Its data key is wrapped only once the form's SSE fields have been applied (buckets.sse)."""
 
-    def __init__(self, written: service.WrittenBlob, digest: ContentDigest, file_name: str,
-                 content_type: str | None) -> None:  # fmt: skip
+    def __init__(
+        self, written: service.WrittenBlob, digest: ContentDigest, file_name: str, content_type: str | None
+    ) -> None:
         self.written, self.digest, self.file_name, self.content_type = written, digest, file_name, content_type
 
     def discard(self) -> None:

@@ -45,8 +45,12 @@ MAX_DELETE_OBJECTS = 1000
 OWNER = "OWNER"  # operations only the bucket's owner may perform
 # Request headers a CAM condition may test as cos:<header>; absent ones are None, so a condition on them holds
 # only when they are sent.
-CONDITION_HEADERS = ("x-cos-server-side-encryption", "x-cos-server-side-encryption-customer-algorithm",
-                     "x-cos-acl", "x-cos-storage-class")  # fmt: skip
+CONDITION_HEADERS = (
+    "x-cos-server-side-encryption",
+    "x-cos-server-side-encryption-customer-algorithm",
+    "x-cos-acl",
+    "x-cos-storage-class",
+)
 SECRET_HEADERS = ("x-cos-server-side-encryption-customer-key", "x-cos-copy-source-server-side-encryption-customer-key")
 
 
@@ -57,8 +61,9 @@ def new_request_id() -> str:
 class CosRequest:
     """What an operation needs of a request: the Django request, its target, and who signed it."""
 
-    def __init__(self, request: HttpRequest, target: CosTarget, principal: Principal | None,
-                 request_id: str = "") -> None:  # fmt: skip
+    def __init__(
+        self, request: HttpRequest, target: CosTarget, principal: Principal | None, request_id: str = ""
+    ) -> None:
         self.http = request
         self.target = target
         self.principal = principal
@@ -91,8 +96,9 @@ def handle(request: HttpRequest, target: CosTarget) -> HttpResponse:
     try:
         operation, selection = route(request, target)
         headers = raw_headers(request)
-        principal = auth.authenticate(request.method, "/" + target.key, list(request.GET.items()), headers,
-                                      selectors=selection.selectors)  # fmt: skip
+        principal = auth.authenticate(
+            request.method, "/" + target.key, list(request.GET.items()), headers, selectors=selection.selectors
+        )
         response = operation(CosRequest(request, target, principal, request_id))
     except errors.CosError as exc:
         log.info("COS %s %s -> %s %s", request.method, printable(target.resource), exc.status, exc.code)
@@ -136,8 +142,9 @@ def gate_context(req: CosRequest) -> gate.Context:
     return gate.Context(ip=req.meta.get("REMOTE_ADDR"), secure=req.http.is_secure(), values=values)
 
 
-def authorise(req: CosRequest, action: str, resource: str, acl_grants: list[dict] | None = None,
-              permission: str = "") -> None:  # fmt: skip
+def authorise(
+    req: CosRequest, action: str, resource: str, acl_grants: list[dict] | None = None, permission: str = ""
+) -> None:
     """Ask the gate; its refusal is a COS AccessDenied."""
     grants = gate.Acl(acl_grants, "" if permission == OWNER else permission) if acl_grants is not None else None
     try:
@@ -146,8 +153,9 @@ def authorise(req: CosRequest, action: str, resource: str, acl_grants: list[dict
         raise errors.AccessDenied(exc.reason) from None
 
 
-def authorize(req: CosRequest, bucket: Bucket, action: str, permission: str, key: str = "",
-              object_acl: bool = False) -> None:  # fmt: skip
+def authorize(
+    req: CosRequest, bucket: Bucket, action: str, permission: str, key: str = "", object_acl: bool = False
+) -> None:
     """`cos:<action>` on qcs::cos:<region>:uid/<appid>:<bucket>/<key>, through the gate: the owner account by its
     CAM policies, anyone else by what the ACL grants (`permission`; an object without its own ACL, "default",
     follows its bucket's)."""
@@ -231,8 +239,7 @@ def _customer_key(req: CosRequest, copy_source: bool = False) -> sse.CustomerKey
     return sse_headers.customer_key(_request_headers(req), req.http.is_secure(), copy_source=copy_source)
 
 
-def _write(req: CosRequest, bucket: Bucket, attributes: service.ObjectAttributes | None = None
-           ) -> service.WriteRequest:  # fmt: skip
+def _write(req: CosRequest, bucket: Bucket, attributes: service.ObjectAttributes | None = None) -> service.WriteRequest:
     return service.WriteRequest(
         attributes=attributes if attributes is not None else object_attributes(req.http),
         acl=_acl_from_headers(req, bucket.owner.owner_id, acl.OBJECT_CANNED),
@@ -315,14 +322,24 @@ def list_buckets(req: CosRequest) -> HttpResponse:
     owner = [("ID", account.owner_id), ("DisplayName", account.uin)]
     body = [
         ("Owner", owner),
-        ("Buckets", [
-            ("Bucket", [("Name", b.name), ("Location", b.region),
-                        ("CreationDate", xml.iso8601(b.created_at, False)), ("BucketType", "cos")])
-            for b in page
-        ]),
+        (
+            "Buckets",
+            [
+                (
+                    "Bucket",
+                    [
+                        ("Name", b.name),
+                        ("Location", b.region),
+                        ("CreationDate", xml.iso8601(b.created_at, False)),
+                        ("BucketType", "cos"),
+                    ],
+                )
+                for b in page
+            ],
+        ),
         ("Marker", marker or None),
         ("IsTruncated", xml.bool_text(truncated)),
-    ]  # fmt: skip
+    ]
     if truncated:
         body.append(("NextMarker", page[-1].name))
     return xml_response(xml.render("ListAllMyBucketsResult", body))
@@ -388,12 +405,19 @@ def list_objects(req: CosRequest, bucket: Bucket) -> HttpResponse:
         body.append(("NextMarker", enc(listing.next_marker)))
     body += [("CommonPrefixes", [("Prefix", enc(p))]) for p in listing.common_prefixes]
     body += [
-        ("Contents", [
-            ("Key", enc(o.key)), ("LastModified", xml.iso8601(o.last_modified)), ("ETag", f'"{o.etag}"'),
-            ("Size", str(o.size_bytes)), ("Owner", owner), ("StorageClass", o.storage_class),
-        ])
+        (
+            "Contents",
+            [
+                ("Key", enc(o.key)),
+                ("LastModified", xml.iso8601(o.last_modified)),
+                ("ETag", f'"{o.etag}"'),
+                ("Size", str(o.size_bytes)),
+                ("Owner", owner),
+                ("StorageClass", o.storage_class),
+            ],
+        )
         for o in listing.objects
-    ]  # fmt: skip
+    ]
     response = xml_response(xml.render("ListBucketResult", body))
     response["x-cos-bucket-region"] = bucket.region
     return response
@@ -422,8 +446,11 @@ def _acl_document(owner_id: str, grants: list[dict]) -> bytes:
         if grant["type"] == "Group":
             grantee = ("Grantee", [("URI", grant["uri"])], {f"{{{xml.XSI}}}type": "Group"})
         else:
-            grantee = ("Grantee", [("ID", grant["id"]), ("DisplayName", grant["id"])],
-                       {f"{{{xml.XSI}}}type": "CanonicalUser"})  # fmt: skip
+            grantee = (
+                "Grantee",
+                [("ID", grant["id"]), ("DisplayName", grant["id"])],
+                {f"{{{xml.XSI}}}type": "CanonicalUser"},
+            )
         rendered.append(("Grant", [grantee, ("Permission", grant["permission"])]))
     owner = [("ID", owner_id), ("DisplayName", owner_id)]
     return xml.render("AccessControlPolicy", [("Owner", owner), ("AccessControlList", rendered)])
@@ -499,8 +526,12 @@ def _object_headers(response: HttpResponse, obj: StoredObject) -> None:
             response[name] = to_wire(value)
         else:
             # Stored before writes refused control characters; the object stays readable without it.
-            log.warning("COS object %s/%s: stored header %s is not sendable; left out", obj.bucket_id,
-                        printable(obj.key), printable(name))  # fmt: skip
+            log.warning(
+                "COS object %s/%s: stored header %s is not sendable; left out",
+                obj.bucket_id,
+                printable(obj.key),
+                printable(name),
+            )
 
 
 @cos_operation("PutObject", "WRITE")
@@ -521,9 +552,16 @@ def copy_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
         raise errors.InvalidArgument("x-cos-metadata-directive must be Copy or Replaced.")
     written = service.copy_object(source, source_keys, bucket, req.key, directive == "Replaced", _write(req, bucket))
     obj = written.obj
-    response = xml_response(xml.render("CopyObjectResult", [
-        ("ETag", f'"{obj.etag}"'), ("LastModified", xml.iso8601(obj.last_modified, False)), ("CRC64", obj.crc64),
-    ]))  # fmt: skip
+    response = xml_response(
+        xml.render(
+            "CopyObjectResult",
+            [
+                ("ETag", f'"{obj.etag}"'),
+                ("LastModified", xml.iso8601(obj.last_modified, False)),
+                ("CRC64", obj.crc64),
+            ],
+        )
+    )
     return _with_echo(response, written.echo)
 
 
@@ -533,8 +571,14 @@ def _read_object(req: CosRequest, bucket: Bucket, with_body: bool) -> HttpRespon
     _check_overrides(req)
     if req.principal is None:
         refuse_anonymous_encrypted(req, service.get_object(bucket, req.key))
-    read = service.read_object(bucket, req.key, req.http.headers, want_body=with_body,
-                               customer_key=_customer_key(req), request_id=req.request_id)  # fmt: skip
+    read = service.read_object(
+        bucket,
+        req.key,
+        req.http.headers,
+        want_body=with_body,
+        customer_key=_customer_key(req),
+        request_id=req.request_id,
+    )
     obj = read.obj
     status = 206 if read.span else 200
     if read.not_modified:
@@ -631,8 +675,14 @@ def post_object(req: CosRequest) -> HttpResponse:
         raise
 
 
-def _admit_form(req: CosRequest, bucket: Bucket, fields: dict[str, str], file_name: str,
-                content_type: str | None, upload: FormUpload) -> form.Admission:  # fmt: skip
+def _admit_form(
+    req: CosRequest,
+    bucket: Bucket,
+    fields: dict[str, str],
+    file_name: str,
+    content_type: str | None,
+    upload: FormUpload,
+) -> form.Admission:
     """Check the form's fields, its policy and signature, and authorise the write: all before the file."""
     key_template = fields.get("key")
     if not key_template:
@@ -659,8 +709,7 @@ def _admit_form(req: CosRequest, bucket: Bucket, fields: dict[str, str], file_na
     return form.Admission(min_bytes=low, max_bytes=high)
 
 
-def _store_form_upload(req: CosRequest, bucket: Bucket, upload: FormUpload, form_file: form.FormFile
-                       ) -> HttpResponse:  # fmt: skip
+def _store_form_upload(req: CosRequest, bucket: Bucket, upload: FormUpload, form_file: form.FormFile) -> HttpResponse:
     expected_md5 = upload.fields.get("Content-MD5")
     if expected_md5 is not None and base64.b64encode(form_file.digest.md5()).decode() != expected_md5.strip():
         raise errors.BadDigest()
@@ -694,9 +743,18 @@ def _post_object_response(req: CosRequest, bucket: Bucket, obj: StoredObject, fi
     else:
         status = fields.get("success_action_status", "204")
         if status == "201":
-            response = xml_response(xml.render("PostResponse", [
-                ("Location", location), ("Bucket", bucket.name), ("Key", obj.key), ("ETag", f'"{obj.etag}"'),
-            ]), status=201)  # fmt: skip
+            response = xml_response(
+                xml.render(
+                    "PostResponse",
+                    [
+                        ("Location", location),
+                        ("Bucket", bucket.name),
+                        ("Key", obj.key),
+                        ("ETag", f'"{obj.etag}"'),
+                    ],
+                ),
+                status=201,
+            )
         else:
             response = empty_response(200 if status == "200" else 204)
         response["Location"] = location
@@ -716,9 +774,16 @@ def create_multipart_upload(req: CosRequest, bucket: Bucket) -> HttpResponse:
     if req.principal is None:
         raise errors.AccessDenied("Anonymous access is not allowed; sign the request.")
     upload, echo = multipart.create_multipart_upload(bucket, req.key, req.principal.account, _write(req, bucket))
-    response = xml_response(xml.render("InitiateMultipartUploadResult", [
-        ("Bucket", bucket.name), ("Key", upload.key), ("UploadId", upload.upload_id),
-    ]))  # fmt: skip
+    response = xml_response(
+        xml.render(
+            "InitiateMultipartUploadResult",
+            [
+                ("Bucket", bucket.name),
+                ("Key", upload.key),
+                ("UploadId", upload.upload_id),
+            ],
+        )
+    )
     return _with_echo(response, echo)
 
 
@@ -755,9 +820,15 @@ def upload_part_copy(req: CosRequest, bucket: Bucket) -> HttpResponse:
         if span is None or not range_header.startswith("bytes=") or "-" not in range_header[6:]:
             raise errors.InvalidArgument("x-cos-copy-source-range must be bytes=first-last within the source.")
     part, echo = multipart.upload_part_copy(upload, number, source, source_keys, span, context)
-    response = xml_response(xml.render("CopyPartResult", [
-        ("ETag", f'"{part.etag}"'), ("LastModified", xml.iso8601(part.last_modified, False)),
-    ]))  # fmt: skip
+    response = xml_response(
+        xml.render(
+            "CopyPartResult",
+            [
+                ("ETag", f'"{part.etag}"'),
+                ("LastModified", xml.iso8601(part.last_modified, False)),
+            ],
+        )
+    )
     return _with_echo(response, echo)
 
 
@@ -772,10 +843,17 @@ def complete_multipart_upload(req: CosRequest, bucket: Bucket) -> HttpResponse:
             raise errors.MalformedXML("Each Part needs a PartNumber.")
         listed.append((int(number_text), element.findtext("ETag") or ""))
     obj = multipart.complete_multipart_upload(upload, listed)
-    response = xml_response(xml.render("CompleteMultipartUploadResult", [
-        ("Location", f"http://{req.target.host}/{quote(obj.key)}"), ("Bucket", bucket.name),
-        ("Key", obj.key), ("ETag", f'"{obj.etag}"'),
-    ]))  # fmt: skip
+    response = xml_response(
+        xml.render(
+            "CompleteMultipartUploadResult",
+            [
+                ("Location", f"http://{req.target.host}/{quote(obj.key)}"),
+                ("Bucket", bucket.name),
+                ("Key", obj.key),
+                ("ETag", f'"{obj.etag}"'),
+            ],
+        )
+    )
     return _with_echo(response, sse.echo_headers(obj.sse, obj.kms_key_id))
 
 
@@ -797,17 +875,28 @@ def list_parts(req: CosRequest, bucket: Bucket) -> HttpResponse:
     if encoding:
         body.append(("EncodingType", encoding))
     body += [
-        ("Key", xml.url_encode(upload.key, encoding)), ("UploadId", upload.upload_id),
-        ("Initiator", initiator), ("Owner", _initiator(bucket.owner.owner_id)),
-        ("StorageClass", upload.storage_class), ("PartNumberMarker", str(marker)),
-        ("NextPartNumberMarker", str(page.next_marker)), ("MaxParts", str(max_parts)),
+        ("Key", xml.url_encode(upload.key, encoding)),
+        ("UploadId", upload.upload_id),
+        ("Initiator", initiator),
+        ("Owner", _initiator(bucket.owner.owner_id)),
+        ("StorageClass", upload.storage_class),
+        ("PartNumberMarker", str(marker)),
+        ("NextPartNumberMarker", str(page.next_marker)),
+        ("MaxParts", str(max_parts)),
         ("IsTruncated", xml.bool_text(page.is_truncated)),
-    ]  # fmt: skip
+    ]
     body += [
-        ("Part", [("PartNumber", str(p.number)), ("LastModified", xml.iso8601(p.last_modified)),
-                  ("ETag", f'"{p.etag}"'), ("Size", str(p.size_bytes))])
+        (
+            "Part",
+            [
+                ("PartNumber", str(p.number)),
+                ("LastModified", xml.iso8601(p.last_modified)),
+                ("ETag", f'"{p.etag}"'),
+                ("Size", str(p.size_bytes)),
+            ],
+        )
         for p in page.parts
-    ]  # fmt: skip
+    ]
     return xml_response(xml.render("ListPartsResult", body))
 
 
@@ -827,17 +916,29 @@ def list_multipart_uploads(req: CosRequest, bucket: Bucket) -> HttpResponse:
     if encoding:
         body.append(("EncodingType", encoding))
     body += [
-        ("KeyMarker", enc(key_marker)), ("UploadIdMarker", upload_id_marker or None),
-        ("NextKeyMarker", enc(page.next_key_marker)), ("NextUploadIdMarker", page.next_upload_id_marker or None),
-        ("MaxUploads", str(max_uploads)), ("IsTruncated", xml.bool_text(page.is_truncated)),
-        ("Prefix", enc(prefix)), ("Delimiter", enc(delimiter)),
-    ]  # fmt: skip
+        ("KeyMarker", enc(key_marker)),
+        ("UploadIdMarker", upload_id_marker or None),
+        ("NextKeyMarker", enc(page.next_key_marker)),
+        ("NextUploadIdMarker", page.next_upload_id_marker or None),
+        ("MaxUploads", str(max_uploads)),
+        ("IsTruncated", xml.bool_text(page.is_truncated)),
+        ("Prefix", enc(prefix)),
+        ("Delimiter", enc(delimiter)),
+    ]
     body += [
-        ("Upload", [("Key", enc(u.key)), ("UploadId", u.upload_id), ("StorageClass", u.storage_class),
-                    ("Initiator", _initiator(u.initiator.owner_id)), ("Owner", _initiator(bucket.owner.owner_id)),
-                    ("Initiated", xml.iso8601(u.initiated_at))])
+        (
+            "Upload",
+            [
+                ("Key", enc(u.key)),
+                ("UploadId", u.upload_id),
+                ("StorageClass", u.storage_class),
+                ("Initiator", _initiator(u.initiator.owner_id)),
+                ("Owner", _initiator(bucket.owner.owner_id)),
+                ("Initiated", xml.iso8601(u.initiated_at)),
+            ],
+        )
         for u in page.uploads
-    ]  # fmt: skip
+    ]
     body += [("CommonPrefixes", [("Prefix", enc(p))]) for p in page.common_prefixes]
     return xml_response(xml.render("ListMultipartUploadsResult", body))
 

@@ -4,6 +4,7 @@ A document is built from (tag, value) pairs: value is text, None (an empty eleme
 (children; repeat a tag to make a list).
 """
 
+import re
 import xml.etree.ElementTree as ET  # noqa: S405 - rendering only; parsing goes through defusedxml
 from datetime import datetime
 from urllib.parse import quote
@@ -20,19 +21,30 @@ ET.register_namespace("xsi", XSI)
 MAX_XML_BYTES = 2 * 1024 * 1024
 
 
+# What XML 1.0 cannot carry, even as a character reference: C0 controls but tab, LF and CR; U+FFFE and U+FFFF.
+# (Surrogates never reach here: a request's text is decoded strictly or with replacement.)
+_UNCARRIED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def carried(text: str) -> str:
+    """`text` with each character XML 1.0 cannot carry percent-encoded (as encoding-type=url writes keys), so a
+    document naming any key or value stays well-formed."""
+    return _UNCARRIED.sub(lambda match: quote(match[0], safe=""), text)
+
+
 def _build(parent: ET.Element, children: list[Node]) -> None:
     for tag, value, *attributes in children:
         element = ET.SubElement(parent, tag, attributes[0] if attributes else {})
         if isinstance(value, list):
             _build(element, value)
         elif value is not None:
-            element.text = value
+            element.text = carried(value)
 
 
 def render(root: str, content: "str | list[Node]") -> bytes:
     element = ET.Element(root)
     if isinstance(content, str):
-        element.text = content
+        element.text = carried(content)
     else:
         _build(element, content)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(element, encoding="utf-8", xml_declaration=False)

@@ -227,8 +227,20 @@ def unicode_bucket():
 def test_unicode_keys_are_listed_in_utf8_byte_order(unicode_bucket):
     listing = service.list_objects(unicode_bucket)
     assert [obj.key for obj in listing.objects] == [
-        "Z", "a", "a b", "a+b", "a/ü", "z", "é", "ÿ", "中/文", "中文", "～", "😀", "😀/x"
-    ]  # fmt: skip
+        "Z",
+        "a",
+        "a b",
+        "a+b",
+        "a/ü",
+        "z",
+        "é",
+        "ÿ",
+        "中/文",
+        "中文",
+        "～",
+        "😀",
+        "😀/x",
+    ]
 
 
 def test_paging_one_unicode_key_at_a_time_returns_each_exactly_once(unicode_bucket):

@@ -38,8 +38,15 @@ def encrypt(data: bytes, chunk: int = MiB, key: bytes | None = None, blob_id: st
     return Blob(blob_id, key, b"".join(out), len(data))
 
 
-def decrypt(blob: Blob, stored: bytes | None = None, first: int = 0, length: int | None = None, *,
-            blob_id: str | None = None, key: bytes | None = None) -> bytes:  # fmt: skip
+def decrypt(
+    blob: Blob,
+    stored: bytes | None = None,
+    first: int = 0,
+    length: int | None = None,
+    *,
+    blob_id: str | None = None,
+    key: bytes | None = None,
+) -> bytes:
     """Plaintext [first, first + length) of `stored` (default: the blob as written), read with the recorded size."""
     stored = blob.stored if stored is None else stored
     length = blob.size - first if length is None else length

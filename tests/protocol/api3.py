@@ -1,6 +1,7 @@
 """Helpers for API 3.0 gate tests: real tencentcloud CAM/KMS clients, sub-users with exactly one policy, and a
 recorder of the exact requests the SDK sent (for replaying them with `requests`)."""
 
+import base64
 import datetime
 import hashlib
 import hmac
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 import types
+import urllib.parse
 import uuid
 
 import pytest
@@ -42,8 +44,9 @@ def cam_for(kinko: LiveKinko, secret_id: str | None = None, secret_key: str | No
     return cam_client.CamClient(cred, "", profile(kinko))
 
 
-def kms_for(kinko: LiveKinko, secret_id: str | None = None, secret_key: str | None = None,
-            region: str = REGION) -> kms_client.KmsClient:  # fmt: skip
+def kms_for(
+    kinko: LiveKinko, secret_id: str | None = None, secret_key: str | None = None, region: str = REGION
+) -> kms_client.KmsClient:
     cred = credential.Credential(secret_id or kinko.secret_id, secret_key or kinko.secret_key)
     return kms_client.KmsClient(cred, region, profile(kinko))
 
@@ -89,8 +92,14 @@ def root_uin(kinko: LiveKinko) -> str:
 
 def activate_kms(kinko: LiveKinko) -> dict[str, str]:
     env = {**os.environ, "KINKO_DATA_DIR": str(kinko.data_dir), "KINKO_APPID": kinko.appid}
-    out = subprocess.run([sys.executable, "manage.py", "activate_kms", "--json"], cwd=ROOT, env=env, check=True,
-                         capture_output=True, text=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "manage.py", "activate_kms", "--json"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out)["DefaultKeys"]
 
 
@@ -113,8 +122,9 @@ class SubUsers:
         return made
 
     def grant(self, user: "SubUser", *statements: dict) -> None:
-        policy_id = call(self.root, "CreatePolicy", PolicyName=unique("gate"),
-                         PolicyDocument=document(*statements)).PolicyId  # fmt: skip
+        policy_id = call(
+            self.root, "CreatePolicy", PolicyName=unique("gate"), PolicyDocument=document(*statements)
+        ).PolicyId
         self.policies.append(policy_id)
         call(self.root, "AttachUserPolicy", PolicyId=policy_id, AttachUin=user.uin)
 
@@ -189,9 +199,42 @@ def signed_post(kinko: LiveKinko, service: str, action: str, body: bytes, *, age
     key = _hmac(_hmac(_hmac(("TC3" + kinko.secret_key).encode(), date), service), "tc3_request")
     signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
     headers = {
-        "Content-Type": content_type, "Host": host, "X-TC-Action": action, "X-TC-Version": VERSIONS[service],
-        "X-TC-Timestamp": str(timestamp), "X-TC-Region": REGION,
+        "Content-Type": content_type,
+        "Host": host,
+        "X-TC-Action": action,
+        "X-TC-Version": VERSIONS[service],
+        "X-TC-Timestamp": str(timestamp),
+        "X-TC-Region": REGION,
         "Authorization": f"TC3-HMAC-SHA256 Credential={kinko.secret_id}/{scope}, SignedHeaders=content-type;host, "
         f"Signature={signature}",
-    }  # fmt: skip
+    }
     return requests.post(f"{kinko.url}/", data=body, headers=headers, timeout=30)
+
+
+def legacy_post(
+    kinko: LiveKinko,
+    service: str,
+    action: str,
+    params: dict[str, str],
+    *,
+    region: str = REGION,
+    version: str | None = None,
+) -> requests.Response:
+    """A legacy (v1) form call signed with HmacSHA256, written from the spec: sorted, unencoded `k=v` pairs after
+    `POST<host>/?`, base64 HMAC. `params` are already flattened (`Tags.0.TagKey=…`)."""
+    host = f"127.0.0.1:{kinko.port}"
+    form = {
+        **params,
+        "Action": action,
+        "Version": version if version is not None else VERSIONS.get(service, ""),
+        "Region": region,
+        "SecretId": kinko.secret_id,
+        "Timestamp": str(int(time.time())),
+        "Nonce": str(uuid.uuid4().int % 10**9),
+        "SignatureMethod": "HmacSHA256",
+    }
+    pairs = "&".join(f"{name.replace('_', '.')}={form[name]}" for name in sorted(form))
+    digest = hmac.new(kinko.secret_key.encode(), f"POST{host}/?{pairs}".encode(), hashlib.sha256).digest()
+    form["Signature"] = base64.b64encode(digest).decode()
+    headers = {"Host": host, "Content-Type": "application/x-www-form-urlencoded"}
+    return requests.post(f"{kinko.url}/", data=urllib.parse.urlencode(form), headers=headers, timeout=30)

@@ -39,8 +39,11 @@ def policy(owner: str, *grants: tuple[str, str]) -> dict:
     """An AccessControlPolicy dict for put_*_acl: (grantee ID or group URI, permission) per grant."""
     rendered = []
     for grantee, permission in grants:
-        kind = {"@xsi:type": "Group", "URI": grantee} if grantee == ALL_USERS else {
-            "@xsi:type": "CanonicalUser", "ID": grantee}  # fmt: skip
+        kind = (
+            {"@xsi:type": "Group", "URI": grantee}
+            if grantee == ALL_USERS
+            else {"@xsi:type": "CanonicalUser", "ID": grantee}
+        )
         rendered.append({"Grantee": {"@xmlns:xsi": XSI, **kind}, "Permission": permission})
     return {"Owner": {"ID": owner}, "AccessControlList": {"Grant": rendered}}
 
@@ -83,9 +86,10 @@ def test_create_bucket_with_a_canned_acl_applies_it(cos):
 
 def test_put_bucket_acl_with_grant_headers_lists_the_grantees(cos, bucket, owner_id):
     cos.put_bucket_acl(
-        Bucket=bucket, GrantRead='id="100000000011",id="qcs::cam::uin/100000000012:uin/100000000012"',
+        Bucket=bucket,
+        GrantRead='id="100000000011",id="qcs::cam::uin/100000000012:uin/100000000012"',
         GrantFullControl='id="100000000013"',
-    )  # fmt: skip
+    )
     assert sorted(grants_of(cos.get_bucket_acl(Bucket=bucket))) == sorted(
         [
             (owner_id, "FULL_CONTROL"),

@@ -39,13 +39,16 @@ def no_traceback(kinko):
     return check
 
 
-@pytest.mark.parametrize(("service", "action", "template"), [
-    ("kms", "ListKeys", '{"Offset": %s}'),
-    ("kms", "DescribeKeys", '{"KeyIds": %s}'),
-    ("kms", "ListKeys", "%s"),
-    ("cam", "ListPolicies", '{"Keyword": %s}'),
-    ("cam", "CreatePolicy", '{"PolicyName": "x", "PolicyDocument": %s}'),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("service", "action", "template"),
+    [
+        ("kms", "ListKeys", '{"Offset": %s}'),
+        ("kms", "DescribeKeys", '{"KeyIds": %s}'),
+        ("kms", "ListKeys", "%s"),
+        ("cam", "ListPolicies", '{"Keyword": %s}'),
+        ("cam", "CreatePolicy", '{"PolicyName": "x", "PolicyDocument": %s}'),
+    ],
+)
 def test_a_deeply_nested_body_is_an_invalid_parameter(kinko, no_traceback, kms, service, action, template):
     body = (template % nested(DEEP)).encode()
     assert error_code(signed_post(kinko, service, action, body)) == "InvalidParameter"
@@ -60,51 +63,64 @@ def test_a_deeply_nested_object_body_is_an_invalid_parameter(kinko, no_traceback
 
 @pytest.mark.parametrize("depth", [DEEP, 200])
 def test_a_deeply_nested_policy_document_is_a_policy_document_error(kinko, no_traceback, depth):
-    document = json.dumps({"version": "2.0", "statement": [{"effect": "allow", "action": "cos:GetObject",
-                                                            "resource": "*"}]})[:-2] + ', "extra": ' + (
-        nested(depth) + "}]}"
-    )  # fmt: skip
+    allow = json.dumps(
+        {"version": "2.0", "statement": [{"effect": "allow", "action": "cos:GetObject", "resource": "*"}]}
+    )
+    document = allow[:-2] + ', "extra": ' + nested(depth) + "}]}"
     code = code_of(cam_for(kinko), "CreatePolicy", PolicyName=unique("deep"), PolicyDocument=document)
     assert code == "InvalidParameter.PolicyDocumentError"
     assert no_traceback()
 
 
-@pytest.mark.parametrize(("action", "params"), [
-    ("ListKeys", {"Offset": HUGE}),
-    ("ListKeys", {"Offset": -1}),
-    ("ListKeys", {"Limit": HUGE}),
-    ("ListKeys", {"Limit": -5}),
-    ("ListKeyDetail", {"Offset": HUGE}),
-    ("ListKeyDetail", {"Offset": -1}),
-    ("ListKeyDetail", {"Limit": HUGE}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("action", "params"),
+    [
+        ("ListKeys", {"Offset": HUGE}),
+        ("ListKeys", {"Offset": -1}),
+        ("ListKeys", {"Limit": HUGE}),
+        ("ListKeys", {"Limit": -5}),
+        ("ListKeyDetail", {"Offset": HUGE}),
+        ("ListKeyDetail", {"Offset": -1}),
+        ("ListKeyDetail", {"Limit": HUGE}),
+    ],
+)
 def test_an_out_of_range_offset_or_limit_is_an_invalid_parameter_value(kinko, no_traceback, kms, action, params):
     assert error_code(signed_post(kinko, "kms", action, json.dumps(params).encode())) == "InvalidParameterValue"
     assert no_traceback()
 
 
-@pytest.mark.parametrize(("action", "params"), [
-    ("DescribeRoleList", {"Page": HUGE, "Rp": 10}),
-    ("ListPolicies", {"Page": HUGE}),
-    ("ListAttachedUserPolicies", {"TargetUin": 1, "Page": HUGE}),
-    ("GetPolicy", {"PolicyId": HUGE}),
-    ("GetPolicy", {"PolicyId": -HUGE}),
-    ("DeletePolicy", {"PolicyId": [HUGE]}),
-    ("AttachUserPolicy", {"PolicyId": HUGE, "AttachUin": 1}),
-    ("CreateAccessKey", {"TargetUin": HUGE}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("action", "params"),
+    [
+        ("DescribeRoleList", {"Page": HUGE, "Rp": 10}),
+        ("ListPolicies", {"Page": HUGE}),
+        ("ListAttachedUserPolicies", {"TargetUin": 1, "Page": HUGE}),
+        ("GetPolicy", {"PolicyId": HUGE}),
+        ("GetPolicy", {"PolicyId": -HUGE}),
+        ("DeletePolicy", {"PolicyId": [HUGE]}),
+        ("AttachUserPolicy", {"PolicyId": HUGE, "AttachUin": 1}),
+        ("CreateAccessKey", {"TargetUin": HUGE}),
+    ],
+)
 def test_an_out_of_range_integer_on_cam_is_a_param_error(kinko, no_traceback, action, params):
     """CAM documents InvalidParameter.ParamError for every bad value (as the existing CAM tests pin)."""
     assert error_code(signed_post(kinko, "cam", action, json.dumps(params).encode())) == "InvalidParameter.ParamError"
     assert no_traceback()
 
 
-@pytest.mark.parametrize(("service", "action", "params"), [
-    ("kms", "ListKeys", {"Bogus": 1}),
-    ("kms", "CreateKey", {"Alias": "x", "Tags": [{"TagKey": "k", "TagValue": "v", "Bogus": 1}]}),
-    ("kms", "DescribeKeys", {"KeyIds": ["x"], "MemberAccount": {"Bogus": 1}}),
-    ("cam", "ListPolicies", {"Bogus": 1}),
-    ("cam", "CreateRole", {"RoleName": "x", "PolicyDocument": "{}", "Tags": [{"Key": "k", "Value": "v", "Bogus": 1}]}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("service", "action", "params"),
+    [
+        ("kms", "ListKeys", {"Bogus": 1}),
+        ("kms", "CreateKey", {"Alias": "x", "Tags": [{"TagKey": "k", "TagValue": "v", "Bogus": 1}]}),
+        ("kms", "DescribeKeys", {"KeyIds": ["x"], "MemberAccount": {"Bogus": 1}}),
+        ("cam", "ListPolicies", {"Bogus": 1}),
+        (
+            "cam",
+            "CreateRole",
+            {"RoleName": "x", "PolicyDocument": "{}", "Tags": [{"Key": "k", "Value": "v", "Bogus": 1}]},
+        ),
+    ],
+)
 def test_an_unknown_parameter_at_any_depth_is_an_unknown_parameter(kinko, kms, service, action, params):
     assert error_code(signed_post(kinko, service, action, json.dumps(params).encode())) == "UnknownParameter"

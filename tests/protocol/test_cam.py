@@ -64,8 +64,14 @@ def error_of(client, action: str, **fields) -> str:
 
 
 def trust(*services: str) -> str:
-    return json.dumps({"version": "2.0", "statement": [
-        {"action": "name/sts:AssumeRole", "effect": "allow", "principal": {"service": list(services)}}]})  # fmt: skip
+    return json.dumps(
+        {
+            "version": "2.0",
+            "statement": [
+                {"action": "name/sts:AssumeRole", "effect": "allow", "principal": {"service": list(services)}}
+            ],
+        }
+    )
 
 
 def permission(*statements: dict) -> str:
@@ -100,8 +106,13 @@ class Roles:
     def create(self, name: str | None = None, document: str | None = None, **fields):
         name = name or unique("role")
         self.names.append(name)
-        role_id = call(self.client, "CreateRole", RoleName=name,
-                       PolicyDocument=document or trust("cos.cloud.tencent.com"), **fields).RoleId  # fmt: skip
+        role_id = call(
+            self.client,
+            "CreateRole",
+            RoleName=name,
+            PolicyDocument=document or trust("cos.cloud.tencent.com"),
+            **fields,
+        ).RoleId
         return name, role_id
 
     def cleanup(self):
@@ -179,8 +190,14 @@ def user(kinko, client) -> SubUser:
 def default_key_id(kinko) -> str:
     """Activate the KMS (idempotent) and return the ap-guangzhou default CMK."""
     env = {**os.environ, "KINKO_DATA_DIR": str(kinko.data_dir), "KINKO_APPID": kinko.appid}
-    out = subprocess.run([sys.executable, "manage.py", "activate_kms", "--json"], cwd=ROOT, env=env, check=True,
-                         capture_output=True, text=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "manage.py", "activate_kms", "--json"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out)["DefaultKeys"][REGION]
 
 
@@ -209,7 +226,12 @@ def test_create_role_stores_what_get_role_shows(client, roles):
     name, role_id = roles.create(Description="made by a test", ConsoleLogin=1, SessionDuration=3600)
     info = call(client, "GetRole", RoleName=name).RoleInfo
     assert (info.RoleId, info.RoleName, info.Description, info.ConsoleLogin, info.SessionDuration) == (
-        role_id, name, "made by a test", 1, 3600)  # fmt: skip
+        role_id,
+        name,
+        "made by a test",
+        1,
+        3600,
+    )
 
 
 def test_create_role_keeps_the_trust_policy(client, roles):
@@ -241,26 +263,48 @@ def test_create_role_refuses_a_bad_name(roles, client, name):
     ("document", "code"),
     [
         ("{not json", "InvalidParameter.PolicyDocumentError"),
-        (json.dumps({"version": "1.0", "statement": [{"action": "sts:AssumeRole", "effect": "allow",
-                                                      "principal": {"service": "cos.qcloud.com"}}]}),
-         "InvalidParameter.VersionError"),
-        (json.dumps({"version": "2.0", "statement": [{"action": "sts:AssumeRole", "effect": "allow"}]}),
-         "InvalidParameter.PrincipalError"),
-        (json.dumps({"version": "2.0", "statement": [{"action": "sts:AssumeRole", "effect": "maybe",
-                                                      "principal": {"service": "cos.qcloud.com"}}]}),
-         "InvalidParameter.EffectError"),
-        (json.dumps({"version": "2.0", "statement": [{"effect": "allow",
-                                                      "principal": {"service": "cos.qcloud.com"}}]}),
-         "InvalidParameter.ActionMiss"),
+        (
+            json.dumps(
+                {
+                    "version": "1.0",
+                    "statement": [
+                        {"action": "sts:AssumeRole", "effect": "allow", "principal": {"service": "cos.qcloud.com"}}
+                    ],
+                }
+            ),
+            "InvalidParameter.VersionError",
+        ),
+        (
+            json.dumps({"version": "2.0", "statement": [{"action": "sts:AssumeRole", "effect": "allow"}]}),
+            "InvalidParameter.PrincipalError",
+        ),
+        (
+            json.dumps(
+                {
+                    "version": "2.0",
+                    "statement": [
+                        {"action": "sts:AssumeRole", "effect": "maybe", "principal": {"service": "cos.qcloud.com"}}
+                    ],
+                }
+            ),
+            "InvalidParameter.EffectError",
+        ),
+        (
+            json.dumps(
+                {"version": "2.0", "statement": [{"effect": "allow", "principal": {"service": "cos.qcloud.com"}}]}
+            ),
+            "InvalidParameter.ActionMiss",
+        ),
     ],
-)  # fmt: skip
+)
 def test_create_role_refuses_a_bad_trust_policy_with_its_syntax_code(client, document, code):
     assert error_of(client, "CreateRole", RoleName=unique("bad"), PolicyDocument=document) == code
 
 
 def test_create_role_refuses_a_description_over_300_bytes(client):
-    code = error_of(client, "CreateRole", RoleName=unique("long"), PolicyDocument=trust("cos.qcloud.com"),
-                    Description="x" * 301)  # fmt: skip
+    code = error_of(
+        client, "CreateRole", RoleName=unique("long"), PolicyDocument=trust("cos.qcloud.com"), Description="x" * 301
+    )
     assert code == "InvalidParameter.DescriptionLengthOverlimit"
 
 
@@ -333,8 +377,11 @@ def test_describe_role_list_pages_by_rp(client, roles):
 def test_describe_role_list_without_a_filter_includes_a_new_role(client, role):
     listing = call(client, "DescribeRoleList", Page=1, Rp=200)
     total = listing.TotalNum
-    names = [r.RoleName for p in range(1, (total + 199) // 200 + 1)
-             for r in call(client, "DescribeRoleList", Page=p, Rp=200).List]  # fmt: skip
+    names = [
+        r.RoleName
+        for p in range(1, (total + 199) // 200 + 1)
+        for r in call(client, "DescribeRoleList", Page=p, Rp=200).List
+    ]
     assert role[0] in names
 
 
@@ -506,7 +553,9 @@ def test_list_attached_role_policies_reports_preset_and_custom_types(client, rol
     call(client, "AttachRolePolicy", AttachRoleName=role[0], PolicyId=custom)
     listing = call(client, "ListAttachedRolePolicies", RoleName=role[0], Page=1, Rp=20)
     assert {(p.PolicyId, p.PolicyType) for p in listing.List} == {
-        (policy_id(client, "QcloudCOSFullAccess"), "QCS"), (custom, "User")}  # fmt: skip
+        (policy_id(client, "QcloudCOSFullAccess"), "QCS"),
+        (custom, "User"),
+    }
 
 
 @pytest.mark.parametrize(("policy_type", "expected"), [("QCS", "QcloudCOSFullAccess"), ("User", "custom")])
@@ -726,13 +775,19 @@ def no_cos_role(client):
 
 @pytest.mark.parametrize("principal", COS_PRINCIPALS)
 def test_the_seed_creates_cos_qcsrole_trusting_cos_with_the_kms_preset(client, no_cos_role, principal):
-    document = json.dumps({"version": "2.0", "statement": [
-        {"action": "name/sts:AssumeRole", "effect": "allow", "principal": {"service": principal}}]})  # fmt: skip
+    document = json.dumps(
+        {
+            "version": "2.0",
+            "statement": [{"action": "name/sts:AssumeRole", "effect": "allow", "principal": {"service": principal}}],
+        }
+    )
     role_id = call(client, "CreateRole", RoleName="COS_QcsRole", PolicyDocument=document).RoleId
     call(client, "AttachRolePolicy", AttachRoleName="COS_QcsRole", PolicyName="QcloudKMSAccessForCOSRole")
     info = call(client, "GetRole", RoleName="COS_QcsRole").RoleInfo
     assert (info.RoleId, json.loads(info.PolicyDocument)["statement"][0]["principal"]) == (
-        role_id, {"service": principal})  # fmt: skip
+        role_id,
+        {"service": principal},
+    )
     listing = call(client, "ListAttachedRolePolicies", RoleName="COS_QcsRole", Page=1, Rp=20)
     assert [(p.PolicyName, p.PolicyType) for p in listing.List] == [("QcloudKMSAccessForCOSRole", "QCS")]
 
@@ -744,13 +799,26 @@ def test_the_seed_role_is_reported_as_a_system_role(client, no_cos_role):
 
 def test_the_seed_role_accepts_the_captured_create_role_request(client, no_cos_role):
     """Spec §5.3, byte for byte: list principal, description, console login, session duration and tags."""
-    document = ('{"version": "2.0", "statement": [{"action": "name/sts:AssumeRole", "effect": "allow", '
-                '"principal": {"service": ["cos.qcloud.com"]}}]}')  # fmt: skip
-    call(client, "CreateRole", RoleName="COS_QcsRole", PolicyDocument=document, Description="cos role",
-         ConsoleLogin=0, SessionDuration=7200, Tags=tags(k="v"))  # fmt: skip
+    document = (
+        '{"version": "2.0", "statement": [{"action": "name/sts:AssumeRole", "effect": "allow", '
+        '"principal": {"service": ["cos.qcloud.com"]}}]}'
+    )
+    call(
+        client,
+        "CreateRole",
+        RoleName="COS_QcsRole",
+        PolicyDocument=document,
+        Description="cos role",
+        ConsoleLogin=0,
+        SessionDuration=7200,
+        Tags=tags(k="v"),
+    )
     info = call(client, "GetRole", RoleName="COS_QcsRole").RoleInfo
     assert (json.loads(info.PolicyDocument), info.SessionDuration, info.Description) == (
-        json.loads(document), 7200, "cos role")  # fmt: skip
+        json.loads(document),
+        7200,
+        "cos role",
+    )
 
 
 def test_a_second_cos_qcsrole_is_refused_as_name_in_use(client, no_cos_role):
@@ -942,8 +1010,9 @@ def test_detach_user_policy_removes_it(client, user):
 
 
 def test_attach_user_policy_to_a_missing_user_is_user_not_exist(client):
-    code = error_of(client, "AttachUserPolicy", PolicyId=policy_id(client, "QcloudCOSFullAccess"),
-                    AttachUin=100099999999)  # fmt: skip
+    code = error_of(
+        client, "AttachUserPolicy", PolicyId=policy_id(client, "QcloudCOSFullAccess"), AttachUin=100099999999
+    )
     assert code == "ResourceNotFound.UserNotExist"
 
 
@@ -1021,8 +1090,13 @@ def test_a_sub_user_without_policies_cannot_create_a_bucket(user):
 
 
 def uploads_only(bucket: str) -> str:
-    return permission({"effect": "allow", "action": "name/cos:PutObject",
-                       "resource": f"qcs::cos:{REGION}:uid/{APPID}:{bucket}/uploads/*"})  # fmt: skip
+    return permission(
+        {
+            "effect": "allow",
+            "action": "name/cos:PutObject",
+            "resource": f"qcs::cos:{REGION}:uid/{APPID}:{bucket}/uploads/*",
+        }
+    )
 
 
 def test_a_put_only_under_uploads_policy_lets_the_sub_user_put_there(cos, user, bucket, custom_policies):
@@ -1034,7 +1108,9 @@ def test_a_put_only_under_uploads_policy_lets_the_sub_user_put_there(cos, user, 
 def test_a_put_only_under_uploads_policy_refuses_a_put_elsewhere(user, bucket, custom_policies):
     user.attach(policy=custom_policies(uploads_only(bucket)))
     assert cos_error(lambda: user.cos().put_object(Bucket=bucket, Key="other/a.txt", Body=b"x")) == (
-        403, "AccessDenied")  # fmt: skip
+        403,
+        "AccessDenied",
+    )
 
 
 def test_a_put_only_under_uploads_policy_refuses_reading_back(user, bucket, custom_policies):
@@ -1049,7 +1125,9 @@ def test_a_put_only_under_uploads_policy_refuses_another_bucket(cos, user, bucke
     cos.create_bucket(Bucket=other)
     try:
         assert cos_error(lambda: user.cos().put_object(Bucket=other, Key="uploads/a.txt", Body=b"x")) == (
-            403, "AccessDenied")  # fmt: skip
+            403,
+            "AccessDenied",
+        )
     finally:
         cos.delete_bucket(Bucket=other)
 
@@ -1057,16 +1135,26 @@ def test_a_put_only_under_uploads_policy_refuses_another_bucket(cos, user, bucke
 def test_a_deny_statement_overrides_qcloudcosfullaccess(user, bucket, custom_policies):
     user.attach("QcloudCOSFullAccess")
     user.cos().put_object(Bucket=bucket, Key="secret/a.txt", Body=b"mine")
-    deny = permission({"effect": "deny", "action": "name/cos:GetObject",
-                       "resource": f"qcs::cos:{REGION}:uid/{APPID}:{bucket}/secret/*"})  # fmt: skip
+    deny = permission(
+        {
+            "effect": "deny",
+            "action": "name/cos:GetObject",
+            "resource": f"qcs::cos:{REGION}:uid/{APPID}:{bucket}/secret/*",
+        }
+    )
     user.attach(policy=custom_policies(deny))
     assert cos_error(lambda: user.cos().get_object(Bucket=bucket, Key="secret/a.txt")) == (403, "AccessDenied")
 
 
 def test_a_deny_statement_leaves_the_rest_of_qcloudcosfullaccess(user, bucket, custom_policies):
     user.attach("QcloudCOSFullAccess")
-    deny = permission({"effect": "deny", "action": "name/cos:GetObject",
-                       "resource": f"qcs::cos:{REGION}:uid/{APPID}:{bucket}/secret/*"})  # fmt: skip
+    deny = permission(
+        {
+            "effect": "deny",
+            "action": "name/cos:GetObject",
+            "resource": f"qcs::cos:{REGION}:uid/{APPID}:{bucket}/secret/*",
+        }
+    )
     user.attach(policy=custom_policies(deny))
     user.cos().put_object(Bucket=bucket, Key="public/a.txt", Body=b"open")
     assert user.cos().get_object(Bucket=bucket, Key="public/a.txt")["Body"].get_raw_stream().read() == b"open"
@@ -1096,15 +1184,25 @@ def test_a_sub_user_with_qcloudkmsfullaccess_lists_keys(user, default_key_id):
 
 
 def test_a_sub_user_allowed_one_key_is_refused_another(user, default_key_id, custom_policies):
-    document = permission({"effect": "allow", "action": "name/kms:DescribeKey",
-                           "resource": f"qcs::kms:{REGION}::key/creatorUin/*/not-{default_key_id}"})  # fmt: skip
+    document = permission(
+        {
+            "effect": "allow",
+            "action": "name/kms:DescribeKey",
+            "resource": f"qcs::kms:{REGION}::key/creatorUin/*/not-{default_key_id}",
+        }
+    )
     user.attach(policy=custom_policies(document))
     assert kms_error(user.kms(), "DescribeKey", KeyId=default_key_id) == "AuthFailure.UnauthorizedOperation"
 
 
 def test_a_sub_user_allowed_a_key_may_describe_it(user, default_key_id, custom_policies):
-    document = permission({"effect": "allow", "action": "name/kms:DescribeKey",
-                           "resource": f"qcs::kms:{REGION}::key/creatorUin/*/{default_key_id}"})  # fmt: skip
+    document = permission(
+        {
+            "effect": "allow",
+            "action": "name/kms:DescribeKey",
+            "resource": f"qcs::kms:{REGION}::key/creatorUin/*/{default_key_id}",
+        }
+    )
     user.attach(policy=custom_policies(document))
     reply = user.kms().DescribeKey(request(kms.DescribeKeyRequest, KeyId=default_key_id))
     assert reply.KeyMetadata.KeyId == default_key_id
@@ -1115,8 +1213,9 @@ def test_a_sub_user_without_cam_rights_is_refused_cam_calls(user):
 
 
 def test_a_sub_user_without_cam_rights_cannot_grant_itself_a_policy(client, user):
-    code = error_of(user.cam(), "AttachUserPolicy", PolicyId=policy_id(client, "QcloudCAMFullAccess"),
-                    AttachUin=user.uin)  # fmt: skip
+    code = error_of(
+        user.cam(), "AttachUserPolicy", PolicyId=policy_id(client, "QcloudCAMFullAccess"), AttachUin=user.uin
+    )
     assert code == "AuthFailure.UnauthorizedOperation"
     assert attached_user_policies(client, user.uin) == []
 

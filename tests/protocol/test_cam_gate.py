@@ -54,8 +54,13 @@ def spare_root_key(kinko):
 
 def test_a_sub_user_allowed_only_update_access_key_cannot_disable_the_roots_key(kinko, users, owner, spare_root_key):
     attacker = users.create(allow("name/cam:UpdateAccessKey"))
-    code = code_of(attacker.cam(), "UpdateAccessKey", TargetUin=int(owner), AccessKeyId=spare_root_key.AccessKeyId,
-                   Status="Inactive")  # fmt: skip
+    code = code_of(
+        attacker.cam(),
+        "UpdateAccessKey",
+        TargetUin=int(owner),
+        AccessKeyId=spare_root_key.AccessKeyId,
+        Status="Inactive",
+    )
     assert code == DENIED
     still = kms_for(kinko, spare_root_key.AccessKeyId, spare_root_key.SecretAccessKey)
     assert call(still, "GetRegions").Regions
@@ -117,8 +122,10 @@ def test_attach_user_policy_is_authorised_against_the_user_it_attaches_to(kinko,
 
 
 def test_a_policy_naming_one_role_reaches_that_role_only(kinko, users, owner):
-    trust = '{"version":"2.0","statement":[{"action":"name/sts:AssumeRole","effect":"allow",' \
-            '"principal":{"service":["cos.cloud.tencent.com"]}}]}'  # fmt: skip
+    trust = (
+        '{"version":"2.0","statement":[{"action":"name/sts:AssumeRole","effect":"allow",'
+        '"principal":{"service":["cos.cloud.tencent.com"]}}]}'
+    )
     mine, theirs = unique("role"), unique("role")
     for name in (mine, theirs):
         call(cam_for(kinko), "CreateRole", RoleName=name, PolicyDocument=trust)

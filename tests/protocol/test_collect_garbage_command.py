@@ -83,9 +83,11 @@ def test_collect_garbage_keeps_the_old_part_files_of_a_young_upload(young_upload
 def test_an_upload_kept_by_collect_garbage_still_completes(cos, young_upload):
     etag = cos.list_parts(Bucket=young_upload.bucket, Key="young.bin", UploadId=young_upload.upload_id)["Part"][0]
     cos.complete_multipart_upload(
-        Bucket=young_upload.bucket, Key="young.bin", UploadId=young_upload.upload_id,
+        Bucket=young_upload.bucket,
+        Key="young.bin",
+        UploadId=young_upload.upload_id,
         MultipartUpload={"Part": [{"PartNumber": 1, "ETag": etag["ETag"]}]},
-    )  # fmt: skip
+    )
     assert body_of(cos.get_object(Bucket=young_upload.bucket, Key="young.bin")) == young_upload.part
 
 

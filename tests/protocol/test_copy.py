@@ -90,8 +90,9 @@ def test_copy_object_with_a_version_id_in_the_source_copies_the_current_object(c
 def test_copy_object_with_the_appid_given_separately(cos, bucket):
     cos.put_object(Bucket=bucket, Key="src.txt", Body=b"appid")
     name, appid = bucket.rsplit("-", 1)
-    cos.copy_object(Bucket=bucket, Key="dst.txt", CopySource={"Bucket": name, "Appid": appid, "Key": "src.txt",
-                                                                "Region": REGION})  # fmt: skip
+    cos.copy_object(
+        Bucket=bucket, Key="dst.txt", CopySource={"Bucket": name, "Appid": appid, "Key": "src.txt", "Region": REGION}
+    )
     assert body_of(cos.get_object(Bucket=bucket, Key="dst.txt")) == b"appid"
 
 
@@ -139,9 +140,13 @@ def test_copy_object_of_a_multipart_object_copies_every_part(cos, bucket):
 def described(cos, bucket) -> str:
     """An object "src.txt" with a Content-Type, a Cache-Control and two x-cos-meta-* values."""
     cos.put_object(
-        Bucket=bucket, Key="src.txt", Body=b"described", ContentType="text/x-source", CacheControl="no-cache",
+        Bucket=bucket,
+        Key="src.txt",
+        Body=b"described",
+        ContentType="text/x-source",
+        CacheControl="no-cache",
         Metadata={"x-cos-meta-color": "blue", "x-cos-meta-shape": "round"},
-    )  # fmt: skip
+    )
     return "src.txt"
 
 
@@ -158,36 +163,51 @@ def test_copy_object_with_copy_directive_keeps_content_type_and_metadata(cos, bu
 
 def test_copy_object_with_copy_directive_ignores_metadata_sent_with_the_copy(cos, bucket, described):
     cos.copy_object(
-        Bucket=bucket, Key="dst.txt", CopySource=source_of(bucket, described), CopyStatus="Copy",
-        ContentType="text/x-ignored", Metadata={"x-cos-meta-color": "red"},
-    )  # fmt: skip
+        Bucket=bucket,
+        Key="dst.txt",
+        CopySource=source_of(bucket, described),
+        CopyStatus="Copy",
+        ContentType="text/x-ignored",
+        Metadata={"x-cos-meta-color": "red"},
+    )
     head = cos.head_object(Bucket=bucket, Key="dst.txt")
     assert (head["Content-Type"], head["x-cos-meta-color"]) == ("text/x-source", "blue")
 
 
 def test_copy_object_with_replaced_directive_takes_the_new_content_type_and_metadata(cos, bucket, described):
     cos.copy_object(
-        Bucket=bucket, Key="dst.txt", CopySource=source_of(bucket, described), CopyStatus="Replaced",
-        ContentType="text/x-new", Metadata={"x-cos-meta-color": "red"},
-    )  # fmt: skip
+        Bucket=bucket,
+        Key="dst.txt",
+        CopySource=source_of(bucket, described),
+        CopyStatus="Replaced",
+        ContentType="text/x-new",
+        Metadata={"x-cos-meta-color": "red"},
+    )
     head = cos.head_object(Bucket=bucket, Key="dst.txt")
     assert (head["Content-Type"], head["x-cos-meta-color"]) == ("text/x-new", "red")
 
 
 def test_copy_object_with_replaced_directive_drops_the_old_metadata(cos, bucket, described):
     cos.copy_object(
-        Bucket=bucket, Key="dst.txt", CopySource=source_of(bucket, described), CopyStatus="Replaced",
+        Bucket=bucket,
+        Key="dst.txt",
+        CopySource=source_of(bucket, described),
+        CopyStatus="Replaced",
         Metadata={"x-cos-meta-color": "red"},
-    )  # fmt: skip
+    )
     head = cos.head_object(Bucket=bucket, Key="dst.txt")
     assert ("x-cos-meta-shape" in head, "Cache-Control" in head) == (False, False)
 
 
 def test_copy_object_onto_itself_with_replaced_directive_replaces_the_metadata(cos, bucket, described):
     cos.copy_object(
-        Bucket=bucket, Key=described, CopySource=source_of(bucket, described), CopyStatus="Replaced",
-        ContentType="text/x-renamed", Metadata={"x-cos-meta-color": "green"},
-    )  # fmt: skip
+        Bucket=bucket,
+        Key=described,
+        CopySource=source_of(bucket, described),
+        CopyStatus="Replaced",
+        ContentType="text/x-renamed",
+        Metadata={"x-cos-meta-color": "green"},
+    )
     head = cos.head_object(Bucket=bucket, Key=described)
     assert (head["Content-Type"], head["x-cos-meta-color"], "x-cos-meta-shape" in head) == (
         "text/x-renamed",
@@ -198,9 +218,12 @@ def test_copy_object_onto_itself_with_replaced_directive_replaces_the_metadata(c
 
 def test_copy_object_onto_itself_with_replaced_directive_keeps_the_bytes(cos, bucket, described):
     cos.copy_object(
-        Bucket=bucket, Key=described, CopySource=source_of(bucket, described), CopyStatus="Replaced",
+        Bucket=bucket,
+        Key=described,
+        CopySource=source_of(bucket, described),
+        CopyStatus="Replaced",
         ContentType="text/x-renamed",
-    )  # fmt: skip
+    )
     assert body_of(cos.get_object(Bucket=bucket, Key=described)) == b"described"
 
 
@@ -311,36 +334,52 @@ def test_copy_helper_from_another_region_copies_in_parts_of_the_given_size(copie
 def test_copy_helper_multipart_copy_copies_the_bytes(copier, bucket, second_bucket):
     copier.put_object(Bucket=bucket, Key="large.bin", Body=LARGE)
     copier.copy(
-        Bucket=second_bucket, Key="large copy.bin", CopySource=source_of(bucket, "large.bin"), PartSize=1,
-        MAXThread=3, StorageClass="STANDARD_IA",
-    )  # fmt: skip
+        Bucket=second_bucket,
+        Key="large copy.bin",
+        CopySource=source_of(bucket, "large.bin"),
+        PartSize=1,
+        MAXThread=3,
+        StorageClass="STANDARD_IA",
+    )
     assert body_of(copier.get_object(Bucket=second_bucket, Key="large copy.bin")) == LARGE
 
 
 def test_copy_helper_multipart_copy_makes_one_part_per_mib(copier, bucket):
     copier.put_object(Bucket=bucket, Key="large.bin", Body=LARGE)
     result = copier.copy(
-        Bucket=bucket, Key="large copy.bin", CopySource=source_of(bucket, "large.bin"), PartSize=1, MAXThread=3,
+        Bucket=bucket,
+        Key="large copy.bin",
+        CopySource=source_of(bucket, "large.bin"),
+        PartSize=1,
+        MAXThread=3,
         StorageClass="STANDARD_IA",
-    )  # fmt: skip
+    )
     assert result["ETag"].endswith('-6"')
 
 
 def test_copy_helper_multipart_copy_applies_the_storage_class(copier, bucket):
     copier.put_object(Bucket=bucket, Key="large.bin", Body=LARGE)
     copier.copy(
-        Bucket=bucket, Key="large copy.bin", CopySource=source_of(bucket, "large.bin"), PartSize=1, MAXThread=3,
+        Bucket=bucket,
+        Key="large copy.bin",
+        CopySource=source_of(bucket, "large.bin"),
+        PartSize=1,
+        MAXThread=3,
         StorageClass="STANDARD_IA",
-    )  # fmt: skip
+    )
     assert copier.head_object(Bucket=bucket, Key="large copy.bin")["x-cos-storage-class"] == "STANDARD_IA"
 
 
 def test_copy_helper_multipart_copy_leaves_no_upload_behind(copier, bucket):
     copier.put_object(Bucket=bucket, Key="large.bin", Body=LARGE)
     copier.copy(
-        Bucket=bucket, Key="large copy.bin", CopySource=source_of(bucket, "large.bin"), PartSize=1, MAXThread=3,
+        Bucket=bucket,
+        Key="large copy.bin",
+        CopySource=source_of(bucket, "large.bin"),
+        PartSize=1,
+        MAXThread=3,
         StorageClass="STANDARD_IA",
-    )  # fmt: skip
+    )
     assert "Upload" not in copier.list_multipart_uploads(Bucket=bucket)
 
 

@@ -1143,8 +1143,9 @@ def test_import_of_a_bad_wrap_fails_with_decrypt_material_error(kms, algorithm):
     assert refused_import(kms, key_id, params["ImportToken"], bad_wrap) == "InvalidParameter.DecryptMaterialError"
 
 
-@pytest.mark.parametrize(("asked", "used"), [("RSAES_OAEP_SHA_256", "RSAES_OAEP_SHA_1"),
-                                              ("RSAES_PKCS1_V1_5", "RSAES_OAEP_SHA_256")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("asked", "used"), [("RSAES_OAEP_SHA_256", "RSAES_OAEP_SHA_1"), ("RSAES_PKCS1_V1_5", "RSAES_OAEP_SHA_256")]
+)
 def test_import_of_material_wrapped_with_another_algorithm_fails(kms, asked, used):
     key_id = external_key(kms)
     params = import_params(kms, key_id, asked)
@@ -1198,14 +1199,16 @@ def test_an_import_token_of_another_key_fails(kms):
 
 
 def test_get_parameters_for_import_of_a_kms_key_fails(kms, key):
-    failed = failure(kms, "GetParametersForImport", KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256",
-                     WrappingKeySpec="RSA_2048")  # fmt: skip
+    failed = failure(
+        kms, "GetParametersForImport", KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048"
+    )
     assert failed.code == "UnsupportedOperation.NotExternalCmk"
 
 
 def test_get_parameters_for_import_with_an_unknown_algorithm_fails(kms):
-    failed = failure(kms, "GetParametersForImport", KeyId=external_key(kms), WrappingAlgorithm="SM2",
-                     WrappingKeySpec="RSA_2048")  # fmt: skip
+    failed = failure(
+        kms, "GetParametersForImport", KeyId=external_key(kms), WrappingAlgorithm="SM2", WrappingKeySpec="RSA_2048"
+    )
     assert failed.code == "InvalidParameterValue"
 
 

@@ -133,8 +133,9 @@ def test_an_allow_of_decrypt_on_one_key_does_not_grant_another(users, root_kms, 
 
 
 def test_an_allow_of_describe_keys_on_each_named_key_grants_the_batch(users, root_kms, keys, resource_of):
-    user = users.create(allow("name/kms:DescribeKeys", [resource_of(root_kms, keys["a"]),
-                                                         resource_of(root_kms, keys["b"])]))  # fmt: skip
+    user = users.create(
+        allow("name/kms:DescribeKeys", [resource_of(root_kms, keys["a"]), resource_of(root_kms, keys["b"])])
+    )
     reply = call(user.kms(), "DescribeKeys", KeyIds=[keys["a"], keys["b"]])
     assert [meta.KeyId for meta in reply.KeyMetadatas] == [keys["a"], keys["b"]]
 
@@ -147,8 +148,11 @@ def test_an_allow_in_another_region_does_not_grant_the_key(users, root_kms, keys
 
 def test_an_allow_of_re_encrypt_on_both_keys_with_decrypt_and_encrypt_grants_it(users, root_kms, keys, resource_of):
     source, destination = resource_of(root_kms, keys["a"]), resource_of(root_kms, keys["b"])
-    user = users.create(allow("name/kms:ReEncrypt", [source, destination]), allow("name/kms:Decrypt", source),
-                        allow("name/kms:Encrypt", destination))  # fmt: skip
+    user = users.create(
+        allow("name/kms:ReEncrypt", [source, destination]),
+        allow("name/kms:Decrypt", source),
+        allow("name/kms:Encrypt", destination),
+    )
     reply = call(user.kms(), "ReEncrypt", CiphertextBlob=encrypt(root_kms, keys["a"]), DestinationKeyId=keys["b"])
     assert reply.KeyId == keys["b"]
     assert reply.SourceKeyId == keys["a"]

@@ -422,9 +422,13 @@ def test_upload_part_copy_parts_assemble_into_the_object(cos, bucket):
     parts = []
     for number, copy_range in ((1, f"bytes=0-{MiB - 1}"), (2, ""), (3, "bytes=100-199")):
         result = cos.upload_part_copy(
-            Bucket=bucket, Key="mp.bin", PartNumber=number, UploadId=upload_id, CopySource=source,
+            Bucket=bucket,
+            Key="mp.bin",
+            PartNumber=number,
+            UploadId=upload_id,
+            CopySource=source,
             CopySourceRange=copy_range,
-        )  # fmt: skip
+        )
         parts.append({"PartNumber": number, "ETag": result["ETag"]})
     complete(cos, bucket, "mp.bin", upload_id, parts)
     assert body_of(cos.get_object(Bucket=bucket, Key="mp.bin")) == SOURCE[:MiB] + SOURCE + SOURCE[100:200]
@@ -437,9 +441,13 @@ def test_upload_part_copy_of_a_range_spanning_the_parts_of_a_multipart_source(co
     complete(cos, bucket, "source.bin", upload_id, parts)
     copy_id = start(cos, bucket)
     result = cos.upload_part_copy(
-        Bucket=bucket, Key="mp.bin", PartNumber=1, UploadId=copy_id, CopySource=source_of(bucket, "source.bin"),
+        Bucket=bucket,
+        Key="mp.bin",
+        PartNumber=1,
+        UploadId=copy_id,
+        CopySource=source_of(bucket, "source.bin"),
         CopySourceRange=f"bytes={MiB - 10}-{2 * MiB + 9}",
-    )  # fmt: skip
+    )
     assert result["ETag"] == md5_etag(SOURCE[MiB - 10 : 2 * MiB + 10])
 
 
@@ -462,9 +470,13 @@ def test_upload_part_copy_with_a_failing_copy_source_condition_is_precondition_f
     upload_id = start(cos, bucket)
     with pytest.raises(CosServiceError) as err:
         cos.upload_part_copy(
-            Bucket=bucket, Key="mp.bin", PartNumber=1, UploadId=upload_id, CopySource=source_of(bucket, "source.bin"),
+            Bucket=bucket,
+            Key="mp.bin",
+            PartNumber=1,
+            UploadId=upload_id,
+            CopySource=source_of(bucket, "source.bin"),
             CopySourceIfMatch=md5_etag(b"another version"),
-        )  # fmt: skip
+        )
     assert service_error(err.value) == (412, "PreconditionFailed")
 
 
@@ -482,9 +494,13 @@ def test_upload_part_copy_with_a_range_beyond_the_source_is_invalid_argument(cos
     upload_id = start(cos, bucket)
     with pytest.raises(CosServiceError) as err:
         cos.upload_part_copy(
-            Bucket=bucket, Key="mp.bin", PartNumber=1, UploadId=upload_id, CopySource=source_of(bucket, "source.bin"),
+            Bucket=bucket,
+            Key="mp.bin",
+            PartNumber=1,
+            UploadId=upload_id,
+            CopySource=source_of(bucket, "source.bin"),
             CopySourceRange="bytes=10-20",
-        )  # fmt: skip
+        )
     assert service_error(err.value) == (400, "InvalidArgument")
 
 
@@ -712,9 +728,14 @@ def test_download_file_with_parallel_ranged_gets_and_crc_check_returns_the_file_
     _, md5, crc = big_file
     dest = tmp_path / "downloaded.bin"
     cos.download_file(
-        Bucket=bucket, Key=key, DestFilePath=str(dest), PartSize=10, MAXThread=5, EnableCRC=True,
+        Bucket=bucket,
+        Key=key,
+        DestFilePath=str(dest),
+        PartSize=10,
+        MAXThread=5,
+        EnableCRC=True,
         DumpRecordDir=str(tmp_path),
-    )  # fmt: skip
+    )
     try:
         assert (dest.stat().st_size, stream_digest(dest)) == (BIG_FILE_BYTES, (md5, crc))
     finally:

@@ -171,9 +171,11 @@ def test_post_object_stores_metadata_fields(kinko, cos, bucket):
 
 def test_post_object_stores_cache_control_and_content_disposition_fields(kinko, cos, bucket):
     signed_post(
-        kinko, bucket, "form.txt",
+        kinko,
+        bucket,
+        "form.txt",
         extra=[("Cache-Control", "max-age=60"), ("Content-Disposition", 'attachment; filename="x.txt"')],
-    )  # fmt: skip
+    )
     head = cos.head_object(Bucket=bucket, Key="form.txt")
     assert (head["Cache-Control"], head["Content-Disposition"]) == ("max-age=60", 'attachment; filename="x.txt"')
 
@@ -339,8 +341,9 @@ def test_refused_post_object_keeps_the_existing_object(kinko, cos, bucket, refus
 def test_post_object_to_a_missing_bucket_is_no_such_bucket(kinko, bucket):
     missing = "missing" + bucket[1:]
     policy = policy_for(kinko, missing, {"key": "form.txt"})
-    response = post_form(kinko, missing, [("key", "form.txt"), *signature_fields(kinko.secret_id, kinko.secret_key,
-                                                                                 policy)])  # fmt: skip
+    response = post_form(
+        kinko, missing, [("key", "form.txt"), *signature_fields(kinko.secret_id, kinko.secret_key, policy)]
+    )
     assert (response.status_code, error_code(response)) == (404, "NoSuchBucket")
 
 

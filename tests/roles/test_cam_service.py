@@ -15,8 +15,14 @@ REGION = "ap-guangzhou"
 
 
 def trust_of(*services: str) -> str:
-    return json.dumps({"version": "2.0", "statement": [
-        {"action": "name/sts:AssumeRole", "effect": "allow", "principal": {"service": list(services)}}]})  # fmt: skip
+    return json.dumps(
+        {
+            "version": "2.0",
+            "statement": [
+                {"action": "name/sts:AssumeRole", "effect": "allow", "principal": {"service": list(services)}}
+            ],
+        }
+    )
 
 
 def allow(action: str, resource: str = "*") -> str:
@@ -115,8 +121,12 @@ def test_cos_service_role_is_none_when_cos_qcsrole_trusts_another_service(accoun
 
 
 def test_cos_service_role_is_none_when_cos_qcsrole_only_denies_cos(account):
-    text = json.dumps({"version": "2.0", "statement": [
-        {"action": "sts:AssumeRole", "effect": "deny", "principal": {"service": "cos.qcloud.com"}}]})  # fmt: skip
+    text = json.dumps(
+        {
+            "version": "2.0",
+            "statement": [{"action": "sts:AssumeRole", "effect": "deny", "principal": {"service": "cos.qcloud.com"}}],
+        }
+    )
     service.create_role(account, "COS_QcsRole", text)
     assert service.cos_service_role(account) is None
 
@@ -295,8 +305,9 @@ def test_a_sub_user_may_no_longer_act_once_its_policy_is_detached(sub_principal,
 
 def test_a_sub_user_is_held_to_a_deny_in_any_of_its_policies(account, sub_principal, sub_user):
     service.attach_user_policy(sub_user, preset("QcloudCOSFullAccess"))
-    deny = json.dumps({"version": "2.0", "statement": [{"effect": "deny", "action": "cos:DeleteObject",
-                                                        "resource": "*"}]})  # fmt: skip
+    deny = json.dumps(
+        {"version": "2.0", "statement": [{"effect": "deny", "action": "cos:DeleteObject", "resource": "*"}]}
+    )
     service.attach_user_policy(sub_user, service.create_policy(account, "NoDelete", deny))
     assert not service.principal_may(sub_principal, "cos:DeleteObject", "*")
 

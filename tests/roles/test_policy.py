@@ -296,14 +296,26 @@ def test_null_equal_false_fails_when_the_sse_header_is_absent():
 
 
 def test_a_deny_on_requests_without_sse_refuses_an_unencrypted_put():
-    docs = [document(statement(action="name/cos:*"), statement("deny", "name/cos:PutObject", condition={
-        "null_equal": {"cos:x-cos-server-side-encryption": "true"}}))]  # fmt: skip
+    docs = [
+        document(
+            statement(action="name/cos:*"),
+            statement(
+                "deny", "name/cos:PutObject", condition={"null_equal": {"cos:x-cos-server-side-encryption": "true"}}
+            ),
+        )
+    ]
     assert not policy.is_allowed(docs, "cos:PutObject", obj("a.txt"), {"cos:x-cos-server-side-encryption": None})
 
 
 def test_a_deny_on_requests_without_sse_lets_an_encrypted_put_through():
-    docs = [document(statement(action="name/cos:*"), statement("deny", "name/cos:PutObject", condition={
-        "null_equal": {"cos:x-cos-server-side-encryption": "true"}}))]  # fmt: skip
+    docs = [
+        document(
+            statement(action="name/cos:*"),
+            statement(
+                "deny", "name/cos:PutObject", condition={"null_equal": {"cos:x-cos-server-side-encryption": "true"}}
+            ),
+        )
+    ]
     assert policy.is_allowed(docs, "cos:PutObject", obj("a.txt"), {"cos:x-cos-server-side-encryption": "AES256"})
 
 
@@ -408,8 +420,9 @@ def test_parse_refuses_a_trust_statement_without_a_principal():
 
 
 def test_parse_refuses_a_trust_statement_with_an_empty_principal():
-    text = json.dumps({"version": "2.0", "statement": [
-        {"effect": "allow", "action": "name/sts:AssumeRole", "principal": {}}]})  # fmt: skip
+    text = json.dumps(
+        {"version": "2.0", "statement": [{"effect": "allow", "action": "name/sts:AssumeRole", "principal": {}}]}
+    )
     assert syntax_error_code(text, trust=True) == "InvalidParameter.PrincipalError"
 
 
@@ -472,11 +485,27 @@ def test_trusted_services_ignores_principals_that_are_not_services():
 # -- properties ------------------------------------------------------------------------------------------------
 
 ACTIONS = ["cos:GetObject", "cos:PutObject", "cos:DeleteObject", "cos:GetService", "kms:Decrypt", "cam:ListUsers"]
-ACTION_PATTERNS = ["*", "name/cos:*", "cos:Get*", "name/cos:PutObject", "kms:*", "name/kms:Decrypt", "cam:List*",
-                   "COS:GETOBJECT", "cos:DeleteObject"]  # fmt: skip
+ACTION_PATTERNS = [
+    "*",
+    "name/cos:*",
+    "cos:Get*",
+    "name/cos:PutObject",
+    "kms:*",
+    "name/kms:Decrypt",
+    "cam:List*",
+    "COS:GETOBJECT",
+    "cos:DeleteObject",
+]
 RESOURCES = [obj("a.txt"), obj("uploads/b.txt"), obj("a.txt", region="ap-shanghai"), obj("x", bucket="b-1250000000")]
-RESOURCE_PATTERNS = ["*", obj("*"), obj("uploads/*"), obj("a.txt"), f"qcs::cos::uid/1250000000:{BUCKET}/*",
-                     obj("a.txt", region="ap-shanghai"), "qcs::kms:*"]  # fmt: skip
+RESOURCE_PATTERNS = [
+    "*",
+    obj("*"),
+    obj("uploads/*"),
+    obj("a.txt"),
+    f"qcs::cos::uid/1250000000:{BUCKET}/*",
+    obj("a.txt", region="ap-shanghai"),
+    "qcs::kms:*",
+]
 
 statements = st.builds(
     statement,

@@ -50,9 +50,7 @@ def test_a_killed_workers_job_resumes_on_another_worker_within_30_seconds_exactl
     job = wait_until_finished(db, bucket, second)
     states = item_states(db, job_id)
     db.close()
-    assert (job.status, job.done, job.failed, job.skipped, states) == (
-        "succeeded", OBJECTS, 0, 0, {"done": OBJECTS}
-    )  # fmt: skip
+    assert (job.status, job.done, job.failed, job.skipped, states) == ("succeeded", OBJECTS, 0, 0, {"done": OBJECTS})
 
 
 def test_a_worker_stopped_with_sigterm_hands_its_claims_back_at_once(start_worker, kinko, scenarios):

@@ -23,9 +23,14 @@ class Command(BaseCommand):
         if bucket is None:
             raise CommandError(f"No bucket named {options['bucket']}.")
         try:
-            job = jobs.start_encryption_job(bucket, options["prefix"], options["sse"], options["kms_key_id"],
-                                            requester="manage.py encrypt_objects",
-                                            workers=0 if options["wait"] else jobs.WORKERS_PER_JOB)  # fmt: skip
+            job = jobs.start_encryption_job(
+                bucket,
+                options["prefix"],
+                options["sse"],
+                options["kms_key_id"],
+                requester="manage.py encrypt_objects",
+                workers=0 if options["wait"] else jobs.WORKERS_PER_JOB,
+            )
         except errors.CosError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from None
         if options["wait"]:

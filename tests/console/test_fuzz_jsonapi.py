@@ -1,0 +1,268 @@
+"""Property-based test of the JSON API edge (issue 12), beside the schema-driven run of test_jsonapi_schema.py:
+generated bodies for every POST, PUT and PATCH under /api/v1/ (each route's own field names holding values of
+every JSON type, wrong types, huge integers, deep nesting; bodies that are not JSON objects, or not JSON, in any
+content type) and junk query parameters on the listings, with the API token, against resources of the test's own
+and names that do not exist. Whatever comes in, the answer is never a 5xx, a refusal is `{"code", "detail"}`,
+and the server logs no traceback. Cases are derandomized (tests/fuzzing.py)."""
+
+import json
+import uuid
+from urllib.parse import quote, urlencode
+
+import pytest
+import requests
+from hypothesis import given, note
+from hypothesis import strategies as st
+from tencentcloud.cam.v20190116 import cam_client
+from tencentcloud.cam.v20190116 import models as cam_models
+from tencentcloud.common import credential
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+
+from tests.fuzzing import CASES, LogWatch, fuzz_settings, no_traceback
+from tests.live import APPID
+
+SETTINGS = fuzz_settings(150)
+TRUST = json.dumps(
+    {
+        "version": "2.0",
+        "statement": [
+            {"action": "name/sts:AssumeRole", "effect": "allow", "principal": {"service": ["cos.qcloud.com"]}}
+        ],
+    }
+)
+# (method, path with {placeholders}, the fields of its body)
+ROUTES = [
+    ("POST", "/buckets/", ["name", "region", "acl", "encryption"]),
+    ("PUT", "/buckets/{bucket}/encryption/", ["algorithm", "kms_key_id"]),
+    ("POST", "/buckets/{bucket}/encryption-jobs/", ["prefix", "sse", "kms_key_id"]),
+    ("PUT", "/buckets/{bucket}/objects/{key}", []),
+    ("POST", "/jobs/{job_id}/cancel/", []),
+    ("POST", "/kms/activate/", []),
+    ("POST", "/kms/keys/", ["alias", "description", "origin", "region"]),
+    ("PATCH", "/kms/keys/{key_id}/", ["alias", "description", "state", "rotation_enabled", "rotate_days"]),
+    ("POST", "/kms/keys/{key_id}/{operation}/", []),
+    ("POST", "/kms/keys/{key_id}/schedule-deletion/", ["pending_window_in_days"]),
+    ("POST", "/kms/keys/{key_id}/import-parameters/", ["wrapping_algorithm"]),
+    ("POST", "/kms/keys/{key_id}/import/", ["import_token", "encrypted_key_material", "valid_to"]),
+    ("POST", "/cam/roles/", ["name", "trust_policy", "description", "policies"]),
+    ("POST", "/cam/cos-service-role/", []),
+    ("POST", "/cam/users/", ["name", "remark", "policies"]),
+    ("POST", "/cam/users/{name}/access-keys/", []),
+]
+LISTINGS = [
+    "/buckets/",
+    "/buckets/{bucket}/objects/",
+    "/buckets/{bucket}/encryption-jobs/",
+    "/kms/keys/",
+    "/kms/keys/{key_id}/audit/",
+    "/cam/roles/",
+    "/cam/policies/",
+    "/cam/users/",
+]
+QUERY_NAMES = [
+    "limit",
+    "offset",
+    "max_keys",
+    "prefix",
+    "delimiter",
+    "marker",
+    "region",
+    "download",
+    "sse",
+    "kms_key_id",
+    "page",
+    "format",
+]
+
+
+def api(kinko) -> requests.Session:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {kinko.api_token}"
+    return session
+
+
+def names_of(session, kinko, path: str, field: str) -> set[str]:
+    response = session.get(f"{kinko.url}/api/v1{path}", timeout=30)
+    assert response.status_code == 200, response.text
+    return {item[field] for item in response.json()}
+
+
+@pytest.fixture(scope="module")
+def world(kinko, cos):
+    """A bucket (with an object and a job), a CMK, a role and a sub-user of the test's own. Buckets, roles and
+    sub-users the run creates are deleted afterwards (CMKs cannot be: they are at most scheduled for deletion)."""
+    session = api(kinko)
+    base = f"{kinko.url}/api/v1"
+
+    def ok(response: requests.Response) -> dict:
+        assert response.status_code < 300, response.text
+        return response.json()
+
+    ok(session.post(f"{base}/kms/activate/", timeout=30))
+    before = {path: names_of(session, kinko, path, "name") for path in ("/buckets/", "/cam/roles/", "/cam/users/")}
+    suffix = uuid.uuid4().hex[:8]
+    bucket = f"jfuzz{suffix}-{APPID}"
+    ok(session.post(f"{base}/buckets/", json={"name": bucket, "region": "ap-guangzhou"}, timeout=30))
+    ok(session.put(f"{base}/buckets/{bucket}/objects/a.txt", data=b"fuzz", timeout=30))
+    job = ok(session.post(f"{base}/buckets/{bucket}/encryption-jobs/", json={"sse": "AES256"}, timeout=30))
+    key = ok(session.post(f"{base}/kms/keys/", json={"alias": f"jfuzz{suffix}"}, timeout=30))
+    ok(session.post(f"{base}/cam/roles/", json={"name": f"jfuzz{suffix}", "trust_policy": TRUST}, timeout=30))
+    ok(session.post(f"{base}/cam/users/", json={"name": f"jfuzz{suffix}"}, timeout=30))
+    yield {"bucket": bucket, "job_id": job["id"], "key_id": key["key_id"], "name": f"jfuzz{suffix}"}
+    for created in sorted(names_of(session, kinko, "/buckets/", "name") - before["/buckets/"]):
+        listing = cos.list_objects(Bucket=created, MaxKeys=1000)
+        for item in listing.get("Contents", []):
+            cos.delete_object(Bucket=created, Key=item["Key"])
+        cos.delete_bucket(Bucket=created)
+    for created in sorted(names_of(session, kinko, "/cam/roles/", "name") - before["/cam/roles/"]):
+        session.delete(f"{base}/cam/roles/{quote(created, safe='')}/", timeout=30)
+    profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=f"127.0.0.1:{kinko.port}"))
+    cam = cam_client.CamClient(credential.Credential(kinko.secret_id, kinko.secret_key), "", profile)
+    for created in sorted(names_of(session, kinko, "/cam/users/", "name") - before["/cam/users/"]):
+        request = cam_models.DeleteUserRequest()
+        request.Name, request.Force = created, 1
+        cam.DeleteUser(request)
+
+
+# -- strategies ----------------------------------------------------------------------------------------------
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(-(10**40), 10**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            "",
+            "AES256",
+            "KMS",
+            "cos/kms",
+            "SSE-C",
+            "private",
+            "public-read",
+            "ap-guangzhou",
+            "Enabled",
+            "Disabled",
+            "TENCENT_KMS",
+            "EXTERNAL",
+            "RSAES_OAEP_SHA_256",
+            "QcloudCOSFullAccess",
+            TRUST,
+            "{}",
+            f"jfuzz-{APPID}",
+            "\x00",
+            "\U0010ffff",
+            "7",
+            "-1",
+        ]
+    ),
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)),
+    max_leaves=15,
+)
+path_text = st.text(max_size=20)
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@st.composite
+def api_requests(draw, world):
+    if draw(st.integers(0, 4)) == 0:
+        method, template, fields = "GET", draw(st.sampled_from(LISTINGS)), []
+    else:
+        method, template, fields = draw(st.sampled_from(ROUTES))
+    values = {
+        "bucket": draw(st.one_of(st.just(world["bucket"]), path_text)),
+        "key": draw(st.one_of(st.just("a.txt"), st.text(min_size=1, max_size=20))),
+        "job_id": draw(st.one_of(st.just(world["job_id"]), st.uuids().map(str))),
+        "key_id": draw(st.one_of(st.just(world["key_id"]), path_text)),
+        "name": draw(st.one_of(st.just(world["name"]), path_text)),
+        "operation": draw(
+            st.one_of(
+                st.sampled_from(
+                    [
+                        "enable",
+                        "disable",
+                        "rotate",
+                        "archive",
+                        "cancel-archive",
+                        "cancel-deletion",
+                        "delete-imported-material",
+                    ]
+                ),
+                path_text,
+            )
+        ),
+    }
+    path = template.format(**{name: quote(value, safe="") or "x" for name, value in values.items()})
+    query = draw(st.lists(st.tuples(st.one_of(st.sampled_from(QUERY_NAMES), path_text), scalars.map(str)), max_size=3))
+    document = draw(
+        st.dictionaries(st.sampled_from(fields), json_values, max_size=len(fields)) if fields else st.just({})
+    )
+    body, content_type = draw(
+        st.one_of(
+            st.tuples(st.just(json.dumps(document).encode()), st.just("application/json")),
+            st.tuples(st.just(json.dumps(document).encode()), st.just("application/json")),
+            st.tuples(json_values.map(lambda value: json.dumps(value).encode()), st.just("application/json")),
+            st.tuples(
+                st.integers(1, 20000).map(lambda n: f'{{"name": {nested(n)}}}'.encode()), st.just("application/json")
+            ),
+            st.tuples(
+                st.binary(max_size=100),
+                st.sampled_from(
+                    [
+                        "application/json",
+                        "application/octet-stream",
+                        "text/plain",
+                        "application/x-www-form-urlencoded",
+                        "multipart/form-data",
+                        "multipart/form-data; boundary=x",
+                        "",
+                    ]
+                ),
+            ),
+            st.tuples(
+                st.just(urlencode({k: json.dumps(v) for k, v in document.items()}).encode()),
+                st.just("application/x-www-form-urlencoded"),
+            ),
+        )
+    )
+    return {"method": method, "path": path, "query": query, "body": body, "content_type": content_type}
+
+
+def check_answer(response: requests.Response) -> None:
+    assert response.status_code < 500, (response.status_code, response.text[:500])
+    if response.status_code >= 400:
+        body = response.json()
+        assert set(body) == {"code", "detail"} and isinstance(body["code"], str), body
+
+
+def test_generated_json_api_requests_never_answer_a_server_error_nor_log_a_traceback(kinko, world, record_property):
+    session = api(kinko)
+    log = LogWatch(kinko.log_path)
+    sent = 0
+
+    @SETTINGS
+    @given(case=api_requests(world))
+    def check(case):
+        nonlocal sent
+        note(repr(case))
+        url = f"{kinko.url}/api/v1{case['path']}" + (f"?{urlencode(case['query'])}" if case["query"] else "")
+        headers = {"Content-Type": case["content_type"]} if case["content_type"] else {}
+        response = session.request(case["method"], url, data=case["body"], headers=headers, timeout=30)
+        sent += 1
+        check_answer(response)
+        written = log.new()
+        assert no_traceback(written), written[-3000:]
+
+    check()
+    CASES["jsonapi"] += sent
+    record_property("fuzz_cases", sent)
+    assert sent >= SETTINGS.max_examples, f"only {sent} JSON API cases ran"
