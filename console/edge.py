@@ -25,8 +25,9 @@ def context_of(request: HttpRequest) -> gate.Context:
 
 def same_site(request: HttpRequest, url: str | None) -> str | None:
     """`url` when it stays on this site (a path, or an absolute URL naming this host), else None."""
-    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()},
-                                               require_https=request.is_secure()):  # fmt: skip
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return url
     return None
 

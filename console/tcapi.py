@@ -73,8 +73,9 @@ def account_wide(service: str, name: str) -> Resources:
     return lambda request, params: [(f"{service}:{name}", "*")]
 
 
-def action(service: str, name: str, params: type[serializers.Serializer] | None = None,
-           resources: Resources | None = None):  # fmt: skip
+def action(
+    service: str, name: str, params: type[serializers.Serializer] | None = None, resources: Resources | None = None
+):
     """Register `handler(request, params) -> dict` as API 3.0 action `name` of `service` ("kms" or "cam");
     `resources(request, params)` names what the gate must allow first. Every CAM action names its target, and so
     does every KMS action that takes a key: only keyless KMS actions are authorised against `*`."""
@@ -147,10 +148,14 @@ def _hmac256(key: bytes, message: str) -> bytes:
 
 
 def tc3_signature(secret_key: str, date: str, service: str, timestamp: str, canonical_request: str) -> str:
-    string_to_sign = "\n".join([
-        "TC3-HMAC-SHA256", timestamp, f"{date}/{service}/tc3_request",
-        hashlib.sha256(canonical_request.encode("utf-8")).hexdigest(),
-    ])  # fmt: skip
+    string_to_sign = "\n".join(
+        [
+            "TC3-HMAC-SHA256",
+            timestamp,
+            f"{date}/{service}/tc3_request",
+            hashlib.sha256(canonical_request.encode("utf-8")).hexdigest(),
+        ]
+    )
     k_date = _hmac256(("TC3" + secret_key).encode("utf-8"), date)
     k_signing = _hmac256(_hmac256(k_date, service), "tc3_request")
     return hmac.new(k_signing, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
@@ -165,10 +170,16 @@ def canonical_request(call: RawCall, signed_headers: list[str], lowercase_values
         payload = b"UNSIGNED-PAYLOAD"
     else:
         payload = call.body if call.method == "POST" else b""
-    return "\n".join([
-        call.method, "/", call.raw_query if call.method == "GET" else "", "".join(values),
-        ";".join(signed_headers), hashlib.sha256(payload).hexdigest(),
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            call.method,
+            "/",
+            call.raw_query if call.method == "GET" else "",
+            "".join(values),
+            ";".join(signed_headers),
+            hashlib.sha256(payload).hexdigest(),
+        ]
+    )
 
 
 def _lookup_key(secret_id: str) -> ApiKey:
@@ -233,8 +244,9 @@ def verify_tc3(call: RawCall, now: float) -> tuple[Principal, str]:
         raise error("AuthFailure.SignatureFailure", "The credential scope date is not the timestamp's UTC date.")
     secret_key = api_key.secret_key()
     for lowercase in (False, True):
-        expected = tc3_signature(secret_key, date, service, str(timestamp),
-                                 canonical_request(call, signed_headers, lowercase))  # fmt: skip
+        expected = tc3_signature(
+            secret_key, date, service, str(timestamp), canonical_request(call, signed_headers, lowercase)
+        )
         if hmac.compare_digest(expected.encode(), signature.lower().encode("utf-8", "surrogateescape")):
             _first_use(secret_id, signature, timestamp, now, same_second=True)
             return Principal(account=api_key.account, api_key=api_key), service
@@ -308,8 +320,19 @@ def _listify(node):
     return items
 
 
-LEGACY_COMMON = {"Action", "Version", "Region", "Timestamp", "Nonce", "SecretId", "SignatureMethod", "Signature",
-                 "Language", "Token", "RequestClient"}  # fmt: skip
+LEGACY_COMMON = {
+    "Action",
+    "Version",
+    "Region",
+    "Timestamp",
+    "Nonce",
+    "SecretId",
+    "SignatureMethod",
+    "Signature",
+    "Language",
+    "Token",
+    "RequestClient",
+}
 
 
 def _params(call: RawCall) -> dict:
@@ -377,8 +400,16 @@ class Params(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-VALUE_PROBLEMS = {"min_value", "max_value", "invalid_choice", "min_length", "max_length", "blank", "empty",
-                  "max_string_length"}  # fmt: skip
+VALUE_PROBLEMS = {
+    "min_value",
+    "max_value",
+    "invalid_choice",
+    "min_length",
+    "max_length",
+    "blank",
+    "empty",
+    "max_string_length",
+}
 
 
 def validate(params_class: type[serializers.Serializer] | None, data: dict, service: str = "") -> dict:
@@ -463,8 +494,9 @@ def handle(request: HttpRequest, now: float | None = None) -> HttpResponse:
         if registered is None:
             raise error("InvalidAction", f"The action {action_name!r} does not exist.")
         params = validate(registered.params, _params(call), service)
-        api_request = ApiRequest(principal, service, action_name, region, request_id, language,
-                                 request_context(request))  # fmt: skip
+        api_request = ApiRequest(
+            principal, service, action_name, region, request_id, language, request_context(request)
+        )
         authorize(api_request, registered, params)
         payload = registered.handler(api_request, params)
     except ApiError as exc:
@@ -472,6 +504,7 @@ def handle(request: HttpRequest, now: float | None = None) -> HttpResponse:
         return json_response({"Error": {"Code": exc.code, "Message": exc.message}, "RequestId": request_id})
     except Exception:
         log.exception("API %s.%s failed", service, action_name)
-        return json_response({"Error": {"Code": "InternalError", "Message": "An internal error occurred."},
-                              "RequestId": request_id})  # fmt: skip
+        return json_response(
+            {"Error": {"Code": "InternalError", "Message": "An internal error occurred."}, "RequestId": request_id}
+        )
     return json_response({**payload, "RequestId": request_id})

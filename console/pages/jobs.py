@@ -23,8 +23,9 @@ def job_list(request):
 def _job(request, job_id, action: str = "GetBucket") -> Job:
     """The job, once the gate allowed `action` on its bucket (GetBucket), or on the prefix it re-encrypts
     (PutObject: what starting it needed)."""
-    job = get_object_or_404(Job.objects.select_related("bucket__owner"), job_id=job_id,
-                            bucket__owner=account_of(request))  # fmt: skip
+    job = get_object_or_404(
+        Job.objects.select_related("bucket__owner"), job_id=job_id, bucket__owner=account_of(request)
+    )
     require_cos(request, action, job.bucket, job.params.get("prefix", "") if action == "PutObject" else "")
     return job
 
@@ -34,9 +35,15 @@ def job_detail(request, job_id):
     job = _job(request, job_id)
     template = "console/jobs/progress.html" if request.headers.get("HX-Request") else "console/jobs/detail.html"
     errors = job.items.filter(state__in=["failed", "skipped"]).exclude(reason="")[:200]
-    return render(request, template, {"job": job, "errors": errors,
-                                      "percent": int(100 * (job.done + job.failed + job.skipped) / job.total)
-                                      if job.total else 100})  # fmt: skip
+    return render(
+        request,
+        template,
+        {
+            "job": job,
+            "errors": errors,
+            "percent": int(100 * (job.done + job.failed + job.skipped) / job.total) if job.total else 100,
+        },
+    )
 
 
 @console_page

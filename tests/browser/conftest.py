@@ -23,8 +23,15 @@ from tests.browser import axe
 from tests.live import APPID, ROOT, LiveKinko, Worker, manage_py
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", "--disable-quic"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 USERNAME = "browser-operator"
 PASSWORD = f"browser-{uuid.uuid4().hex}"  # a new one per run; the user is created or reset with it
@@ -93,12 +100,18 @@ class PageGuard:
 @pytest.fixture(scope="session")
 def operator(kinko) -> tuple[str, str]:
     """A console superuser with a known password, made in the live server's database."""
-    manage_py(manage_env(kinko), "shell", "--verbosity", "0", "-c",
-            "from django.contrib.auth import get_user_model\n"
-            f"user, _ = get_user_model().objects.get_or_create(username={USERNAME!r})\n"
-            "user.is_staff = user.is_superuser = user.is_active = True\n"
-            f"user.set_password({PASSWORD!r})\n"
-            "user.save()")  # fmt: skip
+    manage_py(
+        manage_env(kinko),
+        "shell",
+        "--verbosity",
+        "0",
+        "-c",
+        "from django.contrib.auth import get_user_model\n"
+        f"user, _ = get_user_model().objects.get_or_create(username={USERNAME!r})\n"
+        "user.is_staff = user.is_superuser = user.is_active = True\n"
+        f"user.set_password({PASSWORD!r})\n"
+        "user.save()",
+    )
     return USERNAME, PASSWORD
 
 

@@ -26,9 +26,14 @@ from tests.live import APPID, REGION, LiveKinko, cos_client
 
 COS_ROLE = "COS_QcsRole"
 COS_ROLE_POLICY = "QcloudKMSAccessForCOSRole"
-COS_TRUST = json.dumps({"version": "2.0", "statement": [
-    {"action": "name/sts:AssumeRole", "effect": "allow", "principal": {"service": ["cos.cloud.tencent.com"]}},
-]})  # fmt: skip
+COS_TRUST = json.dumps(
+    {
+        "version": "2.0",
+        "statement": [
+            {"action": "name/sts:AssumeRole", "effect": "allow", "principal": {"service": ["cos.cloud.tencent.com"]}},
+        ],
+    }
+)
 KEY_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 JOB_TIMEOUT_MS = 30_000
 WIZARD_STEPS = ["Role entity", "Service", "Policies", "Tags", "Name", "Review", "Done"]
@@ -220,8 +225,10 @@ def test_uploading_two_files_fills_both_progress_bars_and_stores_them_with_the_c
     page.goto(f"/buckets/{bucket}/?prefix=reports/")
     page.locator("#upload-sse").select_option("cos/kms")
     page.locator("#upload-kms-key").select_option(chosen_key)
-    page.set_input_files("#upload-files", [{"name": n, "mimeType": "application/octet-stream", "buffer": body}
-                                           for n, body in files.items()])  # fmt: skip
+    page.set_input_files(
+        "#upload-files",
+        [{"name": n, "mimeType": "application/octet-stream", "buffer": body} for n, body in files.items()],
+    )
     for name in files:
         expect(page.locator(f'#upload-progress progress[data-file="{name}"]')).to_have_js_property("value", 100)
     expect(page.locator("#upload-progress li.done")).to_have_count(2)
@@ -311,7 +318,11 @@ def test_create_a_key_form_makes_an_enabled_key(page, kms_active, kms, screensho
     screenshot(page, "key-detail")
     found = key_metadata(kms, key_id)
     assert (found.Alias, found.KeyState, found.Origin, found.Description) == (
-        alias, "Enabled", "TENCENT_KMS", "made in the browser")  # fmt: skip
+        alias,
+        "Enabled",
+        "TENCENT_KMS",
+        "made in the browser",
+    )
     page.goto("/kms/")
     expect(page.locator("#keys tr", has_text=alias)).to_contain_text("Enabled")
     screenshot(page, "kms-keys")

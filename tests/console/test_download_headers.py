@@ -40,8 +40,7 @@ def bucket(kinko) -> str:
     name = f"d{uuid.uuid4().hex[:12]}-{APPID}"
     client.create_bucket(Bucket=name)
     for key in KEYS:
-        client.put_object(Bucket=name, Key=key, Body=b"<script>document.title='ran'</script>",
-                          ContentType="text/html")  # fmt: skip
+        client.put_object(Bucket=name, Key=key, Body=b"<script>document.title='ran'</script>", ContentType="text/html")
     yield name
     for key in KEYS:
         client.delete_object(Bucket=name, Key=key)
@@ -55,8 +54,11 @@ def console(kinko) -> requests.Session:
     session = requests.Session()
     form = session.get(f"{kinko.url}/login/", timeout=10).text
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
-    signed_in = session.post(f"{kinko.url}/login/", data={"csrfmiddlewaretoken": token, "username": username,
-                                                          "password": password}, timeout=10)  # fmt: skip
+    signed_in = session.post(
+        f"{kinko.url}/login/",
+        data={"csrfmiddlewaretoken": token, "username": username, "password": password},
+        timeout=10,
+    )
     assert signed_in.status_code == 200 and signed_in.url == f"{kinko.url}/", signed_in.url
     return session
 
@@ -66,9 +68,12 @@ def console_download(kinko: LiveKinko, console: requests.Session, bucket: str, k
 
 
 def api_download(kinko: LiveKinko, bucket: str, key: str) -> requests.Response:
-    return requests.get(f"{kinko.url}/api/v1/buckets/{bucket}/objects/{quote(key, safe='/')}",
-                        params={"download": "1"}, headers={"Authorization": f"Token {kinko.api_token}"},
-                        timeout=10)  # fmt: skip
+    return requests.get(
+        f"{kinko.url}/api/v1/buckets/{bucket}/objects/{quote(key, safe='/')}",
+        params={"download": "1"},
+        headers={"Authorization": f"Token {kinko.api_token}"},
+        timeout=10,
+    )
 
 
 @pytest.fixture(params=["console", "jsonapi"])
@@ -116,7 +121,10 @@ def test_download_is_sandboxed(download, key):
 
 
 def test_json_api_metadata_of_an_object_is_still_json(kinko, bucket):
-    response = requests.get(f"{kinko.url}/api/v1/buckets/{bucket}/objects/{quote(KEYS[0])}",
-                            headers={"Authorization": f"Token {kinko.api_token}"}, timeout=10)  # fmt: skip
+    response = requests.get(
+        f"{kinko.url}/api/v1/buckets/{bucket}/objects/{quote(KEYS[0])}",
+        headers={"Authorization": f"Token {kinko.api_token}"},
+        timeout=10,
+    )
     assert response.json()["key"] == KEYS[0]
     assert response.json()["size"] == len(b"<script>document.title='ran'</script>")

@@ -44,9 +44,12 @@ def browser() -> Client:
 
 @pytest.mark.parametrize(
     ("route", "status", "code"),
-    [("test-fails", 500, "InternalError"), ("test-refuses", 403, "AuthFailure.UnauthorizedOperation"),
-     ("test-suspicious", 400, "InvalidParameter")],
-)  # fmt: skip
+    [
+        ("test-fails", 500, "InternalError"),
+        ("test-refuses", 403, "AuthFailure.UnauthorizedOperation"),
+        ("test-suspicious", 400, "InvalidParameter"),
+    ],
+)
 def test_an_api_failure_answers_json_with_a_stable_code(browser, route, status, code):
     response = browser.get(f"/api/v1/{route}/")
     assert (response.status_code, response["Content-Type"], response.json()["code"]) == (

@@ -17,9 +17,14 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tests.live import APPID, REGION, LiveKinko
 from tests.protocol.support import manage
 
-TRUST_POLICY = json.dumps({"version": "2.0", "statement": [
-    {"action": "name/sts:AssumeRole", "effect": "allow", "principal": {"service": ["cos.qcloud.com"]}},
-]})  # fmt: skip
+TRUST_POLICY = json.dumps(
+    {
+        "version": "2.0",
+        "statement": [
+            {"action": "name/sts:AssumeRole", "effect": "allow", "principal": {"service": ["cos.qcloud.com"]}},
+        ],
+    }
+)
 ROOT_UIN = "from roles.models import Account; print(Account.objects.get(is_root=True).uin)"
 
 
@@ -123,8 +128,9 @@ def cam_user(owner_uin: str, uin: str) -> str:
 
 def test_deny_on_one_sub_user_keeps_its_keys_from_a_sub_user_allowed_on_every_user(make_user, root, owner_uin):
     _, victim = make_user()
-    attacker, _ = make_user(allow(["name/cam:CreateAccessKey"]),
-                            deny(["name/cam:*"], cam_user(owner_uin, victim["uin"])))  # fmt: skip
+    attacker, _ = make_user(
+        allow(["name/cam:CreateAccessKey"]), deny(["name/cam:*"], cam_user(owner_uin, victim["uin"]))
+    )
     before = key_ids(root, victim["name"])
     response = attacker.post(f"/cam/users/{victim['name']}/access-keys/")
     assert refusal(response) == (403, {"code", "detail"}, "AuthFailure.UnauthorizedOperation"), response.text
@@ -133,8 +139,9 @@ def test_deny_on_one_sub_user_keeps_its_keys_from_a_sub_user_allowed_on_every_us
 
 def test_deny_on_one_sub_user_keeps_its_key_list_from_a_sub_user_allowed_on_every_user(make_user, owner_uin):
     _, victim = make_user()
-    attacker, _ = make_user(allow(["name/cam:ListAccessKeys"]),
-                            deny(["name/cam:*"], cam_user(owner_uin, victim["uin"])))  # fmt: skip
+    attacker, _ = make_user(
+        allow(["name/cam:ListAccessKeys"]), deny(["name/cam:*"], cam_user(owner_uin, victim["uin"]))
+    )
     response = attacker.get(f"/cam/users/{victim['name']}/access-keys/")
     assert refusal(response) == (403, {"code", "detail"}, "AuthFailure.UnauthorizedOperation"), response.text
 

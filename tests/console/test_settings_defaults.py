@@ -29,9 +29,13 @@ def setting(data_dir: Path, name: str, **env: str) -> str:
 
 @pytest.mark.parametrize(
     ("env", "expected"),
-    [({}, "False"), ({"KINKO_DEBUG": "true"}, "True"), ({"KINKO_DEBUG": "false"}, "False"),
-     ({"DEBUG": "true"}, "False")],
-)  # fmt: skip
+    [
+        ({}, "False"),
+        ({"KINKO_DEBUG": "true"}, "True"),
+        ({"KINKO_DEBUG": "false"}, "False"),
+        ({"DEBUG": "true"}, "False"),
+    ],
+)
 def test_debug_is_off_unless_kinko_debug_is_true(tmp_path, env, expected):
     assert setting(tmp_path, "DEBUG", **env) == expected
 
