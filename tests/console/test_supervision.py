@@ -25,6 +25,7 @@ import pytest
 from tests.live import APPID, ROOT, LiveKinko, cos_client, free_port, manage_py
 
 RECOVERY_SECONDS = 20
+START_SECONDS = 120  # a whole node (web, worker, beat) boots in 5 s idle, in 60 s and more on a loaded 2-core CI box
 # The supervisor gives its parts 12 s (gunicorn's --graceful-timeout is 10 s), then SIGKILLs them and exits 1: exit 0
 # says every part stopped by itself within that; the bound adds what the supervisor takes to exit on a busy machine.
 GRACE_SECONDS = 15
@@ -78,7 +79,7 @@ def running_node(data_dir: Path, workers: int = 2) -> Iterator[Node]:
     proc = start_serve(env, port, server.log_path, workers)
     node = Node(server, proc, env)
     try:
-        assert wait_for(lambda: serving(node), timeout=60), server.log()
+        assert wait_for(lambda: serving(node), timeout=START_SECONDS), server.log()
         yield node
     finally:
         if proc.poll() is None:
@@ -253,7 +254,7 @@ def test_a_killed_supervisor_takes_every_child_with_it_and_a_new_serve_starts_cl
         assert processes_with(f"KINKO_DATA_DIR={tmp_path}\0") == []
         again = start_serve(node.env, port, node.server.log_path)
         node.proc = again
-        assert wait_for(lambda: serving(node), timeout=60), node.server.log()
+        assert wait_for(lambda: serving(node), timeout=START_SECONDS), node.server.log()
         cos_round_trip(node.server)
 
 
@@ -300,7 +301,7 @@ def test_sigterm_stops_the_whole_node_within_its_grace_period_every_time(tmp_pat
         server = LiveKinko(port, 0, tmp_path, creds["AppId"], creds["SecretId"], creds["SecretKey"], tmp_path / "s.log")
         proc = start_serve(env, port, server.log_path, workers=1)
         node = Node(server, proc, env)
-        assert wait_for(lambda node=node: serving(node), timeout=60), server.log()
+        assert wait_for(lambda node=node: serving(node), timeout=START_SECONDS), server.log()
         if cycle % 2:
             cos_round_trip(server)  # half the stops follow traffic (keep-alive connections), half are idle
         family = descendants(proc.pid)
