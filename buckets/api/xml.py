@@ -4,6 +4,7 @@ A document is built from (tag, value) pairs: value is text, None (an empty eleme
 (children; repeat a tag to make a list).
 """
 
+import re
 import xml.etree.ElementTree as ET  # noqa: S405 - rendering only; parsing goes through defusedxml
 from datetime import datetime
 from urllib.parse import quote
@@ -66,6 +67,18 @@ def iso8601(moment: datetime, fraction: bool = True) -> str:
     """COS timestamps: 2019-05-24T11:49:50.000Z in listings, no fraction in ListAllMyBucketsResult."""
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
     return text + (".000Z" if fraction else "Z")
+
+
+# What XML 1.0 cannot carry, even as a character reference (and CR, which a parser turns into LF).
+_NOT_XML = re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def listing_encoding(encoding_type: str | None, values) -> str | None:
+    """The encoding a listing is rendered in: the one asked for, else "url" (declared in <EncodingType>, which the
+    SDKs decode) when a key, prefix or marker holds a character XML 1.0 cannot carry: the XML stays well-formed."""
+    if encoding_type or not any(_NOT_XML.search(value) for value in values if value):
+        return encoding_type
+    return "url"
 
 
 def url_encode(value: str, encoding_type: str | None) -> str:
