@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint bench screenshots clean
+.PHONY: run test lint bench soak screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Kinko needs Python >= 3.11"'
@@ -41,6 +41,10 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/kms.py
 	$(BIN)/python bench/rotation.py
 	$(BIN)/python bench/uploads.py
+
+# A node under 16 clients, mixed operations in every SSE mode, 5 minutes (SOAK_SECONDS=60 for a short one).
+soak: $(VENV)/.installed-test
+	$(BIN)/python bench/soak.py --seconds $${SOAK_SECONDS:-300}
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

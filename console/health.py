@@ -1,11 +1,14 @@
-"""Readiness of what the server depends on: database, object storage and the Celery broker."""
+"""Readiness of what the server depends on: database, object storage, the Celery broker, and the worker and beat
+when `manage.py serve` supervises them (console/supervision.py)."""
 
 import os
 import tempfile
+from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
 
+from console import supervision
 from console.celery import app as celery_app
 
 
@@ -22,6 +25,11 @@ def check_storage() -> None:
 
 
 def check_broker() -> None:
+    # The embedded broker is its folders: gone or not writable, no message can be queued or taken.
+    for name in ("data_folder_in", "data_folder_out"):
+        folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(name)
+        if isinstance(folder, str) and not os.access(folder, os.W_OK | os.X_OK):
+            raise OSError(f"broker folder {folder} is missing or not writable")
     with celery_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
 
@@ -56,7 +64,7 @@ def failing_checks() -> list[str]:
             check()
         except Exception:  # noqa: BLE001 - any failure means "not ready"; the name is reported, not the detail
             failed.append(name)
-    return failed
+    return failed + supervision.part_failures(Path(settings.DATA_DIR))
 
 
 def ensure_broker_dirs() -> None:

@@ -384,8 +384,9 @@ def list_objects(req: CosRequest, bucket: Bucket) -> HttpResponse:
     q = req.query
     prefix, delimiter, marker = q.get("prefix", ""), q.get("delimiter", ""), q.get("marker", "")
     max_keys = _int_param(req, "max-keys", 1000, 0, 1000)
-    encoding = _encoding_type(req)
     listing = service.list_objects(bucket, prefix=prefix, delimiter=delimiter, marker=marker, max_keys=max_keys)
+    names = [prefix, marker, delimiter, listing.next_marker or "", *listing.common_prefixes]
+    encoding = xml.listing_encoding(_encoding_type(req), names + [o.key for o in listing.objects])
 
     def enc(value: str) -> str:
         return xml.url_encode(value, encoding)

@@ -80,6 +80,18 @@ def iso8601(moment: datetime, fraction: bool = True) -> str:
     return text + (".000Z" if fraction else "Z")
 
 
+# What XML 1.0 cannot carry, even as a character reference (and CR, which a parser turns into LF).
+_NOT_XML = re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def listing_encoding(encoding_type: str | None, values) -> str | None:
+    """The encoding a listing is rendered in: the one asked for, else "url" (declared in <EncodingType>, which the
+    SDKs decode) when a key, prefix or marker holds a character XML 1.0 cannot carry: the XML stays well-formed."""
+    if encoding_type or not any(_NOT_XML.search(value) for value in values if value):
+        return encoding_type
+    return "url"
+
+
 def url_encode(value: str, encoding_type: str | None) -> str:
     """Listing fields with encoding-type=url: %XX with %20 for space (the SDK unquotes, so never '+')."""
     return quote(value, safe="-_.~") if encoding_type == "url" else value

@@ -1,17 +1,15 @@
-"""Serve Kinko: gunicorn for HTTP and, unless --no-worker, a Celery worker with beat. Ctrl-C stops both."""
+"""Serve Kinko: gunicorn for HTTP (and HTTPS) and, unless --no-worker, a Celery worker and beat, each supervised
+(console/supervision.py): a part that crashes is started again, all die with this command. Ctrl-C stops them all."""
 
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from buckets import housekeeping
-from console import datadir, health
+from console import datadir, health, supervision
 from console.tls import TlsFiles, ensure_tls_files
 
 # Measured on these machines (PERFORMANCE.md): fewer page faults on large bodies, 40-70% faster big PUTs.
@@ -29,6 +27,7 @@ def gunicorn_command(bind: str, workers: int, threads: int, tls: TlsFiles | None
         "--timeout", "300", "--graceful-timeout", "10", "--keep-alive", "75",
         "--access-logfile", "-", "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
         "--logger-class", "console.accesslog.EscapingLogger",
+        "--config", "python:console.gunicorn_hooks",
     ]  # fmt: skip
     if tls is not None:
         command += ["--certfile", str(tls.cert), "--keyfile", str(tls.key)]
@@ -36,21 +35,13 @@ def gunicorn_command(bind: str, workers: int, threads: int, tls: TlsFiles | None
 
 
 def celery_command() -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "console",
-        "worker",
-        "--beat",
-        "--concurrency",
-        "2",
-        "--loglevel",
-        "INFO",
-        "--schedule",
-        settings.CELERY_BEAT_SCHEDULE_FILENAME,
-    ]
+    return [sys.executable, "-m", "celery", "-A", "console", "worker", "--concurrency", "2", "--loglevel", "INFO"]
+
+
+def beat_command() -> list[str]:
+    """Beat on its own, so a crash of either it or the worker restarts only that one."""
+    schedule = settings.CELERY_BEAT_SCHEDULE_FILENAME
+    return [sys.executable, "-m", "celery", "-A", "console", "beat", "--loglevel", "INFO", "--schedule", schedule]
 
 
 class Command(BaseCommand):
@@ -70,40 +61,36 @@ class Command(BaseCommand):
         # The data dir is 0700 and every file in it 0600, including what an older version or another tool left.
         datadir.restrict_umask()
         datadir.tighten(settings.DATA_DIR, skip_if_private=(Path(settings.STORAGE_ROOT),))
+        try:
+            lock = supervision.lock_data_dir(Path(settings.DATA_DIR))
+        except supervision.AlreadyServing as refusal:
+            raise CommandError(str(refusal)) from None
+        host, workers, threads = options["host"], options["workers"], options["threads"]
+        ports = [options["port"]] + ([options["https_port"]] if options["https_port"] else [])
+        for port in ports:
+            if supervision.port_in_use(host, port):
+                raise CommandError(f"Port {port} on {host} is in use: another server listens there; stop it first.")
         health.ensure_broker_dirs()
         housekeeping.collect_orphan_blobs()
-        env = {**os.environ, **MALLOC_ENV}
-        host, workers, threads = options["host"], options["workers"], options["threads"]
-        commands = [gunicorn_command(f"{host}:{options['port']}", workers, threads)]
+        node = supervision.Supervisor(Path(settings.DATA_DIR), {**os.environ, **MALLOC_ENV}, self._say)
+        node.add("web", gunicorn_command(f"{host}:{options['port']}", workers, threads))
         if options["https_port"]:
             tls = ensure_tls_files()
-            commands.append(gunicorn_command(f"{host}:{options['https_port']}", workers, threads, tls))
+            node.add("web-tls", gunicorn_command(f"{host}:{options['https_port']}", workers, threads, tls))
             self.stdout.write(
                 f"Kinko on https://{host}:{options['https_port']}/"
                 + (f" (development CA for REQUESTS_CA_BUNDLE: {tls.ca})" if tls.ca else "")
             )
         if not options["no_worker"]:
-            commands.append(celery_command())
+            node.add("worker", celery_command())
+            node.add("beat", beat_command())
         self.stdout.write(f"Kinko on http://{options['host']}:{options['port']}/ (data in {settings.DATA_DIR})")
-        children = [subprocess.Popen(command, env=env) for command in commands]
-
-        def stop(*_) -> None:
-            for child in children:
-                if child.poll() is None:
-                    child.terminate()
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
         try:
-            while all(child.poll() is None for child in children):
-                time.sleep(0.5)
+            code = node.run()
         finally:
-            stop()
-            for child in children:
-                try:
-                    child.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-        failed = [child.returncode for child in children if child.returncode not in (0, -signal.SIGTERM)]
-        if failed:
-            raise SystemExit(1)
+            os.close(lock)
+        if code:
+            raise SystemExit(code)
+
+    def _say(self, line: str) -> None:
+        self.stderr.write(line)

@@ -1,0 +1,15 @@
+"""gunicorn settings `manage.py serve` loads (`--config python:console.gunicorn_hooks`): a web worker dies with its
+master, so a SIGKILLed master leaves no worker serving the port beside the one the supervisor starts next; each
+request is remembered for its thread, so console.unread_body can close a connection whose body it will not read."""
+
+from console.supervision import die_with_parent
+from console.unread_body import remember_request
+
+
+def post_fork(server, worker) -> None:
+    die_with_parent(server.pid)
+
+
+def pre_request(worker, req) -> None:
+    worker.log.debug("%s %s", req.method, req.path)
+    remember_request(req)
