@@ -21,15 +21,14 @@ ET.register_namespace("xsi", XSI)
 MAX_XML_BYTES = 2 * 1024 * 1024
 
 
-# What XML 1.0 cannot carry, even as a character reference: C0 controls but tab, LF and CR; U+FFFE and U+FFFF.
-# (Surrogates never reach here: a request's text is decoded strictly or with replacement.)
-_UNCARRIED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# What XML 1.0 cannot carry, even as a character reference (and CR, which a parser turns into LF).
+_NOT_XML = re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def carried(text: str) -> str:
     """`text` with each character XML 1.0 cannot carry percent-encoded (as encoding-type=url writes keys), so a
     document naming any key or value stays well-formed."""
-    return _UNCARRIED.sub(lambda match: quote(match[0], safe=""), text)
+    return _NOT_XML.sub(lambda match: quote(match[0], safe="", errors="surrogatepass"), text)
 
 
 def _build(parent: ET.Element, children: list[Node]) -> None:
@@ -78,10 +77,6 @@ def iso8601(moment: datetime, fraction: bool = True) -> str:
     """COS timestamps: 2019-05-24T11:49:50.000Z in listings, no fraction in ListAllMyBucketsResult."""
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
     return text + (".000Z" if fraction else "Z")
-
-
-# What XML 1.0 cannot carry, even as a character reference (and CR, which a parser turns into LF).
-_NOT_XML = re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def listing_encoding(encoding_type: str | None, values) -> str | None:
