@@ -259,6 +259,7 @@ def start_sse_cos_job_on_prefix(page: Page, bucket: str, prefix: str) -> None:
     form = page.locator("#objects-form")
     expect(form.locator('input[name="prefix"]')).to_have_value(prefix)
     form.locator('select[name="sse"]').select_option("AES256")
+    form.get_by_label("Every object under the prefix").check()
     page.locator("#set-encryption").click()
     expect(page).to_have_url(re.compile(rf"/jobs/{KEY_ID}/$"))
 

@@ -39,6 +39,7 @@ def site(context, cos, kms) -> dict[str, str]:
         external = kms_call(kms, "CreateKey", Alias=f"ext-{uuid.uuid4().hex[:6]}", Type=2).KeyId
         page.goto(f"/buckets/{bucket}/?prefix=reports/")
         page.locator('select[name="sse"]').select_option("AES256")
+        page.get_by_label("Every object under the prefix").check()
         page.locator("#set-encryption").click()
         expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
         job = re.search(r"/jobs/([0-9a-f-]{36})/$", page.url).group(1)
@@ -160,8 +161,8 @@ def test_a_phone_can_delete_a_bucket_and_disable_a_key(phone_page, site, cos, km
 
     key_id = kms_call(kms, "CreateKey", Alias=f"phone-{uuid.uuid4().hex[:6]}").KeyId
     page.goto(f"/kms/keys/{key_id}/")
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Disable", exact=True).click()
+    page.locator("#disable-key-open").click()
+    page.locator("#disable-key").click()
     expect(page.locator("#key-state")).to_have_text("Disabled")
     assert kms_call(kms, "DescribeKey", KeyId=key_id).KeyMetadata.KeyState == "Disabled"
     assert sideways_overflow(page)[0] <= PHONE["width"]
