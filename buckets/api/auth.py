@@ -175,19 +175,19 @@ def authenticate(
 
 
 def presigned_query(
-    secret_id: str, secret_key: str, method: str, key: str, expires_seconds: int, now: float | None = None
+    secret_id: str, secret_key: str, method: str, host: str, key: str, expires_seconds: int, now: float | None = None
 ) -> str:
-    """The query string of a presigned COS request for `key` (q-sign, no headers or parameters signed), valid from
-    now for `expires_seconds`: what the SDK's get_presigned_url makes, checked by `authenticate` above."""
+    """The query string of a presigned COS request for `key` on `host` (q-sign over `host` only, no parameters),
+    valid from now for `expires_seconds`: what the SDK's get_presigned_url makes, checked by `authenticate` above."""
     start = int(time.time() if now is None else now)
     key_time = f"{start};{start + expires_seconds}"
-    signature = compute_signature(secret_key, key_time, method, "/" + key, [], [])
+    signature = compute_signature(secret_key, key_time, method, "/" + key, [], [("host", encode(host))])
     fields = {
         "q-sign-algorithm": "sha1",
         "q-ak": secret_id,
         "q-sign-time": key_time,
         "q-key-time": key_time,
-        "q-header-list": "",
+        "q-header-list": "host",
         "q-url-param-list": "",
         "q-signature": signature,
     }

@@ -248,7 +248,7 @@ def share_url(request, bucket: Bucket, key: str, api_key: ApiKey, expires: int) 
     host = f"{bucket.name}.cos.{bucket.region}.{settings.KINKO_COS_DOMAIN}"
     if port and port != default_port:
         host += f":{port}"
-    query = cos_auth.presigned_query(api_key.secret_id, api_key.secret_key(), "get", key, expires)
+    query = cos_auth.presigned_query(api_key.secret_id, api_key.secret_key(), "get", host, key, expires)
     scheme = "https" if request.is_secure() else "http"
     return f"{scheme}://{host}/{quote(key, safe='/-_.~')}?{query}"
 
