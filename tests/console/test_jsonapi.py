@@ -8,17 +8,28 @@ import hashlib
 import json
 import os
 import re
-import time
 import uuid
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import pytest
 import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from tests.live import APPID, REGION, LiveKinko, Worker, cos_client
+from tests.console.jsonapi_support import (
+    TRUST_POLICY,
+    Api,
+    bucket_name,
+    failure,
+    new_bucket,
+    object_path,
+    ok,
+    put_object,
+    sub_user,
+    unique,
+    wait_for_job,
+)
+from tests.live import APPID, REGION, Worker, cos_client
 from tests.protocol.support import MiB, manage, other_account
 
 KMS_REGIONS = {"ap-guangzhou", "ap-shanghai", "ap-beijing", "ap-hongkong"}
@@ -30,14 +41,6 @@ PRESET_POLICIES = {
     "QcloudKMSFullAccess",
     "QcloudCAMFullAccess",
 }
-TRUST_POLICY = json.dumps(
-    {
-        "version": "2.0",
-        "statement": [
-            {"action": "name/sts:AssumeRole", "effect": "allow", "principal": {"service": ["cos.qcloud.com"]}}
-        ],
-    }
-)
 WRAPPINGS = {
     "RSAES_PKCS1_V1_5": padding.PKCS1v15(),
     "RSAES_OAEP_SHA_1": padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None),  # noqa: S303
@@ -52,62 +55,6 @@ SSE_C = {  # the SSE-C trio as COS SDK arguments
 }
 
 
-class Api:
-    """`requests` against /api/v1/ with one Authorization header (or none)."""
-
-    def __init__(self, kinko: LiveKinko, authorization: str | None = None) -> None:
-        self.base = f"{kinko.url}/api/v1"
-        self.session = requests.Session()
-        if authorization is not None:
-            self.session.headers["Authorization"] = authorization
-
-    def request(self, method: str, path: str, **kwargs) -> requests.Response:
-        return self.session.request(method, self.base + path, timeout=30, **kwargs)
-
-    def get(self, path: str, **kwargs) -> requests.Response:
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, **kwargs) -> requests.Response:
-        return self.request("POST", path, **kwargs)
-
-    def put(self, path: str, **kwargs) -> requests.Response:
-        return self.request("PUT", path, **kwargs)
-
-    def patch(self, path: str, **kwargs) -> requests.Response:
-        return self.request("PATCH", path, **kwargs)
-
-    def delete(self, path: str, **kwargs) -> requests.Response:
-        return self.request("DELETE", path, **kwargs)
-
-
-def failure(response: requests.Response) -> tuple[int, str | None]:
-    """(status, code) of an error response; a body without a code (a success) gives None."""
-    body = response.json() if response.content else None
-    return response.status_code, body.get("code") if isinstance(body, dict) else None
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:12]}"
-
-
-def bucket_name() -> str:
-    return f"{unique('j')}-{APPID}"
-
-
-def object_path(bucket: str, key: str) -> str:
-    return f"/buckets/{bucket}/objects/{quote(key, safe='/')}"
-
-
-def created(response: requests.Response) -> dict:
-    """The body of a setup call that has to succeed (the tests assert on what follows it)."""
-    assert response.status_code in (200, 201, 202), response.text
-    return response.json()
-
-
-def put_object(api: Api, bucket: str, key: str, body: bytes, **query: str) -> dict:
-    return created(api.put(object_path(bucket, key), data=body, params=query))
-
-
 def empty_and_delete(api: Api, bucket: str) -> None:
     while True:
         keys = [item["key"] for item in api.get(f"/buckets/{bucket}/objects/").json()["objects"]]
@@ -118,16 +65,6 @@ def empty_and_delete(api: Api, bucket: str) -> None:
     api.delete(f"/buckets/{bucket}/")
 
 
-def wait_for_job(api: Api, job_id: str, timeout: float = 60.0) -> dict:
-    """The job once it finished, or as it was when `timeout` ran out."""
-    deadline = time.monotonic() + timeout
-    while True:
-        job = api.get(f"/jobs/{job_id}/").json()
-        if job["status"] in ("succeeded", "failed", "cancelled") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.2)
-
-
 def wrap_material(parameters: dict, material: bytes, algorithm: str) -> str:
     public_key = serialization.load_der_public_key(base64.b64decode(parameters["public_key"]))
     return base64.b64encode(public_key.encrypt(material, WRAPPINGS[algorithm])).decode()
@@ -136,26 +73,10 @@ def wrap_material(parameters: dict, material: bytes, algorithm: str) -> str:
 # -- fixtures --------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def credentials(kinko) -> dict:
-    return json.loads(manage(kinko, "credentials", "--json"))
-
-
-@pytest.fixture(scope="module")
-def api(kinko, credentials) -> Api:
-    return Api(kinko, f"Token {credentials['ApiToken']}")
-
-
-@pytest.fixture(scope="module")
-def default_keys(api) -> dict[str, str]:
-    return created(api.post("/kms/activate/"))["default_keys"]
-
-
 @pytest.fixture
 def bucket(api) -> str:
     """A fresh, empty bucket in ap-guangzhou, deleted with its objects afterwards."""
-    name = bucket_name()
-    created(api.post("/buckets/", json={"name": name, "region": REGION}))
+    name = new_bucket(api)
     yield name
     empty_and_delete(api, name)
 
@@ -163,8 +84,7 @@ def bucket(api) -> str:
 @pytest.fixture(scope="module")
 def listed_bucket(api) -> str:
     """A bucket nobody changes: a.txt, b/1.txt, b/2.txt, c/3.txt, d.txt."""
-    name = bucket_name()
-    created(api.post("/buckets/", json={"name": name, "region": REGION}))
+    name = new_bucket(api)
     for key in ("a.txt", "b/1.txt", "b/2.txt", "c/3.txt", "d.txt"):
         put_object(api, name, key, key.encode())
     yield name
@@ -174,35 +94,30 @@ def listed_bucket(api) -> str:
 @pytest.fixture
 def key_id(api, default_keys) -> str:
     """A new enabled TENCENT_KMS key in ap-guangzhou."""
-    return created(api.post("/kms/keys/", json={"alias": unique("k")}))["key_id"]
+    return ok(api.post("/kms/keys/", json={"alias": unique("k")}))["key_id"]
 
 
 @pytest.fixture
 def disabled_key_id(api, key_id) -> str:
-    created(api.post(f"/kms/keys/{key_id}/disable/"))
+    ok(api.post(f"/kms/keys/{key_id}/disable/"))
     return key_id
 
 
 @pytest.fixture
 def external_key_id(api, default_keys) -> str:
-    return created(api.post("/kms/keys/", json={"alias": unique("x"), "origin": "EXTERNAL"}))["key_id"]
-
-
-def sub_user(kinko: LiveKinko, api: Api, policies: list[str]) -> Api:
-    user = created(api.post("/cam/users/", json={"name": unique("u"), "policies": policies}))
-    return Api(kinko, f"Token {user['secret_id']}:{user['secret_key']}")
+    return ok(api.post("/kms/keys/", json={"alias": unique("x"), "origin": "EXTERNAL"}))["key_id"]
 
 
 @pytest.fixture(scope="module")
 def reader(kinko, api) -> Api:
     """A sub-user with QcloudCOSReadOnlyAccess only."""
-    return sub_user(kinko, api, ["QcloudCOSReadOnlyAccess"])
+    return sub_user(kinko, api, ["QcloudCOSReadOnlyAccess"])[0]
 
 
 @pytest.fixture(scope="module")
 def nobody(kinko, api) -> Api:
     """A sub-user without any policy."""
-    return sub_user(kinko, api, [])
+    return sub_user(kinko, api, [])[0]
 
 
 CREATE_CONSOLE_USER = """
@@ -248,8 +163,8 @@ def test_secret_id_with_a_wrong_secret_key_is_refused_as_invalid_token(kinko):
     assert failure(Api(kinko, f"Token {kinko.secret_id}:wrong").get("/buckets/")) == (401, "AuthFailure.InvalidToken")
 
 
-def test_another_authorization_scheme_is_not_authenticated(kinko, credentials):
-    response = Api(kinko, f"Bearer {credentials['ApiToken']}").get("/buckets/")
+def test_another_authorization_scheme_is_not_authenticated(kinko):
+    response = Api(kinko, f"Bearer {kinko.api_token}").get("/buckets/")
     assert failure(response) == (401, "AuthFailure.TokenMissing")
 
 
@@ -497,14 +412,12 @@ def test_bucket_of_another_account_is_no_such_bucket(kinko, api):
 
 
 def test_delete_empty_bucket_answers_204(api):
-    name = bucket_name()
-    created(api.post("/buckets/", json={"name": name, "region": REGION}))
+    name = new_bucket(api)
     assert api.delete(f"/buckets/{name}/").status_code == 204
 
 
 def test_deleted_bucket_is_gone(api):
-    name = bucket_name()
-    created(api.post("/buckets/", json={"name": name, "region": REGION}))
+    name = new_bucket(api)
     api.delete(f"/buckets/{name}/")
     assert failure(api.get(f"/buckets/{name}/")) == (404, "NoSuchBucket")
 
@@ -752,8 +665,7 @@ class RunJob:
 def encryption_job(kinko, api, default_keys) -> RunJob:
     """A job re-encrypting a bucket to SSE-KMS (two plain objects, one SSE-C object), run by a real Celery worker
     on the embedded filesystem broker (the session server runs without one) and stopped once the job finished."""
-    name = bucket_name()
-    created(api.post("/buckets/", json={"name": name, "region": REGION}))
+    name = new_bucket(api)
     put_object(api, name, "plain.txt", b"plain")
     put_object(api, name, "cos.txt", b"sse-cos", sse="AES256")
     cos_client(kinko).put_object(Bucket=name, Key="ssec.bin", Body=b"customer data", **SSE_C)
@@ -824,14 +736,14 @@ def test_cancelling_a_finished_job_leaves_it_succeeded(api, encryption_job):
 
 def test_cancelling_a_queued_job_answers_it_cancelled(api, listed_bucket):
     # No worker runs outside the encryption_job fixture, so the job is still queued when it is cancelled.
-    job = created(api.post(f"/buckets/{listed_bucket}/encryption-jobs/", json={"sse": "AES256"}))
+    job = ok(api.post(f"/buckets/{listed_bucket}/encryption-jobs/", json={"sse": "AES256"}))
     response = api.post(f"/jobs/{job['id']}/cancel/")
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
 
 
 def test_cancelled_job_reads_back_cancelled(api, listed_bucket):
-    job = created(api.post(f"/buckets/{listed_bucket}/encryption-jobs/", json={"sse": "AES256"}))
+    job = ok(api.post(f"/buckets/{listed_bucket}/encryption-jobs/", json={"sse": "AES256"}))
     api.post(f"/jobs/{job['id']}/cancel/")
     assert api.get(f"/jobs/{job['id']}/").json()["status"] == "cancelled"
 
@@ -875,7 +787,7 @@ def test_kms_status_reports_the_activated_service(api, default_keys):
 
 def test_kms_status_counts_a_created_key(api, default_keys):
     before = api.get("/kms/").json()["key_count"]
-    created(api.post("/kms/keys/", json={"alias": unique("k")}))
+    ok(api.post("/kms/keys/", json={"alias": unique("k")}))
     assert api.get("/kms/").json()["key_count"] == before + 1
 
 
@@ -1202,7 +1114,7 @@ def test_key_audit_records_cos_using_the_key(api, bucket, key_id):
 @pytest.fixture
 def role(api) -> str:
     name = unique("role")
-    created(api.post("/cam/roles/", json={"name": name, "trust_policy": TRUST_POLICY}))
+    ok(api.post("/cam/roles/", json={"name": name, "trust_policy": TRUST_POLICY}))
     yield name
     api.delete(f"/cam/roles/{name}/")
 
@@ -1316,7 +1228,7 @@ def test_create_user_answers_201_with_its_key_pair(api):
 
 
 def test_user_list_shows_users_without_secrets(api):
-    user = created(api.post("/cam/users/", json={"name": unique("u")}))
+    user = ok(api.post("/cam/users/", json={"name": unique("u")}))
     response = api.get("/cam/users/")
     listed = [item for item in response.json() if item["name"] == user["name"]]
     assert [set(item) for item in listed] == [{"uin", "name", "remark", "created_at"}]
@@ -1324,7 +1236,7 @@ def test_user_list_shows_users_without_secrets(api):
 
 
 def test_access_key_list_shows_the_secret_id_only(api):
-    user = created(api.post("/cam/users/", json={"name": unique("u")}))
+    user = ok(api.post("/cam/users/", json={"name": unique("u")}))
     response = api.get(f"/cam/users/{user['name']}/access-keys/")
     assert [(set(item), item["secret_id"], item["status"]) for item in response.json()] == [
         ({"secret_id", "status", "created_at"}, user["secret_id"], "Active")
@@ -1333,7 +1245,7 @@ def test_access_key_list_shows_the_secret_id_only(api):
 
 
 def test_create_user_with_a_name_in_use_is_refused(api):
-    user = created(api.post("/cam/users/", json={"name": unique("u")}))
+    user = ok(api.post("/cam/users/", json={"name": unique("u")}))
     assert failure(api.post("/cam/users/", json={"name": user["name"]})) == (400, "InvalidParameter.UserNameIllegal")
 
 
@@ -1355,7 +1267,7 @@ def test_refused_user_creation_leaves_no_user_behind(api):
 
 
 def test_create_access_key_answers_a_new_pair(api):
-    user = created(api.post("/cam/users/", json={"name": unique("u")}))
+    user = ok(api.post("/cam/users/", json={"name": unique("u")}))
     response = api.post(f"/cam/users/{user['name']}/access-keys/")
     body = response.json()
     assert response.status_code == 201
@@ -1363,9 +1275,9 @@ def test_create_access_key_answers_a_new_pair(api):
 
 
 def test_new_access_key_carries_the_sub_users_policies(kinko, api, listed_bucket):
-    user = created(api.post("/cam/users/", json={"name": unique("u"), "policies": ["QcloudCOSReadOnlyAccess"]}))
-    pair = created(api.post(f"/cam/users/{user['name']}/access-keys/"))
-    as_user = Api(kinko, f"Token {pair['secret_id']}:{pair['secret_key']}")
+    user = ok(api.post("/cam/users/", json={"name": unique("u"), "policies": ["QcloudCOSReadOnlyAccess"]}))
+    pair = ok(api.post(f"/cam/users/{user['name']}/access-keys/"))
+    as_user = Api.with_key(kinko, pair)
     assert as_user.get(f"/buckets/{listed_bucket}/objects/").status_code == 200
     assert failure(as_user.get("/cam/roles/")) == (403, "AuthFailure.UnauthorizedOperation")
 

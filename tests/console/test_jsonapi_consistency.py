@@ -4,24 +4,16 @@ per job, one error shape with JSON 404/405, X-Request-Id on every /api/ response
 schema with readable operation ids and no warnings. Real HTTP (requests, qcloud_cos, the CAM SDK) against the
 session's live server."""
 
-import json
 import os
 import re
 import subprocess
 import sys
-import time
-import uuid
-from urllib.parse import quote
 
 import pytest
 import requests
 import yaml
-from tencentcloud.cam.v20190116 import cam_client
-from tencentcloud.cam.v20190116 import models as cam_models
-from tencentcloud.common import credential
-from tencentcloud.common.profile.client_profile import ClientProfile
-from tencentcloud.common.profile.http_profile import HttpProfile
 
+from tests.console.jsonapi_support import new_bucket, ok, put_object, unique, wait_for_job
 from tests.live import APPID, REGION, ROOT, LiveKinko, Worker, cos_client
 from tests.protocol.support import manage
 
@@ -29,83 +21,10 @@ SSE_HEADER = "x-cos-server-side-encryption"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-class Api:
-    def __init__(self, kinko: LiveKinko, authorization: str) -> None:
-        self.base = f"{kinko.url}/api/v1"
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = authorization
-
-    def request(self, method: str, path: str, **kwargs) -> requests.Response:
-        return self.session.request(method, self.base + path, timeout=30, **kwargs)
-
-    def get(self, path: str, **kwargs) -> requests.Response:
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, **kwargs) -> requests.Response:
-        return self.request("POST", path, **kwargs)
-
-    def put(self, path: str, **kwargs) -> requests.Response:
-        return self.request("PUT", path, **kwargs)
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:12]}"
-
-
-def ok(response: requests.Response) -> dict:
-    assert response.status_code in (200, 201, 202), response.text
-    return response.json()
-
-
 def error(response: requests.Response) -> tuple[int, str]:
     body = response.json()
     assert set(body) <= {"code", "detail", "fields"} and isinstance(body["detail"], str), body
     return response.status_code, body["code"]
-
-
-def new_bucket(api: Api, **body) -> str:
-    name = f"{unique('c')}-{APPID}"
-    ok(api.post("/buckets/", json={"name": name, "region": REGION, **body}))
-    return name
-
-
-def put(api: Api, bucket: str, key: str, **query: str) -> dict:
-    return ok(api.put(f"/buckets/{bucket}/objects/{quote(key)}", data=key.encode(), params=query))
-
-
-def wait_for_job(api: Api, job_id: str, timeout: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = ok(api.get(f"/jobs/{job_id}/"))
-        if job["status"] in ("succeeded", "failed", "cancelled") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.2)
-
-
-@pytest.fixture(scope="module")
-def api(kinko) -> Api:
-    return Api(kinko, f"Token {kinko.api_token}")
-
-
-@pytest.fixture(scope="module")
-def default_keys(api) -> dict[str, str]:
-    return ok(api.post("/kms/activate/"))["default_keys"]
-
-
-@pytest.fixture(scope="module")
-def cam(kinko) -> cam_client.CamClient:
-    profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=f"127.0.0.1:{kinko.port}"))
-    return cam_client.CamClient(credential.Credential(kinko.secret_id, kinko.secret_key), "", profile)
-
-
-def sub_user(kinko: LiveKinko, api: Api, cam: cam_client.CamClient, *statements: dict) -> Api:
-    """A sub-user whose one custom policy has `statements`."""
-    request = cam_models.CreatePolicyRequest()
-    request.PolicyName = unique("consistency")
-    request.PolicyDocument = json.dumps({"version": "2.0", "statement": list(statements)})
-    cam.CreatePolicy(request)
-    user = ok(api.post("/cam/users/", json={"name": unique("cu"), "policies": [request.PolicyName]}))
-    return Api(kinko, f"Token {user['secret_id']}:{user['secret_key']}")
 
 
 # -- encryption jobs on chosen keys ----------------------------------------------------------------------------
@@ -116,7 +35,7 @@ def chosen_job(kinko, api) -> tuple[str, dict]:
     """Four plain objects; a job asked to encrypt two of them, run by a real worker."""
     bucket = new_bucket(api)
     for key in ("a.txt", "b.txt", "c/d.txt", "c/e.txt"):
-        put(api, bucket, key)
+        put_object(api, bucket, key, key.encode())
     worker = Worker("filesystem://", kinko.data_dir, {"KINKO_APPID": APPID})
     try:
         started = ok(
@@ -154,7 +73,7 @@ def test_an_encryption_job_refuses_a_field_it_does_not_know(api):
 
 def test_an_encryption_job_refusing_a_field_starts_nothing(api):
     bucket = new_bucket(api)
-    put(api, bucket, "a.txt")
+    put_object(api, bucket, "a.txt", b"a.txt")
     api.post(f"/buckets/{bucket}/encryption-jobs/", json={"sse": "AES256", "keyz": ["a.txt"]})
     assert ok(api.get("/jobs/", params={"bucket": bucket}))["count"] == 0
 
@@ -172,10 +91,10 @@ def test_an_encryption_job_with_keys_out_of_bounds_is_a_400(api, keys):
     assert error(response) == (400, "InvalidParameter")
 
 
-def test_an_encryption_job_on_chosen_keys_needs_put_object_on_each_key(kinko, api, cam):
+def test_an_encryption_job_on_chosen_keys_needs_put_object_on_each_key(api, make_user):
     bucket = new_bucket(api)
     resource = f"qcs::cos:{REGION}:uid/{APPID}:{bucket}/mine/*"
-    writer = sub_user(kinko, api, cam, {"effect": "allow", "action": ["name/cos:*"], "resource": [resource]})
+    writer, _ = make_user({"effect": "allow", "action": ["name/cos:*"], "resource": [resource]})
     response = writer.post(
         f"/buckets/{bucket}/encryption-jobs/", json={"sse": "AES256", "keys": ["mine/a", "theirs/b"]}
     )
@@ -183,10 +102,10 @@ def test_an_encryption_job_on_chosen_keys_needs_put_object_on_each_key(kinko, ap
     assert ok(api.get("/jobs/", params={"bucket": bucket}))["count"] == 0
 
 
-def test_an_encryption_job_on_keys_the_caller_may_write_starts(kinko, api, cam):
+def test_an_encryption_job_on_keys_the_caller_may_write_starts(api, make_user):
     bucket = new_bucket(api)
     resource = f"qcs::cos:{REGION}:uid/{APPID}:{bucket}/mine/*"
-    writer = sub_user(kinko, api, cam, {"effect": "allow", "action": ["name/cos:*"], "resource": [resource]})
+    writer, _ = make_user({"effect": "allow", "action": ["name/cos:*"], "resource": [resource]})
     response = writer.post(f"/buckets/{bucket}/encryption-jobs/", json={"sse": "AES256", "keys": ["mine/a", "mine/b"]})
     assert response.status_code == 202, response.text
 
@@ -206,17 +125,17 @@ def test_creating_a_bucket_refuses_a_field_it_does_not_know(api, body):
 
 
 def test_a_plain_object_has_sse_null_and_no_kms_key(api):
-    body = put(api, new_bucket(api), "plain.txt")
+    body = put_object(api, new_bucket(api), "plain.txt", b"plain.txt")
     assert (body["sse"], body["kms_key_id"]) == (None, None)
 
 
 def test_an_sse_cos_object_answers_sse_aes256(api):
-    body = put(api, new_bucket(api), "cos.txt", sse="AES256")
+    body = put_object(api, new_bucket(api), "cos.txt", b"cos.txt", sse="AES256")
     assert (body["sse"], body["kms_key_id"], body["encryption"]) == ("AES256", None, "SSE-COS")
 
 
 def test_an_sse_kms_object_answers_sse_cos_kms_with_its_key(api, default_keys):
-    body = put(api, new_bucket(api), "kms.txt", sse="cos/kms")
+    body = put_object(api, new_bucket(api), "kms.txt", b"kms.txt", sse="cos/kms")
     assert (body["sse"], body["kms_key_id"], body["encryption"]) == ("cos/kms", default_keys[REGION], "SSE-KMS")
 
 
@@ -309,20 +228,20 @@ def test_a_jobs_list_query_out_of_range_is_a_400(api, name, value):
     assert (error(response), list(response.json()["fields"])) == ((400, "InvalidParameter"), [name])
 
 
-def test_the_jobs_list_shows_no_job_of_a_bucket_the_caller_may_not_read(kinko, api, cam):
+def test_the_jobs_list_shows_no_job_of_a_bucket_the_caller_may_not_read(api, make_user):
     bucket = new_bucket(api)
     ok(api.post(f"/buckets/{bucket}/encryption-jobs/", json={"sse": "AES256"}))
     other = new_bucket(api)
     resource = f"qcs::cos:{REGION}:uid/{APPID}:{other}/*"
-    reader = sub_user(kinko, api, cam, {"effect": "allow", "action": ["name/cos:GetBucket"], "resource": [resource]})
+    reader, _ = make_user({"effect": "allow", "action": ["name/cos:GetBucket"], "resource": [resource]})
     assert ok(reader.get("/jobs/", params={"bucket": bucket}))["count"] == 0
 
 
-def test_the_jobs_list_shows_a_job_of_a_bucket_the_caller_may_read(kinko, api, cam):
+def test_the_jobs_list_shows_a_job_of_a_bucket_the_caller_may_read(api, make_user):
     bucket = new_bucket(api)
     job = ok(api.post(f"/buckets/{bucket}/encryption-jobs/", json={"sse": "AES256"}))
     resource = f"qcs::cos:{REGION}:uid/{APPID}:{bucket}/*"
-    reader = sub_user(kinko, api, cam, {"effect": "allow", "action": ["name/cos:GetBucket"], "resource": [resource]})
+    reader, _ = make_user({"effect": "allow", "action": ["name/cos:GetBucket"], "resource": [resource]})
     assert [found["id"] for found in ok(reader.get("/jobs/"))["results"]] == [job["id"]]
 
 

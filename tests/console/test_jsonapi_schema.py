@@ -3,7 +3,6 @@ deterministic schemathesis run over every operation (unsafe ones included) again
 dir nobody else uses, so any request may change or delete anything. No 5xx, and no documented response that breaks
 its own schema."""
 
-import json
 import uuid
 
 import hypothesis
@@ -15,6 +14,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 from schemathesis.config import SchemathesisConfig
 
+from tests.console.jsonapi_support import TRUST_POLICY, Api, ok
 from tests.live import APPID, LiveKinko, running_kinko
 
 EXAMPLES_PER_OPERATION = 15
@@ -59,14 +59,6 @@ OPERATIONS = [
     ("GET", "/api/v1/cam/users/{name}/access-keys/"),
     ("POST", "/api/v1/cam/users/{name}/access-keys/"),
 ]
-TRUST_POLICY = json.dumps(
-    {
-        "version": "2.0",
-        "statement": [
-            {"action": "name/sts:AssumeRole", "effect": "allow", "principal": {"service": ["cos.qcloud.com"]}}
-        ],
-    }
-)
 
 
 @pytest.fixture(scope="module")
@@ -77,31 +69,19 @@ def fuzz_server(tmp_path_factory) -> LiveKinko:
 
 
 @pytest.fixture(scope="module")
-def api(fuzz_server) -> requests.Session:
-    session = requests.Session()
-    session.headers["Authorization"] = f"Token {fuzz_server.api_token}"
-    return session
-
-
-@pytest.fixture(scope="module")
-def existing(fuzz_server, api) -> dict[str, list[str]]:
+def existing(fuzz_server) -> dict[str, list[str]]:
     """Values naming real resources, by path parameter, so that generated requests reach more than 404s."""
-    base = f"{fuzz_server.url}/api/v1"
-
-    def ok(response: requests.Response) -> dict:
-        assert response.status_code < 300, response.text
-        return response.json()
-
-    ok(api.post(f"{base}/kms/activate/"))
-    ok(api.post(f"{base}/cam/cos-service-role/"))
+    api = Api.root(fuzz_server)
+    ok(api.post("/kms/activate/"))
+    ok(api.post("/cam/cos-service-role/"))
     bucket = f"fuzz{uuid.uuid4().hex[:8]}-{APPID}"
-    ok(api.post(f"{base}/buckets/", json={"name": bucket, "region": "ap-guangzhou", "encryption": None}))
+    ok(api.post("/buckets/", json={"name": bucket, "region": "ap-guangzhou", "encryption": None}))
     for key in ("a.txt", "dir/b.txt"):
-        ok(api.put(f"{base}/buckets/{bucket}/objects/{key}?sse=AES256", data=b"fuzz"))
-    job = ok(api.post(f"{base}/buckets/{bucket}/encryption-jobs/", json={"sse": "cos/kms"}))
-    key = ok(api.post(f"{base}/kms/keys/", json={"alias": "fuzz", "description": "schemathesis"}))
-    ok(api.post(f"{base}/cam/roles/", json={"name": "fuzz", "trust_policy": TRUST_POLICY}))
-    ok(api.post(f"{base}/cam/users/", json={"name": "fuzz", "policies": ["QcloudCOSReadOnlyAccess"]}))
+        ok(api.put(f"/buckets/{bucket}/objects/{key}?sse=AES256", data=b"fuzz"))
+    job = ok(api.post(f"/buckets/{bucket}/encryption-jobs/", json={"sse": "cos/kms"}))
+    key = ok(api.post("/kms/keys/", json={"alias": "fuzz", "description": "schemathesis"}))
+    ok(api.post("/cam/roles/", json={"name": "fuzz", "trust_policy": TRUST_POLICY}))
+    ok(api.post("/cam/users/", json={"name": "fuzz", "policies": ["QcloudCOSReadOnlyAccess"]}))
     return {
         "bucket": [bucket],
         "key": ["a.txt"],  # schemathesis leaves out path values holding a "/"

@@ -186,9 +186,19 @@ def _hmac(key: bytes, message: str) -> bytes:
     return hmac.new(key, message.encode(), hashlib.sha256).digest()
 
 
-def signed_post(kinko: LiveKinko, service: str, action: str, body: bytes, *, age: int = 0) -> requests.Response:
+def signed_post(
+    kinko: LiveKinko,
+    service: str,
+    action: str,
+    body: bytes,
+    *,
+    age: int = 0,
+    version: str | None = None,
+    region: str = REGION,
+) -> requests.Response:
     """A TC3-signed POST of any body, written from the API 3.0 signature spec (not from the server's code); `age`
-    seconds old (within the five minutes a timestamp is accepted)."""
+    seconds old (within the five minutes a timestamp is accepted). The action, version and region may be any text
+    (sent as their UTF-8 bytes)."""
     host, content_type, timestamp = f"127.0.0.1:{kinko.port}", "application/json", int(time.time()) - age
     date = datetime.datetime.fromtimestamp(timestamp, datetime.UTC).strftime("%Y-%m-%d")
     canonical = f"POST\n/\n\ncontent-type:{content_type}\nhost:{host}\n\ncontent-type;host\n" + (
@@ -202,12 +212,13 @@ def signed_post(kinko: LiveKinko, service: str, action: str, body: bytes, *, age
         "Content-Type": content_type,
         "Host": host,
         "X-TC-Action": action,
-        "X-TC-Version": VERSIONS[service],
+        "X-TC-Version": VERSIONS[service] if version is None else version,
         "X-TC-Timestamp": str(timestamp),
-        "X-TC-Region": REGION,
+        "X-TC-Region": region,
         "Authorization": f"TC3-HMAC-SHA256 Credential={kinko.secret_id}/{scope}, SignedHeaders=content-type;host, "
         f"Signature={signature}",
     }
+    headers = {name: value.encode("utf-8").decode("latin-1") for name, value in headers.items()}
     return requests.post(f"{kinko.url}/", data=body, headers=headers, timeout=30)
 
 
