@@ -14,7 +14,8 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum, Value
+from django.db.models.functions import StrIndex, Substr
 from django.utils import timezone
 
 from core import crypto
@@ -500,6 +501,38 @@ def list_objects(
             return Listing(objects, prefixes, False, None)
         if not restart and len(batch) < batch_size:
             return Listing(objects, prefixes, False, None)
+
+
+def listing_entries(
+    bucket: Bucket, prefix: str = "", delimiter: str = "", marker: str = ""
+) -> Iterator[StoredObject | str]:
+    """What list_objects lists after `marker`, one entry at a time in key order (read a thousand at a time): each
+    object, and each common prefix (a str) once."""
+    while True:
+        listing = list_objects(bucket, prefix, delimiter, marker)
+        entries: list[StoredObject | str] = [*listing.objects, *listing.common_prefixes]
+        yield from sorted(entries, key=lambda entry: entry if isinstance(entry, str) else entry.key)
+        if not listing.is_truncated or listing.next_marker is None:
+            return
+        marker = listing.next_marker
+
+
+def count_listing_entries(bucket: Bucket, prefix: str = "", delimiter: str = "", marker: str = "") -> int:
+    """How many entries listing_entries yields, counted by the database: the objects after `marker` under `prefix`
+    that hold no `delimiter` past it, and the distinct common prefixes after `marker` (one that `marker` starts with
+    lies before it)."""
+    found = StoredObject.objects.filter(bucket=bucket)
+    if prefix:
+        found = found.filter(**key_prefix_filter(prefix))
+    if not delimiter:
+        return (found.filter(key__gt=marker) if marker else found).count()
+    # StrIndex and Substr count characters, as len() does; StrIndex is case-sensitive where SQLite's LIKE is not.
+    found = found.annotate(cut=StrIndex(Substr("key", len(prefix) + 1), Value(delimiter)))
+    objects = found.filter(cut=0)
+    folders = found.filter(cut__gt=0).annotate(folder=Substr("key", 1, F("cut") + len(prefix) + len(delimiter) - 1))
+    if marker:
+        objects, folders = objects.filter(key__gt=marker), folders.filter(folder__gt=marker)
+    return objects.count() + folders.values("folder").distinct().count()
 
 
 @dataclass(frozen=True)

@@ -212,7 +212,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kinko JSON API",
-    "DESCRIPTION": "Buckets, objects, encryption jobs, the KMS and CAM of a Kinko server. Errors are "
+    "DESCRIPTION": "Buckets, objects, encryption jobs, the KMS and CAM of a Kinko server. Every list is a page: "
+    '`limit` and `offset` in the query, {"count", "next", "previous", "results"} in the answer. Errors are '
     '{"code": "<stable code>", "detail": "…"}: COS codes for object storage, Tencent Cloud API codes for KMS and CAM.',
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,

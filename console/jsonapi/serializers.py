@@ -14,6 +14,8 @@ from buckets.models import Bucket, Job, SseMode, StoredObject
 from keys.models import AuditEvent, MasterKey
 from roles.models import Role, SubUser
 
+from .pagination import page_serializer
+
 MAX_JOB_KEYS = 1000
 SSE_CHOICES = ["AES256", "cos/kms"]
 # A bucket default's COS wire name (PUT Bucket encryption's SSEAlgorithm) for each `sse`, and back.
@@ -154,13 +156,6 @@ class ObjectSerializer(serializers.ModelSerializer):
 
     def get_kms_key_id(self, obj: StoredObject) -> str | None:
         return obj.kms_key_id or None
-
-
-class ObjectListSerializer(serializers.Serializer):
-    objects = ObjectSerializer(many=True)
-    common_prefixes = serializers.ListField(child=serializers.CharField())
-    is_truncated = serializers.BooleanField()
-    next_marker = serializers.CharField(allow_null=True)
 
 
 class EncryptionJobCreateSerializer(StrictSerializer):
@@ -339,13 +334,19 @@ class AccessKeySerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-JobPageSerializer = type(
-    "JobPage",
-    (serializers.Serializer,),
-    {
-        "count": serializers.IntegerField(),
-        "next": serializers.URLField(allow_null=True),
-        "previous": serializers.URLField(allow_null=True),
-        "results": JobSerializer(many=True),
-    },
+# Every list is a page (console.jsonapi.pagination); the objects list adds GET Bucket's own fields.
+BucketPageSerializer = page_serializer("Bucket", BucketSerializer(many=True))
+ObjectPageSerializer = page_serializer(
+    "Object",
+    ObjectSerializer(many=True),
+    common_prefixes=serializers.ListField(child=serializers.CharField()),
+    is_truncated=serializers.BooleanField(),
+    next_marker=serializers.CharField(allow_null=True),
 )
+JobPageSerializer = page_serializer("Job", JobSerializer(many=True))
+KeyPageSerializer = page_serializer("Key", KeySerializer(many=True))
+AuditEventPageSerializer = page_serializer("AuditEvent", AuditEventSerializer(many=True))
+RolePageSerializer = page_serializer("Role", RoleSerializer(many=True))
+PolicyPageSerializer = page_serializer("Policy", PolicySerializer(many=True))
+SubUserPageSerializer = page_serializer("SubUser", SubUserSerializer(many=True))
+AccessKeyPageSerializer = page_serializer("AccessKey", AccessKeySerializer(many=True))

@@ -15,18 +15,18 @@ import gate
 from buckets import acl, jobs, service, sse
 from buckets import errors as cos_errors
 from buckets.api.headers import RequestBody
-from buckets.models import Bucket, Job, JobStatus, SseMode
+from buckets.models import Bucket, Job, JobStatus, SseMode, StoredObject
 from console.edge import context_of, download_response
 from keys import service as kms
 from keys.models import AuditEvent, KeyOrigin, MasterKey
 from roles import policy
 from roles import service as roles
-from roles.models import Role, SubUser
+from roles.models import Policy, Role, SubUser
 
 from . import serializers as s
 from .auth import principal_of
 from .errors import InvalidParameter
-from .pagination import PAGE_PARAMETERS, Page
+from .pagination import MAX_LIMIT, PAGE_PARAMETERS, Page
 from .parsers import PARSERS
 from .requestid import request_id_of
 
@@ -74,11 +74,12 @@ def requester(request: Request) -> str:
 
 
 class BucketList(ApiView):
-    @extend_schema(responses=s.BucketSerializer(many=True))
+    @extend_schema(parameters=[OpenApiParameter("region", str), *PAGE_PARAMETERS], responses=s.BucketPageSerializer)
     def get(self, request: Request) -> Response:
+        page = Page.of(request)
         require(request, "cos:GetService")
         buckets = service.list_buckets(principal_of(request).account, region=request.query_params.get("region"))
-        return Response(s.BucketSerializer(buckets, many=True).data)
+        return page.respond(request, buckets, lambda rows: s.BucketSerializer(rows, many=True).data)
 
     @extend_schema(request=s.BucketCreateSerializer, responses={201: s.BucketSerializer})
     def post(self, request: Request) -> Response:
@@ -134,36 +135,48 @@ class BucketEncryption(ApiView):
 # -- objects ---------------------------------------------------------------------------------------------------
 
 LIST_PARAMETERS = [
-    OpenApiParameter("prefix", str),
-    OpenApiParameter("delimiter", str),
-    OpenApiParameter("marker", str),
-    OpenApiParameter("max_keys", int),
+    OpenApiParameter("prefix", str, description="Only keys starting with it."),
+    OpenApiParameter("delimiter", str, description="Roll keys up after it, past the prefix, into common_prefixes."),
+    OpenApiParameter("marker", str, description="List only what sorts after it (a next_marker answered before)."),
+    *PAGE_PARAMETERS,
+    OpenApiParameter("max_keys", int, description="The old name of limit (1 to 1000).", deprecated=True),
 ]
 
 
+def _object_page(request: Request) -> Page:
+    """`limit` and `offset`, or `max_keys` as the old name of `limit` (still refused as COS refuses MaxKeys)."""
+    page, max_keys = Page.of(request), request.query_params.get("max_keys")
+    if max_keys is None:
+        return page
+    if "limit" in request.query_params:
+        raise InvalidParameter("max_keys", "max_keys is the old name of limit: give one of them.")
+    if not MAX_KEYS.fullmatch(max_keys) or not 1 <= int(max_keys) <= MAX_LIMIT:
+        raise cos_errors.InvalidArgument(f"max_keys must be an integer from 1 to {MAX_LIMIT}.")
+    return Page(int(max_keys), page.offset)
+
+
 class ObjectList(ApiView):
-    @extend_schema(parameters=LIST_PARAMETERS, responses=s.ObjectListSerializer)
+    """GET Bucket as a page: its rows are the objects and common prefixes after `marker`, in key order, as COS's
+    MaxKeys counts them; `results` holds the page's objects, `common_prefixes` its prefixes. `next_marker` (the
+    page's last row, when more follow) continues the listing by marker, as GET Bucket's NextMarker does."""
+
+    @extend_schema(parameters=LIST_PARAMETERS, responses=s.ObjectPageSerializer)
     def get(self, request: Request, bucket: str) -> Response:
+        page = _object_page(request)
         found = own_bucket(request, bucket, "GetBucket")
         query = request.query_params
-        max_keys = query.get("max_keys", "1000")
-        if not MAX_KEYS.fullmatch(max_keys) or not 1 <= int(max_keys) <= 1000:
-            raise cos_errors.InvalidArgument("max_keys must be an integer from 1 to 1000.")
-        listing = service.list_objects(
-            found,
-            prefix=query.get("prefix", ""),
-            delimiter=query.get("delimiter", ""),
-            marker=query.get("marker", ""),
-            max_keys=int(max_keys),
+        scope = {name: query.get(name, "") for name in ("prefix", "delimiter", "marker")}
+        count, rows = page.window(
+            service.listing_entries(found, **scope), service.count_listing_entries(found, **scope)
         )
-        return Response(
-            {
-                "objects": s.ObjectSerializer(listing.objects, many=True).data,
-                "common_prefixes": listing.common_prefixes,
-                "is_truncated": listing.is_truncated,
-                "next_marker": listing.next_marker,
-            }
-        )
+        objects = [row for row in rows if isinstance(row, StoredObject)]
+        more = page.end < count
+        last = rows[-1] if more else None
+        body = page.body(request, count, s.ObjectSerializer(objects, many=True).data)
+        body["common_prefixes"] = [row for row in rows if isinstance(row, str)]
+        body["is_truncated"] = more
+        body["next_marker"] = last.key if isinstance(last, StoredObject) else last
+        return Response(body)
 
 
 def _sse_from_query(request: Request) -> sse.SseRequest | None:
@@ -219,10 +232,12 @@ class ObjectDetail(ApiView):
 class EncryptionJobs(ApiView):
     operation_ids = {"get": "bucket_encryption_jobs_list", "post": "bucket_encryption_job_create"}
 
-    @extend_schema(responses=s.JobSerializer(many=True))
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=s.JobPageSerializer)
     def get(self, request: Request, bucket: str) -> Response:
+        page = Page.of(request)
         found = own_bucket(request, bucket, "GetBucket")
-        return Response(s.JobSerializer(found.jobs.all()[:100], many=True).data)
+        jobs_of_bucket = found.jobs.select_related("bucket").order_by("-created_at", "-id")
+        return page.respond(request, jobs_of_bucket, lambda rows: s.JobSerializer(rows, many=True).data)
 
     @extend_schema(request=s.EncryptionJobCreateSerializer, responses={202: s.JobSerializer})
     def post(self, request: Request, bucket: str) -> Response:
@@ -327,13 +342,16 @@ class KmsActivate(ApiView):
 
 
 class KeyList(ApiView):
-    @extend_schema(parameters=[OpenApiParameter("region", str)], responses=s.KeySerializer(many=True))
+    @extend_schema(parameters=[OpenApiParameter("region", str), *PAGE_PARAMETERS], responses=s.KeyPageSerializer)
     def get(self, request: Request) -> Response:
+        page = Page.of(request)
         require(request, "kms:ListKeyDetail")
         caller = kms_caller(request, request.query_params.get("region"))
         kms.require_activated(caller.account)  # read without the audited ListKeyDetail, as KmsStatus does
         keys = MasterKey.objects.live().filter(account=caller.account, region=caller.kms_region)
-        return Response(s.KeySerializer(keys.order_by("-created_at", "-id")[:200], many=True).data)
+        return page.respond(
+            request, keys.order_by("-created_at", "-id"), lambda rows: s.KeySerializer(rows, many=True).data
+        )
 
     @extend_schema(request=s.KeyCreateSerializer, responses={201: s.KeySerializer})
     def post(self, request: Request) -> Response:
@@ -485,21 +503,24 @@ class KeyUsage(ApiView):
 class KeyAudit(ApiView):
     operation_ids = {"get": "key_audit_list"}
 
-    @extend_schema(responses=s.AuditEventSerializer(many=True))
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=s.AuditEventPageSerializer)
     def get(self, request: Request, key_id: str) -> Response:
+        page = Page.of(request)
         key, _ = _key(request, key_id, "DescribeKey")
-        events = AuditEvent.objects.filter(account=key.account, key_id=str(key.key_id))[:500]
-        return Response(s.AuditEventSerializer(events, many=True).data)
+        events = AuditEvent.objects.filter(account=key.account, key_id=str(key.key_id)).order_by("-created_at", "-id")
+        return page.respond(request, events, lambda rows: s.AuditEventSerializer(rows, many=True).data)
 
 
 # -- CAM -------------------------------------------------------------------------------------------------------
 
 
 class RoleList(ApiView):
-    @extend_schema(responses=s.RoleSerializer(many=True))
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=s.RolePageSerializer)
     def get(self, request: Request) -> Response:
+        page = Page.of(request)
         require(request, "cam:DescribeRoleList")
-        return Response(s.RoleSerializer(Role.objects.filter(account=principal_of(request).account), many=True).data)
+        found = Role.objects.filter(account=principal_of(request).account).order_by("created_at", "id")
+        return page.respond(request, found, lambda rows: s.RoleSerializer(rows, many=True).data)
 
     @extend_schema(request=s.RoleCreateSerializer, responses={201: s.RoleSerializer})
     def post(self, request: Request) -> Response:
@@ -536,30 +557,27 @@ class CosServiceRole(ApiView):
         return Response(s.RoleSerializer(roles.ensure_cos_service_role(principal_of(request).account)).data)
 
 
+def _policy(found: Policy) -> dict:
+    kind = "preset" if found.account_id is None else "custom"
+    return {"policy_id": found.policy_id, "name": found.name, "description": found.description, "type": kind}
+
+
 class PolicyList(ApiView):
-    @extend_schema(responses=s.PolicySerializer(many=True))
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=s.PolicyPageSerializer)
     def get(self, request: Request) -> Response:
+        page = Page.of(request)
         require(request, "cam:ListPolicies")
-        found, _ = roles.list_policies(principal_of(request).account, per_page=200)
-        return Response(
-            [
-                {
-                    "policy_id": p.policy_id,
-                    "name": p.name,
-                    "description": p.description,
-                    "type": "preset" if p.account_id is None else "custom",
-                }
-                for p in found
-            ]
-        )
+        found = roles.visible_policies(principal_of(request).account).order_by("policy_id")
+        return page.respond(request, found, lambda rows: [_policy(row) for row in rows])
 
 
 class UserList(ApiView):
-    @extend_schema(responses=s.SubUserSerializer(many=True))
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=s.SubUserPageSerializer)
     def get(self, request: Request) -> Response:
+        page = Page.of(request)
         require(request, "cam:ListUsers")
-        users = SubUser.objects.filter(account=principal_of(request).account).order_by("created_at")
-        return Response(s.SubUserSerializer(users, many=True).data)
+        users = SubUser.objects.filter(account=principal_of(request).account).order_by("created_at", "id")
+        return page.respond(request, users, lambda rows: s.SubUserSerializer(rows, many=True).data)
 
     @extend_schema(request=s.SubUserCreateSerializer, responses={201: dict})
     def post(self, request: Request) -> Response:
@@ -579,13 +597,18 @@ class UserList(ApiView):
 class UserAccessKeys(ApiView):
     operation_ids = {"get": "user_access_keys_list", "post": "user_access_key_create"}
 
-    @extend_schema(responses=s.AccessKeySerializer(many=True))
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=s.AccessKeyPageSerializer)
     def get(self, request: Request, name: str) -> Response:
+        page = Page.of(request)
         account = principal_of(request).account
         user = roles.get_user(account, name=name)
         require(request, "cam:ListAccessKeys", cam_resource(request, f"uin/{user.uin}"))
         keys = roles.access_keys(account, user)
-        return Response([{"secret_id": k.secret_id, "status": k.status, "created_at": k.created_at} for k in keys])
+        return page.respond(
+            request,
+            keys,
+            lambda rows: [{"secret_id": k.secret_id, "status": k.status, "created_at": k.created_at} for k in rows],
+        )
 
     @extend_schema(request=None, responses={201: dict})
     def post(self, request: Request, name: str) -> Response:

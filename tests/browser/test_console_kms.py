@@ -218,7 +218,7 @@ def test_visiting_the_kms_pages_writes_no_audit_event_and_disabling_writes_one_w
         f"{server.url}/api/v1/kms/keys/{key_id}/audit/",
         headers={"Authorization": f"Token {server.api_token}"},
         timeout=10,
-    ).json()
+    ).json()["results"]
     assert [(e["action"], e["request_id"]) for e in listed][0] == ("DisableKey", event["request_id"])
     assert key_metadata(kms, key_id).KeyState == "Disabled"
 

@@ -259,3 +259,58 @@ def test_unicode_delimiter_rolls_up_keys():
     listing = service.list_objects(bucket, delimiter="／")
     assert listing.common_prefixes == ["年报／"]
     assert [obj.key for obj in listing.objects] == ["年报"]
+
+
+# -- one entry at a time, and counted (the JSON API's pages) -----------------------------------------------------
+
+
+def entry_names(entries) -> list[str]:
+    return [entry if isinstance(entry, str) else entry.key for entry in entries]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"delimiter": "/"}, {"prefix": "d05", "delimiter": "/"}, {"prefix": "d24/", "delimiter": "/"}],
+    ids=["flat", "delimiter", "prefix-and-delimiter", "folder"],
+)
+def test_listing_entries_yields_what_paging_returns_in_order(bucket, options):
+    assert entry_names(service.listing_entries(bucket, **options)) == rolled_up(KEYS, **options)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"marker": "d05/k097"},
+        {"delimiter": "/"},
+        {"delimiter": "/", "marker": "d05/"},
+        {"delimiter": "/", "marker": "d05/k050"},
+        {"delimiter": "/", "marker": "d04/k000"},
+        {"prefix": "d05", "delimiter": "/"},
+        {"prefix": "d05", "delimiter": "/", "marker": "d05.txt"},
+        {"prefix": "d24/", "delimiter": "/"},
+        {"prefix": "nothing-here/", "delimiter": "/"},
+        {"delimiter": "k0", "prefix": "d01/"},
+        {"marker": utf8_order(KEYS)[-1]},
+    ],
+)
+def test_counted_entries_are_as_many_as_listing_entries_yields(bucket, options):
+    assert service.count_listing_entries(bucket, **options) == len(list(service.listing_entries(bucket, **options)))
+
+
+@pytest.mark.parametrize(
+    ("keys", "options"),
+    [
+        (UNICODE_KEYS, {"delimiter": "/"}),
+        (UNICODE_KEYS, {"delimiter": "/", "marker": "a/"}),
+        (["年报／2023", "年报／2024", "年报"], {"delimiter": "／"}),
+        (["a--b--c", "a--d", "a-e", "b"], {"delimiter": "--"}),
+        (["aXb", "axb", "aXc/d"], {"delimiter": "x"}),  # case-sensitive, unlike SQLite's LIKE
+        (["a%b/1", "a_b/2", "axb/3"], {"delimiter": "_"}),
+        (["a\U0010ffff/1", "a\U0010ffff/2", "b"], {"delimiter": "/", "marker": "a"}),
+    ],
+)
+def test_counted_entries_match_for_unicode_case_and_wildcard_delimiters(keys, options):
+    bucket = BucketFactory()
+    store(bucket, keys)
+    assert service.count_listing_entries(bucket, **options) == len(list(service.listing_entries(bucket, **options)))

@@ -79,6 +79,16 @@ def ok(response: requests.Response) -> dict:
     return response.json()
 
 
+def listed(api: Api, path: str, **params) -> list[dict]:
+    """Every row of a list (`results`), page after page as `next` links them."""
+    page = ok(api.get(path, params={"limit": 1000, **params}))
+    rows = page["results"]
+    while page["next"]:
+        page = ok(api.session.get(page["next"], timeout=30))
+        rows += page["results"]
+    return rows
+
+
 def failure(response: requests.Response) -> tuple[int, str | None]:
     """(status, code) of an error response; a body without a code (a success) gives None."""
     body = response.json() if response.content else None

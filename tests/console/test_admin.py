@@ -198,7 +198,7 @@ def made(kinko) -> Made:
         },
     )
     cos.abort_multipart_upload(Bucket=bucket, Key=f"{marker}/upload.bin", UploadId=upload_id)
-    for item in api.call("GET", f"/buckets/{bucket}/objects/")["objects"]:
+    for item in api.call("GET", f"/buckets/{bucket}/objects/")["results"]:
         api.session.delete(f"{api.base}/buckets/{bucket}/objects/{quote(item['key'])}", timeout=30)
     for name in (bucket, empty_bucket):
         api.session.delete(f"{api.base}/buckets/{name}/", timeout=30)

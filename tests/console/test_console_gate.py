@@ -3,20 +3,16 @@ as the root account; creating a sub-user with policies needs AttachUserPolicy; c
 validators and are never echoed; `next` and `Referer` redirects stay on this site; sign-in is throttled per user
 name and per client address on the console and on /admin/login/ alike (issue 12)."""
 
-import json
 import re
 import uuid
 
 import pytest
 import requests
 from requests.adapters import HTTPAdapter
-from tencentcloud.cam.v20190116 import cam_client
 from tencentcloud.cam.v20190116 import models as cam_models
-from tencentcloud.common import credential
-from tencentcloud.common.profile.client_profile import ClientProfile
-from tencentcloud.common.profile.http_profile import HttpProfile
 
-from tests.live import APPID, REGION, LiveKinko, running_kinko
+from tests.console.jsonapi_support import Api, custom_policy, listed, new_bucket, unique
+from tests.live import APPID, LiveKinko, running_kinko
 from tests.protocol.support import manage
 
 EVIL = "http://evil.example/landing"
@@ -28,10 +24,6 @@ user = get_user_model().objects.create_user({username!r}, password={password!r},
                                             is_superuser={superuser!r})
 user.user_permissions.set(Permission.objects.all())
 """
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:12]}"
 
 
 class FromAddress(HTTPAdapter):
@@ -103,21 +95,8 @@ def admin(kinko) -> requests.Session:
     return signed_in(kinko, *django_user(kinko, superuser=True))
 
 
-@pytest.fixture(scope="module")
-def root(kinko) -> requests.Session:
-    session = requests.Session()
-    session.headers["Authorization"] = f"Token {kinko.api_token}"
-    return session
-
-
-@pytest.fixture(scope="module")
-def cam(kinko) -> cam_client.CamClient:
-    profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=f"127.0.0.1:{kinko.port}"))
-    return cam_client.CamClient(credential.Credential(kinko.secret_id, kinko.secret_key), "", profile)
-
-
-def user_names(kinko: LiveKinko, root: requests.Session) -> set[str]:
-    return {user["name"] for user in root.get(f"{kinko.url}/api/v1/cam/users/", timeout=10).json()}
+def user_names(api: Api) -> set[str]:
+    return {user["name"] for user in listed(api, "/cam/users/")}
 
 
 @pytest.fixture(scope="module")
@@ -125,16 +104,9 @@ def console_sub_user(kinko, admin, cam):
     """console_sub_user(*actions) → a session signed in as a new sub-user whose one policy allows `actions` on *."""
 
     def make(*actions: str) -> requests.Session:
-        request = cam_models.CreatePolicyRequest()
-        request.PolicyName = unique("console")
-        request.PolicyDocument = json.dumps(
-            {"version": "2.0", "statement": [{"effect": "allow", "action": list(actions), "resource": "*"}]}
-        )
-        cam.CreatePolicy(request)
+        policy = custom_policy(cam, {"effect": "allow", "action": list(actions), "resource": "*"})
         name, password = unique("cu"), f"S{uuid.uuid4().hex}!"
-        response = post(
-            admin, kinko, "/cam/users/", {"name": name, "password": password, "policies": [request.PolicyName]}
-        )
+        response = post(admin, kinko, "/cam/users/", {"name": name, "password": password, "policies": [policy]})
         assert response.status_code == 200 and name in response.text, response.text
         return signed_in(kinko, f"{name}@{APPID}", password)
 
@@ -142,12 +114,10 @@ def console_sub_user(kinko, admin, cam):
 
 
 @pytest.fixture
-def bucket(kinko, root) -> str:
-    name = f"{unique('c')}-{APPID}"
-    made = root.post(f"{kinko.url}/api/v1/buckets/", json={"name": name, "region": REGION}, timeout=10)
-    assert made.status_code == 201, made.text
+def bucket(api) -> str:
+    name = new_bucket(api)
     yield name
-    root.delete(f"{kinko.url}/api/v1/buckets/{name}/", timeout=10)
+    api.delete(f"/buckets/{name}/")
 
 
 # -- a Django staff flag is not root ---------------------------------------------------------------------------
@@ -183,22 +153,22 @@ def test_superuser_acts_as_the_root_in_the_console(kinko, admin, bucket):
 # -- creating a sub-user with policies needs AttachUserPolicy --------------------------------------------------
 
 
-def test_add_user_alone_cannot_create_an_administrator_in_the_console(kinko, console_sub_user, root):
+def test_add_user_alone_cannot_create_an_administrator_in_the_console(kinko, console_sub_user, api):
     session = console_sub_user("name/cam:AddUser", "name/cam:ListUsers")
     name = unique("adm")
     post(session, kinko, "/cam/users/", {"name": name, "policies": ["QcloudCAMFullAccess"]})
-    assert name not in user_names(kinko, root)
+    assert name not in user_names(api)
 
 
-def test_add_user_with_attach_user_policy_creates_the_user_with_its_policies(kinko, console_sub_user, root):
+def test_add_user_with_attach_user_policy_creates_the_user_with_its_policies(kinko, console_sub_user, api):
     session = console_sub_user("name/cam:AddUser", "name/cam:ListUsers", "name/cam:AttachUserPolicy")
     name = unique("ok")
     response = post(session, kinko, "/cam/users/", {"name": name, "policies": ["QcloudCOSReadOnlyAccess"]})
     assert response.status_code == 200, response.text
-    assert name in user_names(kinko, root)
+    assert name in user_names(api)
 
 
-def test_create_role_alone_cannot_finish_the_role_wizard_with_policies(kinko, console_sub_user, root):
+def test_create_role_alone_cannot_finish_the_role_wizard_with_policies(kinko, console_sub_user, api):
     session = console_sub_user("name/cam:CreateRole", "name/cam:DescribeRoleList")
     name = unique("wr")
     post(
@@ -213,19 +183,18 @@ def test_create_role_alone_cannot_finish_the_role_wizard_with_policies(kinko, co
             "name": name,
         },
     )
-    roles = root.get(f"{kinko.url}/api/v1/cam/roles/", timeout=10).json()
-    assert name not in {role["name"] for role in roles}
+    assert name not in {role["name"] for role in listed(api, "/cam/roles/")}
 
 
 # -- console passwords -----------------------------------------------------------------------------------------
 
 
-def test_a_common_console_password_is_refused(kinko, admin, root):
+def test_a_common_console_password_is_refused(kinko, admin, api):
     name = unique("weak")
     response = post(admin, kinko, "/cam/users/", {"name": name, "password": "password123"})
     assert response.status_code == 200
     assert "too common" in response.text
-    assert name not in user_names(kinko, root)
+    assert name not in user_names(api)
 
 
 def test_a_refused_console_password_is_not_echoed(kinko, admin):
@@ -235,10 +204,10 @@ def test_a_refused_console_password_is_not_echoed(kinko, admin):
     assert password not in response.text
 
 
-def test_an_accepted_console_password_is_not_echoed(kinko, admin, root):
+def test_an_accepted_console_password_is_not_echoed(kinko, admin, api):
     name, password = unique("good"), f"Kx{uuid.uuid4().hex}"
     response = post(admin, kinko, "/cam/users/", {"name": name, "password": password})
-    assert name in user_names(kinko, root)
+    assert name in user_names(api)
     assert password not in response.text
 
 

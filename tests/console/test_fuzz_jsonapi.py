@@ -14,7 +14,7 @@ import requests
 from hypothesis import strategies as st
 from tencentcloud.cam.v20190116 import models as cam_models
 
-from tests.console.jsonapi_support import TRUST_POLICY, Api, ok
+from tests.console.jsonapi_support import TRUST_POLICY, Api, listed, ok
 from tests.fuzzing import fuzz_settings, json_scalars, json_values, nested, send_cases
 from tests.live import APPID
 
@@ -42,11 +42,13 @@ LISTINGS = [
     "/buckets/",
     "/buckets/{bucket}/objects/",
     "/buckets/{bucket}/encryption-jobs/",
+    "/jobs/",
     "/kms/keys/",
     "/kms/keys/{key_id}/audit/",
     "/cam/roles/",
     "/cam/policies/",
     "/cam/users/",
+    "/cam/users/{name}/access-keys/",
 ]
 QUERY_NAMES = [
     "limit",
@@ -65,7 +67,7 @@ QUERY_NAMES = [
 
 
 def names_of(api: Api, path: str) -> set[str]:
-    return {item["name"] for item in ok(api.get(path))}
+    return {item["name"] for item in listed(api, path)}
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from tests.console.jsonapi_support import (
     Api,
     bucket_name,
     failure,
+    listed,
     new_bucket,
     object_path,
     ok,
@@ -57,7 +58,7 @@ SSE_C = {  # the SSE-C trio as COS SDK arguments
 
 def empty_and_delete(api: Api, bucket: str) -> None:
     while True:
-        keys = [item["key"] for item in api.get(f"/buckets/{bucket}/objects/").json()["objects"]]
+        keys = [item["key"] for item in ok(api.get(f"/buckets/{bucket}/objects/"))["results"]]
         if not keys:
             break
         for key in keys:
@@ -195,15 +196,13 @@ def test_console_session_write_with_csrf_token_is_accepted(kinko, console, defau
 
 
 def test_read_only_sub_user_lists_buckets(reader, listed_bucket):
-    response = reader.get("/buckets/")
-    assert response.status_code == 200
-    assert listed_bucket in [item["name"] for item in response.json()]
+    assert listed_bucket in [item["name"] for item in listed(reader, "/buckets/")]
 
 
 def test_read_only_sub_user_lists_objects(reader, listed_bucket):
     response = reader.get(f"/buckets/{listed_bucket}/objects/")
     assert response.status_code == 200
-    assert [item["key"] for item in response.json()["objects"]] == ["a.txt", "b/1.txt", "b/2.txt", "c/3.txt", "d.txt"]
+    assert [item["key"] for item in response.json()["results"]] == ["a.txt", "b/1.txt", "b/2.txt", "c/3.txt", "d.txt"]
 
 
 def test_read_only_sub_user_downloads_an_object(reader, listed_bucket):
@@ -263,16 +262,16 @@ def test_refusal_body_is_exactly_code_and_detail(nobody):
 
 
 def test_list_buckets_includes_a_created_bucket(api, bucket):
-    assert bucket in [item["name"] for item in api.get("/buckets/").json()]
+    assert bucket in [item["name"] for item in listed(api, "/buckets/")]
 
 
 def test_list_buckets_of_a_region_leaves_out_other_regions(api, bucket):
-    names = [item["name"] for item in api.get("/buckets/", params={"region": "ap-shanghai"}).json()]
+    names = [item["name"] for item in listed(api, "/buckets/", region="ap-shanghai")]
     assert bucket not in names
 
 
 def test_list_buckets_of_its_region_includes_it(api, bucket):
-    names = [item["name"] for item in api.get("/buckets/", params={"region": REGION}).json()]
+    names = [item["name"] for item in listed(api, "/buckets/", region=REGION)]
     assert bucket in names
 
 
@@ -615,30 +614,30 @@ def test_delete_of_a_missing_object_answers_204(api, bucket):
 
 def test_list_objects_lists_every_key_in_order(api, listed_bucket):
     body = api.get(f"/buckets/{listed_bucket}/objects/").json()
-    assert [item["key"] for item in body["objects"]] == ["a.txt", "b/1.txt", "b/2.txt", "c/3.txt", "d.txt"]
+    assert [item["key"] for item in body["results"]] == ["a.txt", "b/1.txt", "b/2.txt", "c/3.txt", "d.txt"]
     assert (body["common_prefixes"], body["is_truncated"], body["next_marker"]) == ([], False, None)
 
 
 def test_list_objects_with_a_prefix_lists_only_its_keys(api, listed_bucket):
     body = api.get(f"/buckets/{listed_bucket}/objects/", params={"prefix": "b/"}).json()
-    assert [item["key"] for item in body["objects"]] == ["b/1.txt", "b/2.txt"]
+    assert [item["key"] for item in body["results"]] == ["b/1.txt", "b/2.txt"]
 
 
 def test_list_objects_with_a_delimiter_groups_common_prefixes(api, listed_bucket):
     body = api.get(f"/buckets/{listed_bucket}/objects/", params={"delimiter": "/"}).json()
-    assert [item["key"] for item in body["objects"]] == ["a.txt", "d.txt"]
+    assert [item["key"] for item in body["results"]] == ["a.txt", "d.txt"]
     assert body["common_prefixes"] == ["b/", "c/"]
 
 
 def test_list_objects_with_max_keys_truncates_and_names_the_next_marker(api, listed_bucket):
     body = api.get(f"/buckets/{listed_bucket}/objects/", params={"max_keys": "2"}).json()
-    assert [item["key"] for item in body["objects"]] == ["a.txt", "b/1.txt"]
+    assert [item["key"] for item in body["results"]] == ["a.txt", "b/1.txt"]
     assert (body["is_truncated"], body["next_marker"]) == (True, "b/1.txt")
 
 
 def test_list_objects_from_a_marker_continues_after_it(api, listed_bucket):
     body = api.get(f"/buckets/{listed_bucket}/objects/", params={"marker": "b/1.txt"}).json()
-    assert [item["key"] for item in body["objects"]] == ["b/2.txt", "c/3.txt", "d.txt"]
+    assert [item["key"] for item in body["results"]] == ["b/2.txt", "c/3.txt", "d.txt"]
 
 
 @pytest.mark.parametrize("max_keys", ["0", "1001", "-1", "abc", "1.5", ""])
@@ -712,7 +711,7 @@ def test_encryption_job_errors_carry_a_reason(encryption_job):
 
 
 def test_encryption_job_re_encrypts_objects_under_the_target_key(api, encryption_job, default_keys):
-    objects = api.get(f"/buckets/{encryption_job.bucket}/objects/").json()["objects"]
+    objects = ok(api.get(f"/buckets/{encryption_job.bucket}/objects/"))["results"]
     assert {item["key"]: (item["encryption"], item["kms_key_id"]) for item in objects} == {
         "cos.txt": ("SSE-KMS", default_keys[REGION]),
         "plain.txt": ("SSE-KMS", default_keys[REGION]),
@@ -725,8 +724,8 @@ def test_re_encrypted_object_downloads_unchanged(api, encryption_job):
 
 
 def test_encryption_jobs_of_a_bucket_list_its_job(api, encryption_job):
-    listed = api.get(f"/buckets/{encryption_job.bucket}/encryption-jobs/").json()
-    assert [job["id"] for job in listed] == [encryption_job.finished["id"]]
+    jobs = ok(api.get(f"/buckets/{encryption_job.bucket}/encryption-jobs/"))["results"]
+    assert [job["id"] for job in jobs] == [encryption_job.finished["id"]]
 
 
 def test_cancelling_a_finished_job_leaves_it_succeeded(api, encryption_job):
@@ -804,17 +803,17 @@ def test_activate_kms_answers_the_same_keys_as_the_command(kinko, default_keys):
 
 
 def test_default_key_is_listed_as_the_cos_default(api, default_keys):
-    listed = {key["key_id"]: key for key in api.get("/kms/keys/").json()}
-    default = listed[default_keys[REGION]]
+    keys = {key["key_id"]: key for key in listed(api, "/kms/keys/")}
+    default = keys[default_keys[REGION]]
     assert (default["is_default"], default["owner"]) == (True, "cos")
 
 
 def test_list_keys_includes_a_created_key(api, key_id):
-    assert key_id in [key["key_id"] for key in api.get("/kms/keys/").json()]
+    assert key_id in [key["key_id"] for key in listed(api, "/kms/keys/")]
 
 
 def test_list_keys_of_a_region_lists_only_that_region(api, default_keys):
-    keys = api.get("/kms/keys/", params={"region": "ap-shanghai"}).json()
+    keys = listed(api, "/kms/keys/", region="ap-shanghai")
     assert {key["region"] for key in keys} == {"ap-shanghai"}
     assert default_keys["ap-shanghai"] in [key["key_id"] for key in keys]
 
@@ -1095,7 +1094,7 @@ def test_key_usage_of_an_unused_key_is_empty(api, key_id):
 
 def test_key_audit_records_the_api_callers_actions(kinko, api, key_id):
     api.post(f"/kms/keys/{key_id}/disable/")
-    events = api.get(f"/kms/keys/{key_id}/audit/").json()
+    events = ok(api.get(f"/kms/keys/{key_id}/audit/"))["results"]
     assert [(event["action"], event["actor"]) for event in events] == [
         ("DisableKey", f"jsonapi:{kinko.secret_id}"),
         ("CreateKey", f"jsonapi:{kinko.secret_id}"),
@@ -1104,7 +1103,7 @@ def test_key_audit_records_the_api_callers_actions(kinko, api, key_id):
 
 def test_key_audit_records_cos_using_the_key(api, bucket, key_id):
     put_object(api, bucket, "audited.bin", b"x", sse="cos/kms", kms_key_id=key_id)
-    events = api.get(f"/kms/keys/{key_id}/audit/").json()
+    events = ok(api.get(f"/kms/keys/{key_id}/audit/"))["results"]
     assert ("GenerateDataKey", "cos:COS_QcsRole") in [(event["action"], event["actor"]) for event in events]
 
 
@@ -1120,7 +1119,7 @@ def role(api) -> str:
 
 
 def test_list_roles_includes_a_created_role(api, role):
-    assert role in [item["name"] for item in api.get("/cam/roles/").json()]
+    assert role in [item["name"] for item in listed(api, "/cam/roles/")]
 
 
 def test_create_role_answers_201_with_its_policies(api):
@@ -1203,16 +1202,16 @@ def test_cos_service_role_creation_is_idempotent(api):
 def test_cos_service_role_is_listed_once_among_roles(api):
     api.post("/cam/cos-service-role/")
     api.post("/cam/cos-service-role/")
-    assert [item["name"] for item in api.get("/cam/roles/").json()].count("COS_QcsRole") == 1
+    assert [item["name"] for item in listed(api, "/cam/roles/")].count("COS_QcsRole") == 1
 
 
 def test_policies_list_the_presets(api):
-    presets = {item["name"] for item in api.get("/cam/policies/").json() if item["type"] == "preset"}
+    presets = {item["name"] for item in listed(api, "/cam/policies/") if item["type"] == "preset"}
     assert presets >= PRESET_POLICIES
 
 
 def test_policies_have_id_name_description_and_type(api):
-    assert {frozenset(item) for item in api.get("/cam/policies/").json()} == {
+    assert {frozenset(item) for item in listed(api, "/cam/policies/")} == {
         frozenset({"policy_id", "name", "description", "type"})
     }
 
@@ -1229,16 +1228,15 @@ def test_create_user_answers_201_with_its_key_pair(api):
 
 def test_user_list_shows_users_without_secrets(api):
     user = ok(api.post("/cam/users/", json={"name": unique("u")}))
-    response = api.get("/cam/users/")
-    listed = [item for item in response.json() if item["name"] == user["name"]]
-    assert [set(item) for item in listed] == [{"uin", "name", "remark", "created_at"}]
-    assert user["secret_key"] not in response.text
+    users = listed(api, "/cam/users/")
+    assert [set(item) for item in users if item["name"] == user["name"]] == [{"uin", "name", "remark", "created_at"}]
+    assert user["secret_key"] not in json.dumps(users)
 
 
 def test_access_key_list_shows_the_secret_id_only(api):
     user = ok(api.post("/cam/users/", json={"name": unique("u")}))
     response = api.get(f"/cam/users/{user['name']}/access-keys/")
-    assert [(set(item), item["secret_id"], item["status"]) for item in response.json()] == [
+    assert [(set(item), item["secret_id"], item["status"]) for item in response.json()["results"]] == [
         ({"secret_id", "status", "created_at"}, user["secret_id"], "Active")
     ]
     assert user["secret_key"] not in response.text
@@ -1263,7 +1261,7 @@ def test_create_user_with_an_unknown_policy_is_refused(api):
 def test_refused_user_creation_leaves_no_user_behind(api):
     name = unique("u")
     api.post("/cam/users/", json={"name": name, "policies": ["NoSuch"]})
-    assert name not in [item["name"] for item in api.get("/cam/users/").json()]
+    assert name not in [item["name"] for item in listed(api, "/cam/users/")]
 
 
 def test_create_access_key_answers_a_new_pair(api):

@@ -13,7 +13,7 @@ import pytest
 import requests
 import yaml
 
-from tests.console.jsonapi_support import new_bucket, ok, put_object, unique, wait_for_job
+from tests.console.jsonapi_support import TRUST_POLICY, new_bucket, ok, put_object, unique, wait_for_job
 from tests.live import APPID, REGION, ROOT, LiveKinko, Worker, cos_client
 from tests.protocol.support import manage
 
@@ -245,6 +245,118 @@ def test_the_jobs_list_shows_a_job_of_a_bucket_the_caller_may_read(api, make_use
     assert [found["id"] for found in ok(reader.get("/jobs/"))["results"]] == [job["id"]]
 
 
+# -- every list is a page -----------------------------------------------------------------------------------------
+
+PAGE = {"count", "next", "previous", "results"}
+LISTS = [
+    "/buckets/",
+    "/buckets/{bucket}/objects/",
+    "/buckets/{bucket}/encryption-jobs/",
+    "/jobs/",
+    "/kms/keys/",
+    "/kms/keys/{key_id}/audit/",
+    "/cam/roles/",
+    "/cam/policies/",
+    "/cam/users/",
+    "/cam/users/{user}/access-keys/",
+]
+LISTED_KEYS = ["a.txt", "b/1.txt", "b/2.txt", "c/3.txt", "d.txt"]
+
+
+@pytest.fixture(scope="module")
+def one_of_each(api, default_keys) -> dict[str, str]:
+    """Something in every list: a bucket with LISTED_KEYS and a job, a CMK, a role and a sub-user."""
+    bucket = new_bucket(api)
+    for key in LISTED_KEYS:
+        put_object(api, bucket, key, key.encode())
+    ok(api.post(f"/buckets/{bucket}/encryption-jobs/", json={"sse": "AES256"}))
+    key_id = ok(api.post("/kms/keys/", json={"alias": unique("page")}))["key_id"]
+    ok(api.post("/cam/roles/", json={"name": unique("page"), "trust_policy": TRUST_POLICY}))
+    user = ok(api.post("/cam/users/", json={"name": unique("page")}))["name"]
+    return {"bucket": bucket, "key_id": key_id, "user": user}
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_every_list_answers_a_page_with_rows(api, one_of_each, path):
+    body = ok(api.get(path.format(**one_of_each), params={"limit": 1}))
+    assert (PAGE <= set(body), len(body["results"]), body["count"] >= 1) == (True, 1, True), body
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_every_list_pages_through_all_its_rows_by_next(api, one_of_each, path):
+    url = path.format(**one_of_each)
+    whole = ok(api.get(url, params={"limit": 1000}))
+    size = -(-whole["count"] // 3)  # three pages, the last one maybe shorter
+    pages = [ok(api.get(url, params={"limit": size}))]
+    while pages[-1]["next"] and len(pages) <= 3:
+        pages.append(ok(requests.get(pages[-1]["next"], headers=api.session.headers, timeout=30)))
+    rows = [row for page in pages for row in page["results"]]
+    assert (len(pages), rows) == (-(-whole["count"] // size), whole["results"])
+
+
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize(("name", "value"), [("limit", "0"), ("limit", "1001"), ("offset", "-1"), ("offset", "x")])
+def test_every_list_refuses_a_page_out_of_range(api, one_of_each, path, name, value):
+    response = api.get(path.format(**one_of_each), params={name: value})
+    assert (error(response), list(response.json()["fields"])) == ((400, "InvalidParameter"), [name])
+
+
+def test_a_page_links_back_to_the_one_before(api, one_of_each):
+    second = ok(api.get("/cam/policies/", params={"limit": 2, "offset": 2}))
+    first = ok(requests.get(second["previous"], headers=api.session.headers, timeout=30))
+    assert (first["previous"], first["results"]) == (
+        None,
+        ok(api.get("/cam/policies/", params={"limit": 2}))["results"],
+    )
+
+
+def test_the_objects_page_counts_every_object_and_says_where_a_marker_continues(api, one_of_each):
+    body = ok(api.get(f"/buckets/{one_of_each['bucket']}/objects/", params={"limit": 2}))
+    assert ([row["key"] for row in body["results"]], body["count"], body["is_truncated"], body["next_marker"]) == (
+        ["a.txt", "b/1.txt"],
+        5,
+        True,
+        "b/1.txt",
+    )
+
+
+def test_the_objects_page_continues_by_offset_or_by_marker_alike(api, one_of_each):
+    path = f"/buckets/{one_of_each['bucket']}/objects/"
+    first = ok(api.get(path, params={"limit": 2}))
+    by_offset = ok(requests.get(first["next"], headers=api.session.headers, timeout=30))
+    by_marker = ok(api.get(path, params={"limit": 2, "marker": first["next_marker"]}))
+    assert (
+        [row["key"] for row in by_offset["results"]]
+        == [row["key"] for row in by_marker["results"]]
+        == [
+            "b/2.txt",
+            "c/3.txt",
+        ]
+    )
+
+
+def test_the_objects_page_counts_a_common_prefix_as_one_row(api, one_of_each):
+    body = ok(api.get(f"/buckets/{one_of_each['bucket']}/objects/", params={"delimiter": "/", "limit": 2}))
+    rows = ([row["key"] for row in body["results"]], body["common_prefixes"], body["count"], body["next_marker"])
+    assert rows == (["a.txt"], ["b/"], 4, "b/")
+
+
+def test_the_objects_page_after_a_marker_counts_what_follows_it(api, one_of_each):
+    body = ok(api.get(f"/buckets/{one_of_each['bucket']}/objects/", params={"delimiter": "/", "marker": "b/1.txt"}))
+    rows = ([row["key"] for row in body["results"]], body["common_prefixes"], body["count"], body["next"])
+    assert rows == (["d.txt"], ["c/"], 2, None)
+
+
+def test_max_keys_is_still_the_objects_page_size(api, one_of_each):
+    body = ok(api.get(f"/buckets/{one_of_each['bucket']}/objects/", params={"max_keys": 3}))
+    assert (len(body["results"]), body["next_marker"]) == (3, "b/2.txt")
+
+
+def test_max_keys_and_limit_together_are_a_400(api, one_of_each):
+    response = api.get(f"/buckets/{one_of_each['bucket']}/objects/", params={"max_keys": 3, "limit": 3})
+    assert (error(response), list(response.json()["fields"])) == ((400, "InvalidParameter"), ["max_keys"])
+
+
 # -- one error shape ---------------------------------------------------------------------------------------------
 
 
@@ -303,7 +415,7 @@ def test_a_key_change_through_the_api_is_audited_with_its_principal_and_request_
     request_id = unique("rid-")
     key = ok(api.post("/kms/keys/", json={"alias": unique("a")}))
     ok(api.post(f"/kms/keys/{key['key_id']}/disable/", headers={"X-Request-Id": request_id}))
-    events = ok(api.get(f"/kms/keys/{key['key_id']}/audit/"))
+    events = ok(api.get(f"/kms/keys/{key['key_id']}/audit/"))["results"]
     disabled = [event for event in events if event["action"] == "DisableKey"]
     assert [(event["request_id"], event["actor"]) for event in disabled] == [(request_id, f"jsonapi:{kinko.secret_id}")]
 

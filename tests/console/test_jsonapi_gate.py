@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from tests.console.jsonapi_support import TRUST_POLICY, Api, new_bucket, ok, put_object, unique
+from tests.console.jsonapi_support import TRUST_POLICY, Api, listed, new_bucket, ok, put_object, unique
 from tests.live import REGION
 from tests.protocol.support import manage
 
@@ -36,11 +36,11 @@ def owner_uin(kinko) -> str:
 
 
 def user_names(api: Api) -> set[str]:
-    return {user["name"] for user in ok(api.get("/cam/users/"))}
+    return {user["name"] for user in listed(api, "/cam/users/")}
 
 
 def key_ids(api: Api, name: str) -> list[str]:
-    return [key["secret_id"] for key in ok(api.get(f"/cam/users/{name}/access-keys/"))]
+    return [key["secret_id"] for key in listed(api, f"/cam/users/{name}/access-keys/")]
 
 
 def cam_user(owner_uin: str, uin: str) -> str:
@@ -107,7 +107,7 @@ def test_add_user_alone_creates_a_user_without_policies(make_user, api):
 
 
 def test_attach_user_policy_allowed_on_one_policy_grants_only_that_one(make_user, api, cam, owner_uin):
-    policies = {p["name"]: p["policy_id"] for p in ok(api.get("/cam/policies/"))}
+    policies = {p["name"]: p["policy_id"] for p in listed(api, "/cam/policies/")}
     reader = f"qcs::cam::uin/{owner_uin}:policy/{policies['QcloudCOSReadOnlyAccess']}"
     creator, _ = make_user(allow(["name/cam:AddUser"]), allow(["name/cam:AttachUserPolicy"], reader))
     refused, made = unique("refused"), unique("reader")
@@ -125,7 +125,7 @@ def test_create_role_alone_cannot_attach_policies(make_user, api):
     body = {"name": name, "trust_policy": TRUST_POLICY, "policies": ["QcloudCAMFullAccess"]}
     response = creator.post("/cam/roles/", json=body)
     assert refusal(response) == (403, {"code", "detail"}, "AuthFailure.UnauthorizedOperation"), response.text
-    assert name not in {role["name"] for role in ok(api.get("/cam/roles/"))}
+    assert name not in {role["name"] for role in listed(api, "/cam/roles/")}
 
 
 def test_get_role_denied_on_one_role_is_refused(make_user, api, owner_uin):
