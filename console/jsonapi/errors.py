@@ -5,6 +5,7 @@ COS errors keep their COS code and status; API 3.0 (KMS, CAM) errors their Tence
 authorization and 404 for missing resources); a refusal of the gate is 403 `AuthFailure.UnauthorizedOperation`;
 DRF's own errors are named in the same CamelCase (ERROR_CODES): a refused body or query value is 400
 `InvalidParameter`, an unknown route or resource 404 `NotFound`, a method the route lacks 405 `MethodNotAllowed`.
+These codes are a contract (docs/operations.md lists them): change none.
 """
 
 from rest_framework import exceptions, status
@@ -28,7 +29,6 @@ ERROR_CODES = {
     "authentication_failed": "AuthFailure.InvalidToken",
     "invalid_token": "AuthFailure.InvalidToken",
     "permission_denied": DENIED,
-    "throttled": "RequestLimitExceeded",
 }
 
 

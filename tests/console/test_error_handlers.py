@@ -3,6 +3,7 @@ under /api/, a plain page elsewhere, never a technical page (pytest-django runs 
 
 import pytest
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import path
 
@@ -24,6 +25,10 @@ def suspicious(request):
     raise SuspiciousOperation("the-secret suspicion")
 
 
+def accepts(request):
+    return HttpResponse(status=204)
+
+
 urlpatterns = [
     path("api/v1/test-fails/", fails),
     path("test-fails/", fails),
@@ -31,6 +36,7 @@ urlpatterns = [
     path("test-refuses/", refuses),
     path("api/v1/test-suspicious/", suspicious),
     path("test-suspicious/", suspicious),
+    path("api/v1/test-accepts/", accepts),
     *console_urlpatterns,
 ]
 
@@ -86,3 +92,11 @@ def test_an_unknown_console_path_answers_the_plain_404_page(browser):
 def test_an_unknown_api_path_answers_json_404(browser):
     response = browser.get("/api/v1/no-such-route/")
     assert (response.status_code, response.json()["code"]) == (404, "NotFound")
+
+
+def test_a_post_under_api_that_fails_django_csrf_check_answers_json_csrf_failed():
+    response = Client(enforce_csrf_checks=True).post("/api/v1/test-accepts/")
+    assert (response.status_code, response.json()) == (
+        403,
+        {"code": "AuthFailure.CsrfFailed", "detail": "CSRF verification failed."},
+    )

@@ -371,6 +371,16 @@ def test_a_method_the_route_lacks_is_a_json_405(api):
     assert (response.headers["Content-Type"], error(response)) == ("application/json", (405, "MethodNotAllowed"))
 
 
+def test_an_accept_header_the_api_cannot_answer_is_a_json_406(api):
+    response = api.get("/buckets/", headers={"Accept": "text/csv"})
+    assert (response.headers["Content-Type"], error(response)) == ("application/json", (406, "NotAcceptable"))
+
+
+def test_a_body_in_a_content_type_the_route_does_not_read_is_a_415(api):
+    response = api.post("/buckets/", data=b"name=x", headers={"Content-Type": "text/plain"})
+    assert error(response) == (415, "UnsupportedMediaType")
+
+
 def test_a_missing_token_is_an_auth_failure_in_the_same_shape(kinko):
     response = requests.get(f"{kinko.url}/api/v1/buckets/", timeout=10)
     assert error(response) == (401, "AuthFailure.TokenMissing")
