@@ -26,8 +26,7 @@ LABELS = {
     "skipped": pgettext_lazy("job status", "skipped"),
     # job kinds (buckets.jobs)
     "encrypt_objects": _("Set encryption"),
-    "delete_objects": _("Delete objects"),
-    "delete_prefix": _("Delete folder"),
+    "delete_objects": _("Delete folder"),  # start_delete_prefix_job: a folder deleted recursively
     # access key statuses (roles.models.ApiKeyStatus)
     "Active": pgettext_lazy("access key status", "Active"),
     "Inactive": pgettext_lazy("access key status", "Inactive"),
