@@ -932,3 +932,15 @@ def prune_audit_log(now: datetime.datetime | None = None, batch: int = AUDIT_PRU
         if not ids:
             return removed
         removed += AuditEvent.objects.filter(id__in=ids).delete()[0]
+
+
+# The one-key changes the console and the JSON API offer by name: operation → (the API 3.0 action it is, its function).
+KEY_CHANGES = {
+    "enable": ("EnableKey", enable_key),
+    "disable": ("DisableKey", disable_key),
+    "rotate": ("RotateKey", rotate_key),
+    "cancel-deletion": ("CancelKeyDeletion", cancel_key_deletion),
+    "archive": ("ArchiveKey", archive_key),
+    "cancel-archive": ("CancelKeyArchive", cancel_key_archive),
+    "delete-imported-material": ("DeleteImportedKeyMaterial", delete_imported_key_material),
+}

@@ -419,23 +419,12 @@ class KeyDetail(ApiView):
         return Response(s.KeySerializer(key).data)
 
 
-KEY_ACTIONS = {
-    "enable": ("EnableKey", kms.enable_key),
-    "disable": ("DisableKey", kms.disable_key),
-    "rotate": ("RotateKey", kms.rotate_key),
-    "cancel-deletion": ("CancelKeyDeletion", kms.cancel_key_deletion),
-    "archive": ("ArchiveKey", kms.archive_key),
-    "cancel-archive": ("CancelKeyArchive", kms.cancel_key_archive),
-    "delete-imported-material": ("DeleteImportedKeyMaterial", kms.delete_imported_key_material),
-}
-
-
 class KeyAction(ApiView):
     @extend_schema(request=None, responses=s.KeySerializer)
     def post(self, request: Request, key_id: str, operation: str) -> Response:
-        if operation not in KEY_ACTIONS:
+        if operation not in kms.KEY_CHANGES:
             return Response({"code": "NotFound", "detail": f"No key action {operation!r}."}, status=404)
-        action_name, run = KEY_ACTIONS[operation]
+        action_name, run = kms.KEY_CHANGES[operation]
         key, caller = _key(request, key_id, action_name)
         run(caller, key_id)
         key.refresh_from_db()

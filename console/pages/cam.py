@@ -7,6 +7,7 @@ when `may` says the same gate would allow it.
 """
 
 import json
+from functools import partial
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -175,18 +176,32 @@ def role_delete(request, name: str):
 def role_policy(request, name: str, operation: str):
     """attach or detach one policy (AttachRolePolicy / DetachRolePolicy on the role, as the API names it)."""
     role = _role(request, name, "cam:AttachRolePolicy" if operation == "attach" else "cam:DetachRolePolicy")
+    return _change_policy(
+        request,
+        operation,
+        attach=partial(roles.attach_role_policy, role),
+        detach=partial(roles.detach_role_policy, role),
+        page=partial(_role_page, request, role),
+        done=redirect("role", role.name),
+    )
+
+
+def _change_policy(request, operation: str, *, attach, detach, page, done):
+    """Attach the form's policy or detach the posted one with `attach`/`detach`; `page(attach_form=…)` shows an
+    invalid choice again beside its field, `done` is the answer once it is changed."""
     if operation == "attach":
         form = AttachPolicyForm(request.POST, prefix="attach")
         form.fields["policy"].choices = policy_choices(request)
         if not form.is_valid():
-            return _role_page(request, role, attach_form=form)
-        roles.attach_role_policy(role, roles.get_policy(account_of(request), name=form.cleaned_data["policy"]))
-        messages.success(request, _("Policy %(policy)s was attached.") % {"policy": form.cleaned_data["policy"]})
+            return page(attach_form=form)
+        found = roles.get_policy(account_of(request), name=form.cleaned_data["policy"])
+        attach(found)
+        messages.success(request, _("Policy %(policy)s was attached.") % {"policy": found.name})
     else:
         found = roles.get_policy(account_of(request), name=request.POST.get("policy", ""))
-        roles.detach_role_policy(role, found)
+        detach(found)
         messages.success(request, _("Policy %(policy)s was detached.") % {"policy": found.name})
-    return redirect("role", role.name)
+    return done
 
 
 def _wizard_trust(service: str) -> str:
@@ -385,18 +400,14 @@ def user_delete(request, name: str):
 def user_policy(request, name: str, operation: str):
     """attach or detach one policy (AttachUserPolicy / DetachUserPolicy on the sub-user, as the API names it)."""
     user = _user(request, name, "cam:AttachUserPolicy" if operation == "attach" else "cam:DetachUserPolicy")
-    if operation == "attach":
-        form = AttachPolicyForm(request.POST, prefix="attach")
-        form.fields["policy"].choices = policy_choices(request)
-        if not form.is_valid():
-            return _user_page(request, user, attach_form=form)
-        roles.attach_user_policy(user, roles.get_policy(account_of(request), name=form.cleaned_data["policy"]))
-        messages.success(request, _("Policy %(policy)s was attached.") % {"policy": form.cleaned_data["policy"]})
-    else:
-        found = roles.get_policy(account_of(request), name=request.POST.get("policy", ""))
-        roles.detach_user_policy(user, found)
-        messages.success(request, _("Policy %(policy)s was detached.") % {"policy": found.name})
-    return redirect("user", user.name)
+    return _change_policy(
+        request,
+        operation,
+        attach=partial(roles.attach_user_policy, user),
+        detach=partial(roles.detach_user_policy, user),
+        page=partial(_user_page, request, user),
+        done=redirect("user", user.name),
+    )
 
 
 @console_page

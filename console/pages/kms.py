@@ -292,15 +292,6 @@ def _render_detail(request: HttpRequest, key: MasterKey, bound: dict | None = No
     return render(request, "console/kms/detail.html", context)
 
 
-SIMPLE_ACTIONS = {
-    "enable": ("EnableKey", kms.enable_key),
-    "disable": ("DisableKey", kms.disable_key),
-    "cancel-deletion": ("CancelKeyDeletion", kms.cancel_key_deletion),
-    "rotate": ("RotateKey", kms.rotate_key),
-    "archive": ("ArchiveKey", kms.archive_key),
-    "cancel-archive": ("CancelKeyArchive", kms.cancel_key_archive),
-    "delete-imported-material": ("DeleteImportedKeyMaterial", kms.delete_imported_key_material),
-}
 DONE = {
     "enable": gettext_lazy("The key is enabled."),
     "disable": gettext_lazy("The key is disabled: nothing can encrypt or decrypt with it until it is enabled again."),
@@ -360,8 +351,8 @@ def _run_form_action(key_caller: kms.KmsCaller, key: MasterKey, operation: str, 
 @require_POST
 @kms_errors
 def key_action(request, key_id, operation: str):
-    if operation in SIMPLE_ACTIONS:
-        action_name, run = SIMPLE_ACTIONS[operation]
+    if operation in kms.KEY_CHANGES:
+        action_name, run = kms.KEY_CHANGES[operation]
         key, key_caller = _key(request, key_id, action_name)
         run(key_caller, str(key.key_id))
         messages.success(request, DONE[operation])

@@ -12,14 +12,11 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 from qcloud_cos.cos_exception import CosServiceError
 from tencentcloud.cam.v20190116 import cam_client
-from tencentcloud.cam.v20190116 import models as cam_models
-from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
-from tencentcloud.common.profile.client_profile import ClientProfile
-from tencentcloud.common.profile.http_profile import HttpProfile
 
 from tests.browser.conftest import PageGuard
 from tests.live import APPID, LiveKinko, cos_client
+from tests.protocol.api3 import call, cam_for
 
 COS_ROLE_POLICY = "QcloudKMSAccessForCOSRole"
 READ_ONLY_POLICY = "QcloudCOSReadOnlyAccess"
@@ -40,15 +37,7 @@ def strong_password() -> str:
 
 @pytest.fixture(scope="module")
 def cam(kinko) -> cam_client.CamClient:
-    profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=f"127.0.0.1:{kinko.port}"))
-    return cam_client.CamClient(credential.Credential(kinko.secret_id, kinko.secret_key), "", profile)
-
-
-def call(cam, action: str, **fields):
-    request = getattr(cam_models, f"{action}Request")()
-    for name, value in fields.items():
-        setattr(request, name, value)
-    return getattr(cam, action)(request)
+    return cam_for(kinko)
 
 
 def user_names(cam) -> list[str]:

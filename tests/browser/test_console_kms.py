@@ -20,15 +20,11 @@ import pytest
 import requests
 from playwright.sync_api import BrowserContext, Page, expect
 from tencentcloud.cam.v20190116 import cam_client
-from tencentcloud.cam.v20190116 import models as cam_models
-from tencentcloud.common import credential
-from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
-from tencentcloud.common.profile.client_profile import ClientProfile
-from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.kms.v20190118 import kms_client
-from tencentcloud.kms.v20190118 import models as kms_models
 
-from tests.live import APPID, REGION, LiveKinko, cos_client, manage_py, running_kinko
+from tests.browser.conftest import manage_env
+from tests.live import APPID, LiveKinko, cos_client, manage_py, running_kinko
+from tests.protocol.api3 import call, cam_for, code_of, key_metadata, kms_for
 
 OPERATOR = "kms-operator"
 PASSWORD = f"kms-{uuid.uuid4().hex}"
@@ -45,7 +41,7 @@ PHONE = {"width": 390, "height": 844}
 def server(tmp_path_factory) -> LiveKinko:
     with running_kinko(tmp_path_factory.mktemp("kms-console"), https=False, workers=1) as started:
         manage_py(
-            env_of(started),
+            manage_env(started),
             "shell",
             "--verbosity",
             "0",
@@ -54,14 +50,6 @@ def server(tmp_path_factory) -> LiveKinko:
             f"user = get_user_model().objects.create_superuser({OPERATOR!r}, password={PASSWORD!r})",
         )
         yield started
-
-
-def env_of(server: LiveKinko) -> dict[str, str]:
-    return {**os.environ, "KINKO_DATA_DIR": str(server.data_dir), "KINKO_APPID": APPID}
-
-
-def profile(server: LiveKinko) -> ClientProfile:
-    return ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=f"127.0.0.1:{server.port}"))
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -73,30 +61,12 @@ def _patient_expectations():
 
 @pytest.fixture(scope="module")
 def kms(server) -> kms_client.KmsClient:
-    return kms_client.KmsClient(credential.Credential(server.secret_id, server.secret_key), REGION, profile(server))
+    return kms_for(server)
 
 
 @pytest.fixture(scope="module")
 def cam(server) -> cam_client.CamClient:
-    return cam_client.CamClient(credential.Credential(server.secret_id, server.secret_key), "", profile(server))
-
-
-def call(client, action: str, **fields):
-    models = kms_models if isinstance(client, kms_client.KmsClient) else cam_models
-    request = getattr(models, f"{action}Request")()
-    for name, value in fields.items():
-        setattr(request, name, value)
-    return getattr(client, action)(request)
-
-
-def error_code(client, action: str, **fields) -> str:
-    with pytest.raises(TencentCloudSDKException) as raised:
-        call(client, action, **fields)
-    return raised.value.code
-
-
-def key_metadata(kms, key_id: str) -> kms_models.KeyMetadata:
-    return call(kms, "DescribeKey", KeyId=key_id).KeyMetadata
+    return cam_for(server)
 
 
 def b64(data: bytes) -> str:
@@ -180,7 +150,7 @@ def field_error(page: Page, form: str, name: str):
 def audit_rows(server: LiveKinko) -> list[dict]:
     """Every audit event in the server's database, oldest first (read with manage.py, beside the server)."""
     out = manage_py(
-        env_of(server),
+        manage_env(server),
         "shell",
         "--verbosity",
         "0",
@@ -422,7 +392,7 @@ def test_deleting_imported_material_leaves_the_key_waiting_and_reimporting_it_de
     page.locator("#delete-material").click()
     expect(page.locator("#key-state")).to_have_text("PendingImport")
     assert key_metadata(kms, key_id).KeyState == "PendingImport"
-    assert error_code(kms, "Decrypt", CiphertextBlob=blob).startswith("ResourceUnavailable")
+    assert code_of(kms, "Decrypt", CiphertextBlob=blob).startswith("ResourceUnavailable")
     again = tmp_path / "again"
     again.mkdir()
     start_import(page, key_id, "RSAES_OAEP_SHA_256")
@@ -467,8 +437,7 @@ def test_rotate_now_makes_new_material_and_data_encrypted_before_still_decrypts(
 
 
 def tagged(kms, key_id: str, tag_key: str, values: list[str]) -> bool:
-    tag_filter = kms_models.TagFilter()
-    tag_filter.TagKey, tag_filter.TagValue = tag_key, values
+    tag_filter = {"TagKey": tag_key, "TagValue": values}
     listed = call(kms, "ListKeyDetail", Limit=200, TagFilters=[tag_filter]).KeyMetadatas or []
     return key_id in [key.KeyId for key in listed]
 
@@ -521,7 +490,7 @@ def test_the_disable_confirmation_shows_the_objects_that_depend_on_the_key(page,
     page.locator("#disable-key").click()
     expect(status_message(page)).to_contain_text("The key is disabled")
     assert key_metadata(kms, key_id).KeyState == "Disabled"
-    assert error_code(kms, "Encrypt", KeyId=key_id, Plaintext=b64(b"no")) == "ResourceUnavailable.CmkDisabled"
+    assert code_of(kms, "Encrypt", KeyId=key_id, Plaintext=b64(b"no")) == "ResourceUnavailable.CmkDisabled"
 
 
 # -- who may do what; what is missing --------------------------------------------------------------------------
@@ -543,8 +512,8 @@ def test_a_read_only_sub_user_sees_the_key_but_no_control_to_change_it(contexts,
     call(cam, "AttachUserPolicy", PolicyId=policy_id, AttachUin=added.Uin)
     with checked(contexts(f"{name}@{APPID}", password), guard) as page:
         read_only_pages(page, key_id)
-    own = kms_client.KmsClient(credential.Credential(added.SecretId, added.SecretKey), REGION, profile(server))
-    assert error_code(own, "DisableKey", KeyId=key_id) == "AuthFailure.UnauthorizedOperation"
+    own = kms_for(server, added.SecretId, added.SecretKey)
+    assert code_of(own, "DisableKey", KeyId=key_id) == "AuthFailure.UnauthorizedOperation"
     assert call(own, "DescribeKey", KeyId=key_id).KeyMetadata.KeyState == "Enabled"
 
 
@@ -589,7 +558,7 @@ def test_a_key_that_does_not_exist_gets_a_plain_sentence_not_a_refusal(page, gua
         "There is no KMS key with this id in your account. It may have been deleted."
     )
     expect(page.locator("body")).not_to_contain_text("Not allowed")
-    assert error_code(kms, "DescribeKey", KeyId=missing) == "ResourceUnavailable.CmkNotFound"
+    assert code_of(kms, "DescribeKey", KeyId=missing) == "ResourceUnavailable.CmkNotFound"
 
 
 # -- a phone, Japanese ----------------------------------------------------------------------------------------

@@ -9,13 +9,10 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 from tencentcloud.cam.v20190116 import cam_client
-from tencentcloud.cam.v20190116 import models as cam_models
-from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
-from tencentcloud.common.profile.client_profile import ClientProfile
-from tencentcloud.common.profile.http_profile import HttpProfile
 
 from tests.live import APPID, cos_client
+from tests.protocol.api3 import call, cam_for
 
 KEY = "ページ<script>.html"
 # The console's CSP allows scripts from its own origin only, so the page loads its script from a second object,
@@ -31,15 +28,12 @@ fetch("/api/v1/cam/users/", {method: "POST", credentials: "same-origin",
 
 @pytest.fixture(scope="module")
 def cam(kinko) -> cam_client.CamClient:
-    profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=f"127.0.0.1:{kinko.port}"))
-    return cam_client.CamClient(credential.Credential(kinko.secret_id, kinko.secret_key), "", profile)
+    return cam_for(kinko)
 
 
 def user_exists(cam, name: str) -> bool:
-    request = cam_models.GetUserRequest()
-    request.Name = name
     try:
-        cam.GetUser(request)
+        call(cam, "GetUser", Name=name)
     except TencentCloudSDKException as exc:
         assert exc.code == "ResourceNotFound.UserNotExist", exc
         return False
@@ -61,9 +55,7 @@ def trap(kinko, cam):
         client.delete_object(Bucket=bucket, Key=key)
     client.delete_bucket(Bucket=bucket)
     if user_exists(cam, minted):
-        request = cam_models.DeleteUserRequest()
-        request.Name, request.Force = minted, 1
-        cam.DeleteUser(request)
+        call(cam, "DeleteUser", Name=minted, Force=1)
 
 
 def open_download(page: Page, bucket: str):

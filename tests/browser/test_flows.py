@@ -14,15 +14,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from playwright.sync_api import Page, expect
 from tencentcloud.cam.v20190116 import cam_client
-from tencentcloud.cam.v20190116 import models as cam_models
-from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
-from tencentcloud.common.profile.client_profile import ClientProfile
-from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.kms.v20190118 import kms_client
-from tencentcloud.kms.v20190118 import models as kms_models
 
-from tests.live import APPID, REGION, LiveKinko, cos_client
+from tests.live import APPID, REGION, cos_client
+from tests.protocol.api3 import call, cam_for, key_metadata, kms_for
 
 COS_ROLE = "COS_QcsRole"
 COS_ROLE_POLICY = "QcloudKMSAccessForCOSRole"
@@ -42,31 +38,14 @@ WIZARD_STEPS = ["Role entity", "Service", "Policies", "Tags", "Name", "Review", 
 # -- SDK clients ---------------------------------------------------------------------------------------------
 
 
-def profile(kinko: LiveKinko) -> ClientProfile:
-    return ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=f"127.0.0.1:{kinko.port}"))
-
-
 @pytest.fixture(scope="module")
 def kms(kinko) -> kms_client.KmsClient:
-    return kms_client.KmsClient(credential.Credential(kinko.secret_id, kinko.secret_key), REGION, profile(kinko))
+    return kms_for(kinko)
 
 
 @pytest.fixture(scope="module")
 def cam(kinko) -> cam_client.CamClient:
-    return cam_client.CamClient(credential.Credential(kinko.secret_id, kinko.secret_key), "", profile(kinko))
-
-
-def call(client, action: str, **fields):
-    """One SDK call by action name, e.g. call(kms, "DescribeKey", KeyId=...)."""
-    models = kms_models if isinstance(client, kms_client.KmsClient) else cam_models
-    request = getattr(models, f"{action}Request")()
-    for name, value in fields.items():
-        setattr(request, name, value)
-    return getattr(client, action)(request)
-
-
-def key_metadata(kms, key_id: str) -> kms_models.KeyMetadata:
-    return call(kms, "DescribeKey", KeyId=key_id).KeyMetadata
+    return cam_for(kinko)
 
 
 def attached_role_policies(cam, role_name: str) -> list[str]:

@@ -72,6 +72,10 @@ def code_of(client, action: str, **params) -> str:
     return error_of(client, action, **params).code
 
 
+def key_metadata(client: kms_client.KmsClient, key_id: str) -> kms.KeyMetadata:
+    return call(client, "DescribeKey", KeyId=key_id).KeyMetadata
+
+
 def document(*statements: dict) -> str:
     return json.dumps({"version": "2.0", "statement": list(statements)})
 

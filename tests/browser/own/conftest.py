@@ -5,14 +5,11 @@
 import uuid
 
 import pytest
-from tencentcloud.common import credential
-from tencentcloud.common.profile.client_profile import ClientProfile
-from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.kms.v20190118 import kms_client
-from tencentcloud.kms.v20190118 import models as kms_models
 
 from tests.browser.conftest import manage_env
-from tests.live import REGION, cos_client, manage_py, running_kinko
+from tests.live import cos_client, manage_py, running_kinko
+from tests.protocol.api3 import kms_for
 
 OPERATOR = ("own-operator", f"own-{uuid.uuid4().hex}")
 
@@ -44,12 +41,4 @@ def cos(kinko):
 
 @pytest.fixture(scope="module")
 def kms(kinko) -> kms_client.KmsClient:
-    profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=f"127.0.0.1:{kinko.port}"))
-    return kms_client.KmsClient(credential.Credential(kinko.secret_id, kinko.secret_key), REGION, profile)
-
-
-def kms_call(client, action: str, **fields):
-    request = getattr(kms_models, f"{action}Request")()
-    for name, value in fields.items():
-        setattr(request, name, value)
-    return getattr(client, action)(request)
+    return kms_for(kinko)

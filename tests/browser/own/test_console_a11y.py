@@ -12,8 +12,9 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import SCREENSHOTS, PageGuard, sign_in
-from tests.browser.own.conftest import OPERATOR, kms_call
+from tests.browser.own.conftest import OPERATOR
 from tests.live import APPID
+from tests.protocol.api3 import call
 
 PHONE = {"width": 390, "height": 844}
 LONG_KEY = "reports/2026/quarterly-encryption-summary-for-the-storage-team-final-version-two.pdf"
@@ -35,8 +36,8 @@ def site(context, cos, kms) -> dict[str, str]:
         cos.create_bucket(Bucket=bucket)
         for key in ("short.txt", LONG_KEY):
             cos.put_object(Bucket=bucket, Key=key, Body=b"a11y", ServerSideEncryption="AES256")
-        key_id = kms_call(kms, "CreateKey", Alias=f"a11y-{uuid.uuid4().hex[:6]}").KeyId
-        external = kms_call(kms, "CreateKey", Alias=f"ext-{uuid.uuid4().hex[:6]}", Type=2).KeyId
+        key_id = call(kms, "CreateKey", Alias=f"a11y-{uuid.uuid4().hex[:6]}").KeyId
+        external = call(kms, "CreateKey", Alias=f"ext-{uuid.uuid4().hex[:6]}", Type=2).KeyId
         page.goto(f"/buckets/{bucket}/?prefix=reports/")
         page.locator('select[name="sse"]').select_option("AES256")
         page.get_by_label("Every object under the prefix").check()
@@ -159,12 +160,12 @@ def test_a_phone_can_delete_a_bucket_and_disable_a_key(phone_page, site, cos, km
     expect(page.locator("p.message")).to_be_visible()
     assert bucket not in [b["Name"] for b in cos.list_buckets()["Buckets"]["Bucket"]]
 
-    key_id = kms_call(kms, "CreateKey", Alias=f"phone-{uuid.uuid4().hex[:6]}").KeyId
+    key_id = call(kms, "CreateKey", Alias=f"phone-{uuid.uuid4().hex[:6]}").KeyId
     page.goto(f"/kms/keys/{key_id}/")
     page.locator("#disable-key-open").click()
     page.locator("#disable-key").click()
     expect(page.locator("#key-state")).to_have_text("Disabled")
-    assert kms_call(kms, "DescribeKey", KeyId=key_id).KeyMetadata.KeyState == "Disabled"
+    assert call(kms, "DescribeKey", KeyId=key_id).KeyMetadata.KeyState == "Disabled"
     assert sideways_overflow(page)[0] <= PHONE["width"]
 
 
@@ -281,7 +282,7 @@ def test_japanese_key_states_job_states_kinds_and_dates(japanese_page, site, kms
     row = page.locator("#keys tr", has_text=site["key_id"])
     expect(row.locator("td").nth(3)).to_have_text("有効")
     expect(row).to_contain_text(re.compile(r"\d{4}年\d{1,2}月\d{1,2}日"))
-    assert kms_call(kms, "DescribeKey", KeyId=site["key_id"]).KeyMetadata.KeyState == "Enabled"
+    assert call(kms, "DescribeKey", KeyId=site["key_id"]).KeyMetadata.KeyState == "Enabled"
     page.goto(f"/kms/keys/{site['external']}/")
     expect(page.locator("#key-state")).to_have_text("インポート待ち")
     page.goto("/jobs/")

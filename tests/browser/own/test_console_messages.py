@@ -10,12 +10,12 @@ from playwright.sync_api import expect
 from qcloud_cos.cos_exception import CosServiceError
 
 from tests.browser.conftest import sign_in
-from tests.browser.own.conftest import kms_call
 from tests.live import APPID, REGION
+from tests.protocol.api3 import call
 
 
 def test_a_bucket_with_sse_kms_before_the_kms_is_activated_says_so_and_offers_activate_kms(page, kms, cos):
-    assert not kms_call(kms, "GetServiceStatus").ServiceEnabled
+    assert not call(kms, "GetServiceStatus").ServiceEnabled
     short = f"early{uuid.uuid4().hex[:8]}"
     page.goto("/buckets/")
     form = page.locator("#create-bucket")
@@ -33,7 +33,7 @@ def test_a_bucket_with_sse_kms_before_the_kms_is_activated_says_so_and_offers_ac
     expect(page).to_have_url(re.compile(r"/kms/$"))
     page.get_by_role("button", name="Activate the KMS").click()
     expect(page.locator("#keys")).to_be_visible()
-    assert kms_call(kms, "GetServiceStatus").ServiceEnabled
+    assert call(kms, "GetServiceStatus").ServiceEnabled
 
 
 def test_a_missing_object_is_a_404_page_titled_no_such_object_with_a_link_back(page, guard, cos, bucket):
@@ -56,7 +56,7 @@ def activated(context, kms) -> None:
     """The KMS on and COS_QcsRole made, through their buttons (the first test of the module saw the KMS off)."""
     page = context.new_page()
     try:
-        if not kms_call(kms, "GetServiceStatus").ServiceEnabled:
+        if not call(kms, "GetServiceStatus").ServiceEnabled:
             page.goto("/kms/")
             page.get_by_role("button", name="Activate the KMS").click()
             expect(page.locator("#keys")).to_be_visible()
@@ -80,9 +80,9 @@ def test_a_missing_key_is_a_404_page_titled_no_such_key(page, guard, kms, activa
 
 
 def test_downloading_an_object_whose_key_is_disabled_says_the_key_is_disabled(page, guard, kms, cos, bucket, activated):
-    key_id = kms_call(kms, "CreateKey", Alias=f"off-{uuid.uuid4().hex[:6]}").KeyId
+    key_id = call(kms, "CreateKey", Alias=f"off-{uuid.uuid4().hex[:6]}").KeyId
     cos.put_object(Bucket=bucket, Key="locked.txt", Body=b"locked", ServerSideEncryption="cos/kms", SSEKMSKeyId=key_id)
-    kms_call(kms, "DisableKey", KeyId=key_id)
+    call(kms, "DisableKey", KeyId=key_id)
     guard.expect_status(400, r"/download/locked\.txt$")
     page.goto(f"/buckets/{bucket}/download/locked.txt")
     expect(page.get_by_role("heading", level=1)).to_have_text("The key is disabled")

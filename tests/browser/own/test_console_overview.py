@@ -8,8 +8,8 @@ import uuid
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import sign_in
-from tests.browser.own.conftest import kms_call
 from tests.live import APPID
+from tests.protocol.api3 import call
 
 CHARTS = ("bytes", "objects", "requests", "kms")
 
@@ -29,10 +29,10 @@ def test_a_fresh_overview_says_no_data_yet_for_every_chart_and_offers_to_activat
         expect(page.locator(f"#chart-{chart} svg")).to_have_count(0)
     expect(page.locator("#chart-bytes-empty")).to_have_text("No data yet: nothing has been stored.")
     expect(page.locator("#no-running-jobs")).to_be_visible()
-    assert not kms_call(kms, "GetServiceStatus").ServiceEnabled
+    assert not call(kms, "GetServiceStatus").ServiceEnabled
     page.locator("#kms-off").get_by_role("button", name="Activate KMS").click()
     expect(page).to_have_url(re.compile(r"/kms/$"))
-    assert kms_call(kms, "GetServiceStatus").ServiceEnabled
+    assert call(kms, "GetServiceStatus").ServiceEnabled
 
 
 def test_the_charts_show_what_was_stored_requested_and_encrypted_today(page, cos, kms):
@@ -40,7 +40,7 @@ def test_the_charts_show_what_was_stored_requested_and_encrypted_today(page, cos
     make_role = page.get_by_role("button", name="Create the COS service role")
     if make_role.count():
         make_role.click()
-    if not kms_call(kms, "GetServiceStatus").ServiceEnabled:
+    if not call(kms, "GetServiceStatus").ServiceEnabled:
         page.goto("/kms/")
         page.get_by_role("button", name="Activate the KMS").click()
     bucket = f"charts{uuid.uuid4().hex[:8]}-{APPID}"
@@ -49,7 +49,7 @@ def test_the_charts_show_what_was_stored_requested_and_encrypted_today(page, cos
     cos.put_object(Bucket=bucket, Key="kms.bin", Body=b"y" * 500, ServerSideEncryption="cos/kms")
     head = cos.head_object(Bucket=bucket, Key="kms.bin")
     assert head["x-cos-server-side-encryption"] == "cos/kms"
-    alias = kms_call(kms, "DescribeKey", KeyId=head["x-cos-server-side-encryption-cos-kms-key-id"]).KeyMetadata.Alias
+    alias = call(kms, "DescribeKey", KeyId=head["x-cos-server-side-encryption-cos-kms-key-id"]).KeyMetadata.Alias
     assert cos.get_object(Bucket=bucket, Key="kms.bin")["Body"].get_raw_stream().read() == b"y" * 500
 
     page.goto("/")
