@@ -199,6 +199,10 @@ def _envelope_fields(upload: MultipartUpload) -> dict:
 
 
 def abort_multipart_upload(upload: MultipartUpload) -> None:
+    service.freeing_space(functools.partial(_abort_multipart_upload, upload))
+
+
+def _abort_multipart_upload(upload: MultipartUpload) -> None:
     with transaction.atomic():
         blobs = list(upload.parts.values_list("blob", flat=True))
         deleted, _ = MultipartUpload.objects.filter(pk=upload.pk).delete()

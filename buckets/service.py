@@ -2,15 +2,14 @@
 
 import contextlib
 import dataclasses
-import errno
 import functools
 import logging
 import re
 import secrets
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
@@ -27,6 +26,7 @@ from .digest import ContentDigest
 from .models import Bucket, ObjectSegment, SseMode, StoredObject
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_OBJECT_BYTES = 5 * 1024**3
 MAX_KEY_BYTES = 850
@@ -54,15 +54,38 @@ class ObjectAttributes:
     storage_class: str = "STANDARD"
 
 
+DATABASE_FULL_MESSAGE = "No space left on the device that holds the database: the change was not kept."
+
+
+def database_full(exc: BaseException) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL): the database file or its journal could not grow."""
+    return isinstance(exc, OperationalError) and "database or disk is full" in str(exc)
+
+
 @contextlib.contextmanager
 def disk_full_is_unavailable() -> Iterator[None]:
-    """A database that cannot grow (SQLite's "database or disk is full") answers 503, like a full blob disk."""
+    """A database that cannot grow answers 503 ServiceUnavailable, like a full blob disk."""
     try:
         yield
     except OperationalError as exc:
-        if "full" not in str(exc):
+        if not database_full(exc):
             raise
-        raise storage.no_space(OSError(errno.ENOSPC, str(exc))) from None
+        raise storage.no_space(exc, DATABASE_FULL_MESSAGE) from None
+
+
+def freeing_space(delete: Callable[[], T]) -> T:
+    """Run a delete; on a full disk, release the space reserve (storage.RESERVE_BYTES) and run it once more, so
+    space can always be freed through the API. A delete with room to spare puts the reserve back."""
+    try:
+        with disk_full_is_unavailable():
+            result = delete()
+    except errors.ServiceUnavailable:
+        if not storage.release_reserve():
+            raise
+        with disk_full_is_unavailable():
+            return delete()
+    storage.keep_reserve()
+    return result
 
 
 # -- buckets ----------------------------------------------------------------------------------------------
@@ -407,7 +430,11 @@ def read_object(
 
 
 def delete_object(bucket: Bucket, key: str) -> None:
-    with disk_full_is_unavailable(), transaction.atomic():
+    freeing_space(functools.partial(_delete_object, bucket, key))
+
+
+def _delete_object(bucket: Bucket, key: str) -> None:
+    with transaction.atomic():
         obj = StoredObject.objects.select_for_update().filter(bucket=bucket, key=key).first()
         if obj is not None:
             _discard_after_commit(obj)

@@ -42,15 +42,50 @@ def _fsync_dir(path: Path) -> None:
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 NO_SPACE_MESSAGE = "No space left on the device that holds the object data: the write was not kept."
 _no_space_logged = False
+# Room held back in the data dir (where the SQLite database lives) in a file of its own, so that a full disk can
+# still record deletes (release_reserve): the database needs a little space to write down what frees the rest.
+RESERVE_FILE = "space-reserve"
+RESERVE_BYTES = 4 * 1024 * 1024
 
 
-def no_space(exc: OSError) -> errors.ServiceUnavailable:
+def no_space(exc: Exception, message: str = NO_SPACE_MESSAGE) -> errors.ServiceUnavailable:
     """The 503 for a full disk; the first one per process is logged with its traceback, later ones are not."""
     global _no_space_logged
     if not _no_space_logged:
         _no_space_logged = True
         log.warning("storage: no space left on the device (logged once)", exc_info=exc)
-    return errors.ServiceUnavailable(NO_SPACE_MESSAGE)
+    return errors.ServiceUnavailable(message)
+
+
+def free_bytes(path: Path) -> int:
+    stats = os.statvfs(path)
+    return stats.f_bavail * stats.f_frsize
+
+
+def keep_reserve() -> None:
+    """Put the space reserve back when it is gone and the disk has room for it beyond KINKO_MIN_FREE_BYTES."""
+    final = Path(settings.DATA_DIR) / RESERVE_FILE
+    if final.exists() or free_bytes(final.parent) < RESERVE_BYTES + settings.KINKO_MIN_FREE_BYTES:
+        return
+    tmp = final.with_name(f".{RESERVE_FILE}-{uuid.uuid4().hex}")
+    try:
+        with open(tmp, "xb") as file:
+            os.posix_fallocate(file.fileno(), 0, RESERVE_BYTES)
+        os.replace(tmp, final)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno not in NO_SPACE:
+            raise
+
+
+def release_reserve() -> bool:
+    """Give the reserve's room back to the disk (a delete needs it); False when there was none to give."""
+    try:
+        (Path(settings.DATA_DIR) / RESERVE_FILE).unlink()
+    except FileNotFoundError:
+        return False
+    log.warning("storage: the disk is full; released the %d-byte space reserve to record a delete", RESERVE_BYTES)
+    return True
 
 
 class BlobWriter:
@@ -64,6 +99,7 @@ class BlobWriter:
         self.blob_id = uuid.uuid4().hex
         tmp_dir = root() / TMP_DIR
         tmp_dir.mkdir(parents=True, exist_ok=True)
+        keep_reserve()  # a new blob never takes the room the reserve can have back
         self._tmp = tmp_dir / f"{self.blob_id}.part"
         try:
             self._file = open(self._tmp, "xb", buffering=0)  # noqa: SIM115 - closed by commit/abort

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from buckets import storage
 from console import supervision
 from console.celery import app as celery_app
 
@@ -39,8 +40,7 @@ CHECKS = {"database": check_database, "storage": check_storage, "broker": check_
 
 def low_space() -> str | None:
     """Why the data dir is short of space (below KINKO_MIN_FREE_BYTES), or None."""
-    stats = os.statvfs(settings.DATA_DIR)
-    free = stats.f_bavail * stats.f_frsize
+    free = storage.free_bytes(settings.DATA_DIR)
     if free < settings.KINKO_MIN_FREE_BYTES:
         reserve = settings.KINKO_MIN_FREE_BYTES
         return f"free space: {free} bytes left in the data dir, below KINKO_MIN_FREE_BYTES={reserve}"

@@ -17,7 +17,7 @@ API_PREFIX = "/api/"
 def healthz(request: HttpRequest) -> JsonResponse:
     failed = health.failing_checks()
     if failed:
-        return JsonResponse({"status": "unavailable", "failing": failed}, status=503)
+        return _not_an_error(JsonResponse({"status": "unavailable", "failing": failed}, status=503))
     return JsonResponse({"status": "ok"})
 
 
@@ -25,8 +25,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def readyz(request: HttpRequest) -> JsonResponse:
     reasons = health.readiness_reasons()
     if reasons:
-        return JsonResponse({"status": "not ready", "reasons": reasons}, status=503)
+        return _not_an_error(JsonResponse({"status": "not ready", "reasons": reasons}, status=503))
     return JsonResponse({"status": "ready"})
+
+
+def _not_an_error(response: JsonResponse) -> JsonResponse:
+    """A 503 of a health probe is the state it reports, polled every few seconds: the access log line is enough,
+    never an ERROR of django.request per probe."""
+    response._has_been_logged = True  # Django's own mark (django.utils.log.log_response) for "already logged"
+    return response
 
 
 def _is_api(request: HttpRequest) -> bool:

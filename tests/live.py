@@ -71,9 +71,11 @@ def running_kinko(
     workers: int = 2,
     threads: int = 4,
     prepare: Callable[[dict[str, str]], None] | None = None,
+    log_path: Path | None = None,
 ) -> Iterator[LiveKinko]:
     """A real server on free ports, exactly as `make run` starts it (migrate, bootstrap, `manage.py serve`), with
-    its own data dir; `prepare(env)` runs manage.py steps before it serves. Stopped on exit."""
+    its own data dir; `prepare(env)` runs manage.py steps before it serves. Its log goes to `log_path` (else
+    server.log in the data dir). Stopped on exit."""
     port = free_port()
     https_port = free_port() if https else 0
     full_env = {name: value for name, value in os.environ.items() if name not in drop}
@@ -83,7 +85,7 @@ def running_kinko(
     if prepare is not None:
         prepare(full_env)
     creds = json.loads(manage_py(full_env, "credentials", "--json"))
-    log_path = data_dir / "server.log"
+    log_path = log_path or data_dir / "server.log"
     serve = ["serve", "--no-worker", "--port", str(port), "--https-port", str(https_port)]
     serve += ["--workers", str(workers), "--threads", str(threads)]
     with open(log_path, "w") as log:

@@ -99,7 +99,8 @@ def handle(request: HttpRequest, target: CosTarget) -> HttpResponse:
         principal = auth.authenticate(
             request.method, "/" + target.key, list(request.GET.items()), headers, selectors=selection.selectors
         )
-        response = operation(CosRequest(request, target, principal, request_id))
+        with service.disk_full_is_unavailable():  # any write's database, not only an object's, may be full
+            response = operation(CosRequest(request, target, principal, request_id))
     except errors.CosError as exc:
         log.info("COS %s %s -> %s %s", request.method, printable(target.resource), exc.status, exc.code)
         response = error_response(exc, target, request_id, request.method)

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 import gate
+from buckets import service, storage
 from buckets.errors import CosError
 from core.apierror import ApiError
 
@@ -74,6 +75,8 @@ def _first_code(detail) -> str:
 def handle_exception(exc, context):
     if isinstance(exc, gate.Denied):
         return Response({"code": DENIED, "detail": exc.reason}, status=status.HTTP_403_FORBIDDEN)
+    if service.database_full(exc):
+        exc = storage.no_space(exc, service.DATABASE_FULL_MESSAGE)  # a write the full disk refused: 503
     if isinstance(exc, CosError):
         return Response({"code": exc.code, "detail": exc.message}, status=exc.status)
     if isinstance(exc, ApiError):
