@@ -359,8 +359,11 @@ def object_blobs(obj: StoredObject) -> list[tuple[str, int]]:
     return list(obj.segments.order_by("number").values_list("blob", "size_bytes"))
 
 
-def open_object(obj: StoredObject, keys: sse.ObjectKeys, first: int, length: int) -> storage.ObjectReader:
-    """A reader of plaintext bytes [first, first + length), the blobs' data keys unwrapped with `keys`."""
+def open_object(
+    obj: StoredObject, keys: sse.ObjectKeys, first: int, length: int, request_id: str = ""
+) -> storage.ObjectReader:
+    """A reader of plaintext bytes [first, first + length), the blobs' data keys unwrapped with `keys`. With the
+    `request_id` of a GET, corruption found once the response has started cuts it, logged as one line."""
     bucket_name = obj.bucket.name
     records = [obj] if obj.part_count == 0 else list(obj.segments.order_by("number"))
     blobs = []
@@ -370,11 +373,11 @@ def open_object(obj: StoredObject, keys: sse.ObjectKeys, first: int, length: int
             bytes(record.wrapped_key), record.kek_version, sse.identity(bucket_name, obj.key, blob_id)
         )
         blobs.append(storage.OpenBlob(blob_id, size, data_key))
+    label = f"{bucket_name}/{obj.key} (request {request_id})" if request_id else ""
     try:
-        return storage.ObjectReader(blobs, first, length)
-    except segments.CorruptObject as exc:
-        log.error("object %s/%s is corrupt: %s", bucket_name, obj.key, exc)
-        raise errors.InternalError("The object's stored data failed its integrity check.") from None
+        return storage.ObjectReader(blobs, first, length, label)
+    except segments.CorruptObject as exc:  # logged by the edge, with the request, as the 500 it answers
+        raise errors.InternalError(f"The object's stored data failed its integrity check: {exc}.") from None
 
 
 @dataclass
@@ -422,7 +425,7 @@ def read_object(
             return read
         first = 0 if span is None else span[0]
         try:
-            read.body = open_object(obj, keys, first, read.length)
+            read.body = open_object(obj, keys, first, read.length, request_id)
         except FileNotFoundError:
             continue
         return read

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from core.text import printable
+
 from . import errors, segments
 
 log = logging.getLogger(__name__)
@@ -188,8 +190,9 @@ class ObjectReader:
     further on raises mid-stream, which cuts the connection: a reader never receives wrong bytes.
     """
 
-    def __init__(self, blobs: list[OpenBlob], first: int, length: int) -> None:
+    def __init__(self, blobs: list[OpenBlob], first: int, length: int, label: str = "") -> None:
         self._file = None
+        self._label = label
         self._chunks = self._generate(blobs, first, length)
         self._head = next(self._chunks, None)
 
@@ -213,10 +216,21 @@ class ObjectReader:
             offset += blob.size
 
     def __iter__(self) -> Iterator[bytes]:
-        if self._head is not None:
-            head, self._head = self._head, None
-            yield head
-        yield from self._chunks
+        """With a label (a response's object and request), a fault found mid-stream is one ERROR line and a
+        connection reset, which the web server ends quietly: the response has started, cutting it is all that is
+        left. Without one (a copy), the fault itself is raised."""
+        try:
+            if self._head is not None:
+                head, self._head = self._head, None
+                yield head
+            yield from self._chunks
+        except segments.CorruptObject as exc:
+            if not self._label:
+                raise
+            log.error("object %s is corrupt: %s; the response was cut short", printable(self._label), exc)
+            raise ConnectionResetError(
+                errno.ECONNRESET, "the object's stored data failed its integrity check"
+            ) from None
 
     def close(self) -> None:
         if self._file is not None:

@@ -3,10 +3,7 @@ start a forged line or send terminal escapes."""
 
 from gunicorn.glogging import Logger
 
-
-def printable(text: str) -> str:
-    """`text` with control, separator and unpaired surrogate characters backslash-escaped."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode() for c in text)
+from core.text import printable
 
 
 class EscapingLogger(Logger):

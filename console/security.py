@@ -113,9 +113,12 @@ class BrowserSecurityMiddleware:
 
 
 class WithoutTraceback(logging.Filter):
-    """Drops the traceback of a record: a refused Host header or another bad request is logged as one line."""
+    """Drops the traceback of a record: a refused Host header or another bad request is logged as one line, and
+    as a WARNING at most (Django says ERROR): the client's mistake, not the server's."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
         record.exc_info = None
         record.exc_text = None
         record.stack_info = None

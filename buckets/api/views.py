@@ -17,6 +17,7 @@ import gate
 from buckets import acl, conditions, errors, multipart, service, sse, usage
 from buckets.models import Bucket, StoredObject
 from core.db import one
+from core.text import printable
 from roles import policy
 from roles.principal import Principal
 
@@ -83,12 +84,6 @@ class CosRequest:
 Operation = Callable[[CosRequest], HttpResponse]
 
 
-def printable(text: str) -> str:
-    """`text` for a log line: control, separator and unpaired surrogate characters escaped, so a key cannot forge
-    or colour lines."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode() for c in text)
-
-
 def handle(request: HttpRequest, target: CosTarget) -> HttpResponse:
     """Entry point for every COS XML request (see console.routing): the operation table first, then the signature
     (which must cover what the table read), then the operation."""
@@ -102,7 +97,19 @@ def handle(request: HttpRequest, target: CosTarget) -> HttpResponse:
         with service.disk_full_is_unavailable():  # any write's database, not only an object's, may be full
             response = operation(CosRequest(request, target, principal, request_id))
     except errors.CosError as exc:
-        log.info("COS %s %s -> %s %s", request.method, printable(target.resource), exc.status, exc.code)
+        # One line per refusal; an internal error (tampered or missing data) is the server's problem: ERROR.
+        level, detail = (logging.ERROR, f": {exc.message}") if exc.status == 500 else (logging.INFO, "")
+        resource = printable(target.resource)
+        log.log(
+            level,
+            "COS %s %s -> %s %s%s (request %s)",
+            request.method,
+            resource,
+            exc.status,
+            exc.code,
+            detail,
+            request_id,
+        )
         response = error_response(exc, target, request_id, request.method)
     except Exception:
         log.exception("COS %s %s failed", request.method, printable(target.resource))

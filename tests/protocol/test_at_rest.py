@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -400,6 +401,25 @@ def test_the_server_keeps_serving_after_a_tampered_read(kinko, cos, rest_bucket)
     verdict(cos, rest_bucket, stored)
     cos.put_object(Bucket=rest_bucket, Key="tamper/after", Body=b"still here")
     assert body_of(cos.get_object(Bucket=rest_bucket, Key="tamper/after")) == b"still here"
+
+
+REQUEST_ID = r"\(request [A-Za-z0-9+/]{22}\)"
+
+
+@pytest.mark.parametrize(("size", "segment"), [(SMALL, 2), (LARGE, 20)], ids=["before-the-response", "mid-stream"])
+def test_a_tampered_read_logs_one_error_line_naming_the_object_and_request(kinko, cos, rest_bucket, size, segment):
+    stored = store(kinko, cos, rest_bucket, size)
+    flip_byte(stored.blob, segment_offset(segment) + 5)
+    before = len(kinko.log())  # what earlier tests made the shared server log is theirs
+    assert verdict(cos, rest_bucket, stored) in DETECTED
+    cos.head_object(Bucket=rest_bucket, Key=stored.key)  # answered after the GET's lines were written
+    written = kinko.log()[before:]
+    lines = [line for line in written.splitlines() if stored.key in line and f'"GET /{stored.key}"' not in line]
+    lines = [line for line in lines if " HEAD " not in line and f'"HEAD /{stored.key}"' not in line]
+    assert len(lines) == 1, lines
+    assert " ERROR " in lines[0] and ("integrity check" in lines[0] or "is corrupt" in lines[0]), lines
+    assert rest_bucket in lines[0] and re.search(REQUEST_ID, lines[0]), lines
+    assert "Traceback" not in written
 
 
 def test_a_stored_blob_is_as_long_as_the_format_says(kinko, cos, rest_bucket):
