@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from celery import current_app
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from core.db import one
@@ -34,6 +34,7 @@ HEARTBEAT = LEASE / 3  # how often a working worker renews the lease of the clai
 BATCH = 50
 ENUMERATION_BATCH = 2000
 WORKERS_PER_JOB = 2
+UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 def _target(bucket: Bucket, sse_mode: str, kms_key_id: str | None) -> sse.SseRequest:
@@ -218,6 +219,23 @@ def _finish(job: Job, now: datetime.datetime) -> None:
     ).update(status=status, finished_at=now)
 
 
+def progress() -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+    """Jobs by (kind, status), and the items of the jobs not finished yet by (kind, state): done, failed, skipped
+    and remaining. Two aggregate queries."""
+    jobs = {
+        (row["kind"], row["status"]): row["n"] for row in Job.objects.values("kind", "status").annotate(n=Count("id"))
+    }
+    items: dict[tuple[str, str], int] = {}
+    sums = Job.objects.filter(status__in=UNFINISHED).values("kind")
+    for row in sums.annotate(total=Sum("total"), done=Sum("done"), failed=Sum("failed"), skipped=Sum("skipped")):
+        finished = 0
+        for state in ("done", "failed", "skipped"):
+            items[(row["kind"], state)] = row[state]
+            finished += row[state]
+        items[(row["kind"], "remaining")] = max(row["total"] - finished, 0)
+    return jobs, items
+
+
 def reencrypt_object(bucket: Bucket, key: str, target: sse.SseRequest) -> tuple[str, str, int]:
     """Re-wrap one object's data keys for `target`, switching its row only if no client changed it meanwhile."""
     obj = one(StoredObject.objects.filter(bucket=bucket, key=key))
@@ -258,7 +276,7 @@ def resume_stalled_jobs(now: datetime.datetime | None = None) -> int:
     """Queue workers again for unfinished jobs whose claims all ran out (their workers died)."""
     now = now or timezone.now()
     resumed = 0
-    for job in Job.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]):
+    for job in Job.objects.filter(status__in=UNFINISHED):
         live = job.items.filter(state=JobItemState.CLAIMED, claimed_at__gte=now - LEASE).exists()
         if not live:
             _enqueue(job, WORKERS_PER_JOB)

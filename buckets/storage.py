@@ -15,6 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from core import metrics
 from core.text import printable
 
 from . import errors, segments
@@ -106,6 +107,7 @@ class BlobWriter:
         try:
             self._file = open(self._tmp, "xb", buffering=0)  # noqa: SIM115 - closed by commit/abort
         except OSError as exc:
+            metrics.count_storage_error("write", exc)
             if exc.errno in NO_SPACE:
                 raise no_space(exc) from None
             raise
@@ -114,6 +116,7 @@ class BlobWriter:
         self._done = False
 
     def _no_space(self, exc: OSError) -> Exception:
+        metrics.count_storage_error("write", exc)
         if exc.errno not in NO_SPACE:
             return exc
         self.abort()  # nothing partial is kept
@@ -170,7 +173,11 @@ class BlobWriter:
 
 
 def open_blob(blob_id: str):
-    return open(blob_path(blob_id), "rb", buffering=0)  # noqa: SIM115 - the caller owns the handle
+    try:
+        return open(blob_path(blob_id), "rb", buffering=0)  # noqa: SIM115 - the caller owns the handle
+    except OSError as exc:
+        metrics.count_storage_error("read", exc)
+        raise
 
 
 @dataclass(frozen=True)
@@ -209,6 +216,9 @@ class ObjectReader:
             self._file = open_blob(blob.blob_id)
             try:
                 yield from segments.decrypt_range(self._file, blob.blob_id, blob.data_key, blob.size, start, take)
+            except OSError as exc:
+                metrics.count_storage_error("read", exc)
+                raise
             finally:
                 self.close()
             first += take

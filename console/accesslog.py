@@ -1,8 +1,10 @@
 """gunicorn's access log with every field escaped: a request path (decoded, so `%0D%0A` is a real CR LF) cannot
-start a forged line or send terminal escapes."""
+start a forged line or send terminal escapes. It sees every answered request once its last byte is sent, so it is
+also where the request metrics are recorded (core.metrics)."""
 
 from gunicorn.glogging import Logger
 
+from core import metrics
 from core.text import printable
 
 
@@ -10,3 +12,7 @@ class EscapingLogger(Logger):
     def atoms(self, resp, req, environ, request_time) -> dict:
         atoms = super().atoms(resp, req, environ, request_time)
         return {name: printable(value) if isinstance(value, str) else value for name, value in atoms.items()}
+
+    def access(self, resp, req, environ, request_time) -> None:
+        metrics.observe_request(environ, resp.status_code, request_time.total_seconds(), resp.sent)
+        super().access(resp, req, environ, request_time)

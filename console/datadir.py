@@ -4,6 +4,7 @@ tightens what an older version or another tool left behind. Nothing here imports
 
 import os
 import secrets
+import shutil
 from pathlib import Path
 
 PRIVATE_UMASK = 0o077
@@ -18,6 +19,13 @@ def restrict_umask() -> None:
 
 def ensure_private_dir(path: Path) -> None:
     path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+
+
+def empty_private_dir(path: Path) -> Path:
+    """`path` as a new, empty 0700 folder: whatever was there before is removed."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(mode=DIR_MODE, parents=True)
+    return path
 
 
 def tighten(root: Path, *, skip_if_private: tuple[Path, ...] = ()) -> None:

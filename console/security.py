@@ -1,6 +1,8 @@
 """Transport and browser security: X-Forwarded-* believed only from KINKO_TRUSTED_PROXIES, HSTS and Secure cookies
-whenever the request came over TLS, CSP and referrer policy on console pages, and concise security log lines."""
+whenever the request came over TLS, CSP and referrer policy on console pages, who may read /metrics, and concise
+security log lines."""
 
+import hmac
 import ipaddress
 import logging
 from collections.abc import Callable
@@ -79,6 +81,18 @@ class TrustedProxyMiddleware:
             if not self.is_trusted(address):
                 break
         return client
+
+
+def may_read_metrics(request: HttpRequest) -> bool:
+    """A client at an address KINKO_METRICS_ALLOW lists (REMOTE_ADDR, as TrustedProxyMiddleware left it), or one
+    sending `Authorization: Bearer <KINKO_METRICS_TOKEN>` from anywhere."""
+    token = settings.KINKO_METRICS_TOKEN
+    sent = request.META.get("HTTP_AUTHORIZATION", "")
+    if token and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        return True
+    address = _address(request.META.get("REMOTE_ADDR", ""))
+    allowed = (ipaddress.ip_network(entry, strict=False) for entry in settings.KINKO_METRICS_ALLOW)
+    return address is not None and any(address in network for network in allowed)
 
 
 class TransportSecurityMiddleware:

@@ -30,8 +30,8 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
 
 
-def env_networks(name: str) -> list[str]:
-    entries = env_list(name, "")
+def env_networks(name: str, default: str = "") -> list[str]:
+    entries = env_list(name, default)
     for entry in entries:
         try:
             ipaddress.ip_network(entry, strict=False)
@@ -70,6 +70,12 @@ KINKO_MAX_SIGNATURE_SECONDS = env_int("KINKO_MAX_SIGNATURE_SECONDS", 7 * 86400)
 KINKO_COS_DOMAIN = os.environ.get("KINKO_COS_DOMAIN", "myqcloud.com")
 # Addresses whose X-Forwarded-* headers are believed (a reverse proxy such as nginx); nobody's by default.
 KINKO_TRUSTED_PROXIES = env_networks("KINKO_TRUSTED_PROXIES")
+# /metrics answers clients at these addresses (as KINKO_TRUSTED_PROXIES lets them be seen) and, from anywhere, a
+# request with `Authorization: Bearer <KINKO_METRICS_TOKEN>`; an empty list leaves only the token.
+KINKO_METRICS_ALLOW = env_networks("KINKO_METRICS_ALLOW", "127.0.0.0/8,::1")
+KINKO_METRICS_TOKEN = os.environ.get("KINKO_METRICS_TOKEN", "")
+# Where `manage.py serve` has its processes write their metrics (emptied at each start): PROMETHEUS_MULTIPROC_DIR.
+METRICS_DIR = DATA_DIR / "metrics"
 # Multipart uploads neither completed nor aborted within this many days are aborted.
 KINKO_MULTIPART_EXPIRY_DAYS = int(os.environ.get("KINKO_MULTIPART_EXPIRY_DAYS", "7"))
 

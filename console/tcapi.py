@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from rest_framework import serializers
 
 import gate
+from core import metrics
 from core.apierror import ApiError, error
 from core.db import one
 from roles.models import ApiKey
@@ -471,6 +472,7 @@ def handle(request: HttpRequest, now: float | None = None) -> HttpResponse:
     """Entry point for every API 3.0 call (see console.routing)."""
     request_id = str(uuid.uuid4())
     action_name = service = ""
+    named = ("api3", "unknown")  # a client's unregistered action is not a label of its own
     try:
         call = _raw_call(request)
         now = time.time() if now is None else now
@@ -493,6 +495,7 @@ def handle(request: HttpRequest, now: float | None = None) -> HttpResponse:
         registered = ACTIONS.get((service, action_name))
         if registered is None:
             raise error("InvalidAction", f"The action {action_name!r} does not exist.")
+        named = (service, action_name)
         params = validate(registered.params, _params(call), service)
         api_request = ApiRequest(
             principal, service, action_name, region, request_id, language, request_context(request)
@@ -507,4 +510,6 @@ def handle(request: HttpRequest, now: float | None = None) -> HttpResponse:
         return json_response(
             {"Error": {"Code": "InternalError", "Message": "An internal error occurred."}, "RequestId": request_id}
         )
+    finally:
+        metrics.name_operation(request.META, *named)
     return json_response({**payload, "RequestId": request_id})

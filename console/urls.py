@@ -18,6 +18,7 @@ handler500 = "console.views.server_error"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("console.jsonapi.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,4 +1,4 @@
-"""The health endpoint and the error handlers (console pages live in console/pages/).
+"""The health and metrics endpoints and the error handlers (console pages live in console/pages/).
 
 Errors never show a technical page: under /api/ they are the JSON API's {"code", "detail"}, elsewhere a plain page
 (templates/400.html, 403.html, 403_csrf.html, 404.html, 500.html). COS XML and API 3.0 render their own errors.
@@ -7,8 +7,12 @@ Errors never show a technical page: under /api/ they are the JSON API's {"code",
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import csrf, defaults
 from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from console import health
+from buckets import jobs, usage
+from console import health, security
+from console.jsonapi.serializers import SSE_NAMES
+from core import metrics
 
 API_PREFIX = "/api/"
 
@@ -34,6 +38,20 @@ def _not_an_error(response: JsonResponse) -> JsonResponse:
     never an ERROR of django.request per probe."""
     response._has_been_logged = True  # Django's own mark (django.utils.log.log_response) for "already logged"
     return response
+
+
+def database_snapshot() -> metrics.Snapshot:
+    by_status, items = jobs.progress()
+    stored = {SSE_NAMES[mode]: counts for mode, counts in usage.stored_by_mode().items()}
+    return metrics.Snapshot(stored=stored, jobs=by_status, job_items=items)
+
+
+@require_GET
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus text, for KINKO_METRICS_ALLOW's addresses and the bearer of KINKO_METRICS_TOKEN only."""
+    if not security.may_read_metrics(request):
+        return _api_error("AccessDenied", "Metrics are served to the configured addresses or token only.", 403)
+    return HttpResponse(metrics.exposition(database_snapshot), content_type=CONTENT_TYPE_LATEST)
 
 
 def _is_api(request: HttpRequest) -> bool:

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, models, transaction
 from django.utils import timezone
 
-from core import crypto, keystore
+from core import crypto, keystore, metrics
 from keys import blob
 from keys import errors as e
 from keys.models import (
@@ -97,6 +97,7 @@ def _record(caller: KmsCaller, action: str, note: _AuditNote, error_code: str) -
     """Best effort: the call's outcome never depends on its audit row. A database that cannot write (a full disk)
     loses the row, logged once per process with its traceback, and the call (an SSE-KMS read's Decrypt) succeeds."""
     global _audit_failures_logged
+    metrics.count_kms_call(action, error_code)
     try:
         _write_record(caller, action, note, error_code)
     except DatabaseError:

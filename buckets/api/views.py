@@ -16,6 +16,7 @@ from django.utils.http import http_date
 import gate
 from buckets import acl, conditions, errors, multipart, service, sse, usage
 from buckets.models import Bucket, StoredObject
+from core import metrics
 from core.db import one
 from core.text import printable
 from roles import policy
@@ -88,8 +89,10 @@ def handle(request: HttpRequest, target: CosTarget) -> HttpResponse:
     """Entry point for every COS XML request (see console.routing): the operation table first, then the signature
     (which must cover what the table read), then the operation."""
     request_id = new_request_id()
+    name = "refused"  # what the operation table does not name
     try:
         operation, selection = route(request, target)
+        name = operation.__name__
         headers = raw_headers(request)
         principal = auth.authenticate(
             request.method, "/" + target.key, list(request.GET.items()), headers, selectors=selection.selectors
@@ -115,6 +118,7 @@ def handle(request: HttpRequest, target: CosTarget) -> HttpResponse:
         log.exception("COS %s %s failed", request.method, printable(target.resource))
         response = error_response(errors.InternalError(), target, request_id, request.method)
     response["x-cos-request-id"] = request_id
+    metrics.name_operation(request.META, "cos", name)
     return response
 
 

@@ -120,8 +120,11 @@ class BucketCreateSerializer(StrictSerializer):
     encryption = EncryptionSerializer(required=False, allow_null=True, default=None)
 
 
+SSE_NAMES = {SseMode.NONE: "none", SseMode.COS: "SSE-COS", SseMode.KMS: "SSE-KMS", SseMode.CUSTOMER: "SSE-C"}
+
+
 def sse_name(obj: StoredObject) -> str:
-    return {SseMode.NONE: "none", SseMode.COS: "SSE-COS", SseMode.KMS: "SSE-KMS", SseMode.CUSTOMER: "SSE-C"}[obj.sse]
+    return SSE_NAMES[obj.sse]
 
 
 class ObjectSerializer(serializers.ModelSerializer):

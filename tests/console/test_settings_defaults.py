@@ -11,7 +11,15 @@ import pytest
 
 from tests.live import ROOT
 
-CONFIGURED = ("DEBUG", "KINKO_DEBUG", "DJANGO_SECRET_KEY", "KINKO_ADMIN_PASSWORD", "KINKO_ADMIN_USER")
+CONFIGURED = (
+    "DEBUG",
+    "KINKO_DEBUG",
+    "DJANGO_SECRET_KEY",
+    "KINKO_ADMIN_PASSWORD",
+    "KINKO_ADMIN_USER",
+    "KINKO_METRICS_ALLOW",
+    "KINKO_METRICS_TOKEN",
+)
 PRINT = "from django.conf import settings; print(repr(settings.{name}))"
 
 
@@ -72,6 +80,21 @@ def test_django_secret_key_overrides_the_generated_key(tmp_path):
 def test_a_data_dir_created_by_manage_is_0700(tmp_path):
     setting(tmp_path / "fresh", "DEBUG")
     assert oct(stat.S_IMODE((tmp_path / "fresh").stat().st_mode)) == oct(0o700)
+
+
+def test_metrics_are_for_this_machine_only_and_have_no_token_by_default(tmp_path):
+    assert setting(tmp_path, "KINKO_METRICS_ALLOW") == "['127.0.0.0/8', '::1']"
+    assert setting(tmp_path, "KINKO_METRICS_TOKEN") == "''"
+
+
+def test_an_empty_metrics_allow_list_allows_no_address(tmp_path):
+    assert setting(tmp_path, "KINKO_METRICS_ALLOW", KINKO_METRICS_ALLOW="") == "[]"
+
+
+def test_a_metrics_allow_entry_that_is_no_network_is_refused(tmp_path):
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        setting(tmp_path, "KINKO_METRICS_ALLOW", KINKO_METRICS_ALLOW="127.0.0.1,localhost")
+    assert "KINKO_METRICS_ALLOW lists addresses or networks, not 'localhost'" in refused.value.stderr
 
 
 def test_check_passes_with_debug_off_and_no_secret_key_set(tmp_path):

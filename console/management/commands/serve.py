@@ -72,7 +72,11 @@ class Command(BaseCommand):
                 raise CommandError(f"Port {port} on {host} is in use: another server listens there; stop it first.")
         health.ensure_broker_dirs()
         housekeeping.collect_orphan_blobs()
-        node = supervision.Supervisor(Path(settings.DATA_DIR), {**os.environ, **MALLOC_ENV}, self._say)
+        # Every part writes its metrics there (prometheus-client's multiprocess mode); a scrape sums them. Totals
+        # start again at zero with the node, as Prometheus expects of a restarted target.
+        metrics_dir = datadir.empty_private_dir(Path(settings.METRICS_DIR))
+        env = {**os.environ, **MALLOC_ENV, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+        node = supervision.Supervisor(Path(settings.DATA_DIR), env, self._say)
         node.add("web", gunicorn_command(f"{host}:{options['port']}", workers, threads))
         if options["https_port"]:
             tls = ensure_tls_files()
