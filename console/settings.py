@@ -74,8 +74,10 @@ KINKO_TRUSTED_PROXIES = env_networks("KINKO_TRUSTED_PROXIES")
 # request with `Authorization: Bearer <KINKO_METRICS_TOKEN>`; an empty list leaves only the token.
 KINKO_METRICS_ALLOW = env_networks("KINKO_METRICS_ALLOW", "127.0.0.0/8,::1")
 KINKO_METRICS_TOKEN = os.environ.get("KINKO_METRICS_TOKEN", "")
-# Where `manage.py serve` has its processes write their metrics (emptied at each start): PROMETHEUS_MULTIPROC_DIR.
-METRICS_DIR = DATA_DIR / "metrics"
+# Where `manage.py serve` has its processes write their metrics (PROMETHEUS_MULTIPROC_DIR, emptied at each start).
+# Empty: a new private folder in memory (/dev/shm), removed at exit. Never put it on the data disk: prometheus-client
+# writes through mmap, and a page it cannot get on a full disk is a SIGBUS that kills the worker.
+KINKO_METRICS_DIR = os.environ.get("KINKO_METRICS_DIR", "")
 # Multipart uploads neither completed nor aborted within this many days are aborted.
 KINKO_MULTIPART_EXPIRY_DAYS = int(os.environ.get("KINKO_MULTIPART_EXPIRY_DAYS", "7"))
 

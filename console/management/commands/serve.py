@@ -2,7 +2,9 @@
 (console/supervision.py): a part that crashes is started again, all die with this command. Ctrl-C stops them all."""
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from django.conf import settings
@@ -44,6 +46,14 @@ def beat_command() -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "console", "beat", "--loglevel", "INFO", "--schedule", schedule]
 
 
+def _metrics_dir() -> Path:
+    """KINKO_METRICS_DIR emptied, else a new 0700 folder in memory (the system temp dir where there is no /dev/shm)."""
+    if settings.KINKO_METRICS_DIR:
+        return datadir.empty_private_dir(Path(settings.KINKO_METRICS_DIR))
+    memory = Path("/dev/shm")  # noqa: S108 - mkdtemp makes an unpredictable 0700 folder there
+    return Path(tempfile.mkdtemp(prefix="kinko-metrics-", dir=memory if memory.is_dir() else None))
+
+
 class Command(BaseCommand):
     help = "Serve the COS API, API 3.0, console and JSON API, with a Celery worker and beat."
 
@@ -74,7 +84,7 @@ class Command(BaseCommand):
         housekeeping.collect_orphan_blobs()
         # Every part writes its metrics there (prometheus-client's multiprocess mode); a scrape sums them. Totals
         # start again at zero with the node, as Prometheus expects of a restarted target.
-        metrics_dir = datadir.empty_private_dir(Path(settings.METRICS_DIR))
+        metrics_dir = _metrics_dir()
         env = {**os.environ, **MALLOC_ENV, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
         node = supervision.Supervisor(Path(settings.DATA_DIR), env, self._say)
         node.add("web", gunicorn_command(f"{host}:{options['port']}", workers, threads))
@@ -93,6 +103,8 @@ class Command(BaseCommand):
             code = node.run()
         finally:
             os.close(lock)
+            if not settings.KINKO_METRICS_DIR:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
         if code:
             raise SystemExit(code)
 
