@@ -125,6 +125,7 @@ def running_seaweed(work_dir: Path) -> Iterator[Seaweed]:
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=1)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            proc.kill()  # its data dir is thrown away: no need to wait for a graceful stop
+            proc.wait()
