@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from . import multipart, storage
+from . import errors, multipart, storage
 from .models import ObjectSegment, Part, StoredObject
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,10 @@ def collect_garbage(now: datetime | None = None) -> Collected:
     """Abort multipart uploads older than KINKO_MULTIPART_EXPIRY_DAYS, then sweep orphaned files."""
     now = now or timezone.now()
     stale = multipart.abort_stale_uploads(timedelta(days=settings.KINKO_MULTIPART_EXPIRY_DAYS), now=now)
-    orphans = collect_orphan_blobs()
+    try:
+        orphans = collect_orphan_blobs()
+    except errors.CosError:  # the blob backend is down: logged once by it; the next sweep tries again
+        orphans = 0
     if stale or orphans:
         log.info("garbage collection: aborted %d stale upload(s), removed %d orphan file(s)", stale, orphans)
     return Collected(stale, orphans)

@@ -6,8 +6,10 @@ import contextlib
 import json
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ class Seaweed:
     access_key: str
     secret_key: str
     log_path: Path
+    data_dir: Path
 
     def client(self):
         return boto3.client(
@@ -62,12 +65,69 @@ class Seaweed:
             "KINKO_BLOB_S3_PREFIX": prefix,
         }
 
+    def raw_files(self) -> Iterator[tuple[Path, bytes]]:
+        """Every file SeaweedFS keeps on disk (volumes, indexes, filer store), read raw."""
+        for path in sorted(self.data_dir.rglob("*")):
+            if path.is_file():
+                yield path, path.read_bytes()
+
     def objects(self, bucket: str) -> Iterator[tuple[str, bytes]]:
         """Every object in `bucket` with its bytes, as the store holds them."""
         client = self.client()
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             for item in page.get("Contents", []):
                 yield item["Key"], client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+
+
+class Outage:
+    """A TCP forwarder in front of the store: a node configured with `endpoint` reaches the store through it until
+    `cut()` (connection refused, open connections reset), and again after `restore()`."""
+
+    def __init__(self, target: str) -> None:
+        self._target = ("127.0.0.1", int(target.rpartition(":")[2]))
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._open: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self.restore()
+
+    def restore(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._listener.settimeout(0.1)
+        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        listener, self._listener = self._listener, None
+        listener.close()
+        for conn in self._open:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+        self._open.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while self._listener is listener:
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            upstream = socket.create_connection(self._target)
+            self._open += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
 
 
 def _wait_until_serving(seaweed: Seaweed, proc: subprocess.Popen) -> None:
@@ -118,7 +178,7 @@ def running_seaweed(work_dir: Path) -> Iterator[Seaweed]:
     log_path = work_dir / "weed.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(command, cwd=work_dir, stdout=log, stderr=subprocess.STDOUT)
-    seaweed = Seaweed(f"http://127.0.0.1:{s3_port}", access_key, secret_key, log_path)
+    seaweed = Seaweed(f"http://127.0.0.1:{s3_port}", access_key, secret_key, log_path, data)
     try:
         _wait_until_serving(seaweed, proc)
         yield seaweed

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from buckets import housekeeping
+from buckets.errors import CosError
 from console import datadir, health, supervision
 from console.tls import TlsFiles, ensure_tls_files
 
@@ -71,7 +72,10 @@ class Command(BaseCommand):
             if supervision.port_in_use(host, port):
                 raise CommandError(f"Port {port} on {host} is in use: another server listens there; stop it first.")
         health.ensure_broker_dirs()
-        housekeeping.collect_orphan_blobs()
+        try:
+            housekeeping.collect_orphan_blobs()
+        except CosError as exc:  # the blob backend is down (logged): the periodic sweep tries again
+            self._say(f"orphan sweep skipped: {exc.message}")
         node = supervision.Supervisor(Path(settings.DATA_DIR), {**os.environ, **MALLOC_ENV}, self._say)
         node.add("web", gunicorn_command(f"{host}:{options['port']}", workers, threads))
         if options["https_port"]:
