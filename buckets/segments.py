@@ -101,6 +101,9 @@ class BlobSource(Protocol):
     def span(self, offset: int, length: int) -> BinaryIO:
         """A stream of the stored bytes [offset, offset + length)."""
 
+    def close(self) -> None:
+        """Release the file or connection."""
+
 
 class FileSource:
     """A `BlobSource` over a seekable file (a local blob file, or bytes in memory)."""
