@@ -37,6 +37,7 @@ screenshots: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/objects.py
+	$(BIN)/python bench/backends.py --large-mib 256
 	$(BIN)/python bench/sse.py
 	$(BIN)/python bench/kms.py
 	$(BIN)/python bench/rotation.py

@@ -234,13 +234,14 @@ def start_kinko(
     stack: ExitStack,
     extra_env: dict[str, str] | None = None,
     prepare: Callable[[dict[str, str]], None] | None = None,
+    name: str = "kinko",
 ) -> Server:
     """Same steps as tests/live.py: migrate, bootstrap, credentials, `manage.py serve --no-worker`, /healthz.
 
     `extra_env` is added to the server's environment (and to the manage.py commands'); `prepare(env)` runs after
-    bootstrap and before the server starts (KMS activation, the CAM role...)."""
+    bootstrap and before the server starts (KMS activation, the CAM role...). `name` names its data dir and log."""
     port = free_port()
-    env = {**os.environ, "KINKO_DATA_DIR": str(workdir / "kinko-data"), "KINKO_APPID": APPID, "PORT": str(port)}
+    env = {**os.environ, "KINKO_DATA_DIR": str(workdir / f"{name}-data"), "KINKO_APPID": APPID, "PORT": str(port)}
     env["KINKO_HTTPS_PORT"] = "0"  # plain HTTP only: one gunicorn, like the baseline (and no clash on 8443)
     env.update(extra_env or {})
     manage(env, "migrate", "--no-input", "-v", "0")
@@ -248,10 +249,10 @@ def start_kinko(
     creds = json.loads(manage(env, "credentials", "--json"))
     if prepare is not None:
         prepare(env)
-    log_path = workdir / "kinko.log"
+    log_path = workdir / f"{name}.log"
     proc = launch([sys.executable, "manage.py", "serve", "--no-worker", "--port", str(port)], env, log_path)
     endpoint = Endpoint(port, creds["SecretId"], creds["SecretKey"], f"{BUCKET_LABEL}-{creds['AppId']}")
-    server = Server("kinko", endpoint, proc, log_path, env=env)
+    server = Server(name, endpoint, proc, log_path, env=env)
     stack.callback(stop, server)
     wait_until_serving(server, lambda status: status == 200)
     server.masters = gunicorn_children(proc.pid)

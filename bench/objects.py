@@ -78,7 +78,7 @@ def timed_put(client: CosS3Client, server: Server, key: str, obj: LargeObject, a
 
 
 def bench_large(servers: dict[str, Server], obj: LargeObject, rounds: int, anomalies: list[str]) -> dict[str, Any]:
-    """Per server, lists of MB/s for PUT and GET; baseline and Kinko alternate, and so does who goes first."""
+    """Per server, lists of MB/s for PUT and GET; the servers alternate, and so does who goes first."""
     clients = {name: make_client(server.endpoint) for name, server in servers.items()}
     rates: dict[str, dict[str, list[float]]] = {name: {"put": [], "get": []} for name in servers}
 
@@ -86,8 +86,9 @@ def bench_large(servers: dict[str, Server], obj: LargeObject, rounds: int, anoma
         rates[name][op].append(obj.size / seconds / 1e6)
         log(f"round {index + 1}/{rounds}: {name:8} {op.upper()} {rates[name][op][-1]:8.1f} MB/s")
 
+    names = tuple(servers)
     for index in range(rounds):
-        order = NAMES if index % 2 == 0 else NAMES[::-1]
+        order = names if index % 2 == 0 else names[::-1]
         key = f"large/{index}"
         for name in order:
             record(index, name, "put", timed_put(clients[name], servers[name], key, obj, anomalies))
@@ -156,8 +157,9 @@ def bench_multipart(
         rates[name][op].append(obj.size / seconds / 1e6)
         log(f"round {index + 1}/{rounds}: {name:8} multipart {op:8} {rates[name][op][-1]:8.1f} MB/s")
 
+    names = tuple(servers)
     for index in range(rounds):
-        order = NAMES if index % 2 == 0 else NAMES[::-1]
+        order = names if index % 2 == 0 else names[::-1]
         key = f"multipart/{index}"
         for name in order:
             record(index, name, "upload", timed_upload(clients[name], servers[name], key, obj, anomalies))
@@ -172,14 +174,17 @@ def bench_multipart(
 
 @dataclass
 class Report:
+    """Rows of the two servers' figures (the reference first) and their ratio, measured / reference."""
+
     config: dict[str, Any]
     rows: list[dict[str, Any]] = field(default_factory=list)
     samples: dict[str, Any] = field(default_factory=dict)
     anomalies: list[str] = field(default_factory=list)
+    columns: tuple[str, ...] = NAMES
 
-    def add(self, metric: str, baseline: float, kinko: float) -> None:
-        ratio = kinko / baseline if baseline else None
-        self.rows.append({"metric": metric, "baseline": baseline, "kinko": kinko, "ratio": ratio})
+    def add(self, metric: str, reference: float, measured: float) -> None:
+        ratio = measured / reference if reference else None
+        self.rows.append({"metric": metric, self.columns[0]: reference, self.columns[1]: measured, "ratio": ratio})
 
     def as_json(self) -> str:
         fields = {"config": self.config, "metrics": self.rows, "samples": self.samples, "anomalies": self.anomalies}
@@ -189,13 +194,12 @@ class Report:
         rows = [
             [
                 row["metric"],
-                f"{row['baseline']:.1f}",
-                f"{row['kinko']:.1f}",
+                *(f"{row[column]:.1f}" for column in self.columns),
                 f"{row['ratio']:.2f}" if row["ratio"] is not None else "-",
             ]
             for row in self.rows
         ]
-        return format_table(["metric", "baseline", "kinko", "ratio"], rows, min_widths=[0, 10, 10, 6])
+        return format_table(["metric", *self.columns, "ratio"], rows, min_widths=[0, 10, 10, 6])
 
 
 def build_report(
@@ -207,7 +211,9 @@ def build_report(
     sampler: RssSampler,
     anomalies: list[str],
 ) -> Report:
+    names = tuple(servers)
     report = Report(
+        columns=names,
         config={
             "large_mib": args.large_mib,
             "rounds": args.rounds,
@@ -221,17 +227,17 @@ def build_report(
     )
     mib = f"{args.large_mib} MiB"
     for op in ("put", "get"):
-        values = [median(large[name][op]) for name in NAMES]
+        values = [median(large[name][op]) for name in names]
         report.add(f"{op.upper()} {mib} MB/s (median of {args.rounds})", *values)
     for op, label in (("upload", "multipart upload"), ("download", "ranged download")):
-        values = [median(multipart[name][op]) for name in NAMES]
+        values = [median(multipart[name][op]) for name in names]
         report.add(f"{label} {mib} MB/s ({PART_MIB} MiB x {PART_THREADS} threads)", *values)
     for op in ("put", "get"):
-        report.add(f"{op.upper()} 4 KiB ops/s ({args.clients} clients)", *(small[name][f"{op}_ops"] for name in NAMES))
-    report.add("RSS at start MiB", *(servers[name].rss_start_kib / 1024 for name in NAMES))
-    report.add("RSS peak MiB", *(sampler.peak_kib[name] / 1024 for name in NAMES))
-    report.add("RSS at end MiB", *(sampler.last_kib[name] / 1024 for name in NAMES))
-    for name in NAMES:
+        report.add(f"{op.upper()} 4 KiB ops/s ({args.clients} clients)", *(small[name][f"{op}_ops"] for name in names))
+    report.add("RSS at start MiB", *(servers[name].rss_start_kib / 1024 for name in names))
+    report.add("RSS peak MiB", *(sampler.peak_kib[name] / 1024 for name in names))
+    report.add("RSS at end MiB", *(sampler.last_kib[name] / 1024 for name in names))
+    for name in names:
         anomalies.extend(small_errors(name, small[name]))
         anomalies.extend(log_anomalies(servers[name]))
     report.anomalies = anomalies
@@ -255,25 +261,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def run(args: argparse.Namespace, workdir: Path, stack: ExitStack) -> Report:
-    anomalies: list[str] = []
+def make_payload(args: argparse.Namespace, workdir: Path) -> LargeObject:
     log(f"writing the {args.large_mib} MiB payload to {workdir}")
     payload = workdir / "payload.bin"
     size = args.large_mib * MIB
-    obj = LargeObject(payload, size, *write_payload(payload, size, PART_MIB * MIB))
-    log("starting Kinko and the baseline")
-    kinko = start_kinko(workdir, stack)
-    baseline = start_baseline(workdir, kinko, stack)
-    servers = {"baseline": baseline, "kinko": kinko}
+    return LargeObject(payload, size, *write_payload(payload, size, PART_MIB * MIB))
+
+
+def measure(args: argparse.Namespace, obj: LargeObject, workdir: Path, servers: dict[str, Server]) -> Report:
+    """The whole workload on each server (the reference first), turn about, and its report."""
+    anomalies: list[str] = []
     with RssSampler({name: server.masters for name, server in servers.items()}) as sampler:
         for name, server in servers.items():
             server.rss_start_kib = sampler.last_kib[name]
             make_client(server.endpoint).create_bucket(Bucket=server.endpoint.bucket)
         large = bench_large(servers, obj, args.rounds, anomalies)
         multipart = bench_multipart(servers, obj, args.rounds, workdir, anomalies)
-        targets = {name: SmallTarget(servers[name].endpoint) for name in NAMES}
+        targets = {name: SmallTarget(server.endpoint) for name, server in servers.items()}
         small = bench_small(targets, args.small_count, args.clients)
     return build_report(args, large, multipart, small, servers, sampler, anomalies)
+
+
+def run(args: argparse.Namespace, workdir: Path, stack: ExitStack) -> Report:
+    obj = make_payload(args, workdir)
+    log("starting Kinko and the baseline")
+    kinko = start_kinko(workdir, stack)
+    baseline = start_baseline(workdir, kinko, stack)
+    return measure(args, obj, workdir, {"baseline": baseline, "kinko": kinko})
 
 
 def main(argv: list[str] | None = None) -> int:

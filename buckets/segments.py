@@ -15,7 +15,7 @@ import os
 import struct
 import uuid
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from core import crypto
 
@@ -92,23 +92,71 @@ class SegmentEncryptor:
         return self._seal(bytes(self._pending), final=True)
 
 
-def decrypt_range(file: BinaryIO, blob_id: str, data_key: bytes, size: int, first: int, length: int) -> Iterator[bytes]:
-    """Plaintext bytes [first, first + length) of a blob of `size` plaintext bytes, in chunks of up to 1 MiB."""
-    header = file.read(HEADER.size)
+class BlobSource(Protocol):
+    """Where `decrypt_range` reads a stored blob: a local file, or ranged reads of a backend object."""
+
+    def head(self, length: int) -> tuple[bytes, int]:
+        """The blob's first `length` bytes (fewer if it is shorter) and its whole stored size."""
+
+    def span(self, offset: int, length: int) -> BinaryIO:
+        """A stream of the stored bytes [offset, offset + length)."""
+
+    def close(self) -> None:
+        """Release the file or connection."""
+
+
+class FileSource:
+    """A `BlobSource` over a seekable file (a local blob file, or bytes in memory)."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+
+    def head(self, length: int) -> tuple[bytes, int]:
+        self._file.seek(0)
+        head = self._file.read(length)
+        return head, self._file.seek(0, os.SEEK_END)
+
+    def span(self, offset: int, length: int) -> BinaryIO:
+        self._file.seek(offset)
+        return self._file
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _read_exactly(stream: BinaryIO, length: int) -> bytes:
+    """Up to `length` bytes, fewer only at the end of the stream (a socket may return less per read)."""
+    data = stream.read(length)
+    while len(data) < length:
+        more = stream.read(length - len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
+def decrypt_range(
+    source: BlobSource, blob_id: str, data_key: bytes, size: int, first: int, length: int
+) -> Iterator[bytes]:
+    """Plaintext bytes [first, first + length) of a blob of `size` plaintext bytes, in chunks of up to 1 MiB.
+
+    The source is read twice: its header (with the stored size), then one span covering exactly the segments the
+    range touches."""
+    header, total = source.head(HEADER.size)
     if len(header) != HEADER.size:
         raise CorruptObject("the object's header is missing")
     magic, version, segment_bytes, prefix = HEADER.unpack(header)
     if magic != MAGIC or version != FORMAT_VERSION or segment_bytes != SEGMENT_BYTES:
         raise CorruptObject("the object's header is not valid")
-    if file.seek(0, os.SEEK_END) != stored_size(size):
+    if total != stored_size(size):
         raise CorruptObject("the object is not the size it was written at")
     aead = crypto.Aead(data_key)
     blob_uuid = uuid.UUID(hex=blob_id).bytes
     if size == 0:
         # An empty object still has its (empty, final) segment: its tag authenticates key, blob id and file.
-        file.seek(HEADER.size)
+        sealed = _read_exactly(source.span(HEADER.size, TAG_BYTES), TAG_BYTES)
         try:
-            aead.decrypt(_nonce(prefix, 0), file.read(TAG_BYTES), _aad(blob_uuid, 0, True))
+            aead.decrypt(_nonce(prefix, 0), sealed, _aad(blob_uuid, 0, True))
         except crypto.DecryptError:
             raise CorruptObject("segment 0 failed authentication") from None
         return
@@ -117,13 +165,14 @@ def decrypt_range(file: BinaryIO, blob_id: str, data_key: bytes, size: int, firs
     last_index = segment_count(size) - 1
     first_index, end_index = first // segment_bytes, (first + length - 1) // segment_bytes
     stride = segment_bytes + TAG_BYTES
-    file.seek(HEADER.size + first_index * stride)
+    offset = HEADER.size + first_index * stride
+    stream = source.span(offset, min(total, HEADER.size + (end_index + 1) * stride) - offset)
     index = first_index
     skip = first - first_index * segment_bytes
     remaining = length
     while index <= end_index:
         count = min(BATCH_SEGMENTS, end_index - index + 1)
-        raw = file.read(count * stride)
+        raw = _read_exactly(stream, count * stride)
         plain = []
         for n in range(count):
             i = index + n

@@ -193,7 +193,7 @@ def write_blob(chunks: Iterator[bytes], digest: ContentDigest, limit: int = MAX_
     """Encrypt chunks under a fresh data key into a new durable blob, feeding `digest` the plaintext; nothing is
     left on disk if anything fails."""
     data_key = crypto.random_bytes(crypto.KEY_BYTES)
-    with storage.BlobWriter() as writer:
+    with storage.writer() as writer:
         encryptor = segments.SegmentEncryptor(writer.blob_id, data_key)
         writer.write(encryptor.header())
         for chunk in chunks:

@@ -1,17 +1,25 @@
-"""Blob I/O on local disk: stream to a temp file, fsync, rename into place; open, decrypt ranges, delete, sweep.
+"""Blob I/O behind one interface, on the backend KINKO_BLOB_BACKEND names: the local disk (the default, here) or
+an S3-compatible object store (buckets/s3store.py). Either holds only the ciphertext files of segments.py.
 
-No ORM and no HTTP here. A blob id is a random hex name; its file lives at <root>/<id[:2]>/<id>.
+A backend has `writer()` (write, write_many, commit, abort), `open_range(blob_id)` (a segments.BlobSource),
+`delete(ids)`, `retire(ids)`, `list_orphans(grace)` and `sweep_incomplete(grace)` for the orphan sweep, and
+`check()` for readiness. The module functions below use the configured one.
+
+On local disk a blob is streamed to a temp file, fsynced and renamed into place: its file lives at
+<root>/<id[:2]>/<id>. No ORM and no HTTP here.
 """
 
 import errno
 import fcntl
 import logging
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from django.conf import settings
 
@@ -172,12 +180,88 @@ class BlobWriter:
         self.abort()
 
 
-def open_blob(blob_id: str):
-    try:
-        return open(blob_path(blob_id), "rb", buffering=0)  # noqa: SIM115 - the caller owns the handle
-    except OSError as exc:
-        metrics.count_storage_error("read", exc)
-        raise
+class Writer(Protocol):
+    blob_id: str
+
+    def write(self, chunk: bytes | memoryview) -> None: ...
+    def write_many(self, chunks: list[bytes]) -> None: ...
+    def commit(self) -> str: ...
+    def abort(self) -> None: ...
+    def __enter__(self) -> "Writer": ...
+    def __exit__(self, *exc_info) -> None: ...
+
+
+class Backend(Protocol):
+    def writer(self) -> Writer: ...
+    def open_range(self, blob_id: str) -> segments.BlobSource: ...
+    def delete(self, blob_ids: list[str]) -> None: ...
+    def retire(self, blob_ids: list[str]) -> None: ...
+    def list_orphans(self, older_than_seconds: float, now: float | None = None) -> Iterator[list[str]]: ...
+    def sweep_incomplete(self, older_than_seconds: float, now: float | None = None) -> int: ...
+    def check(self) -> None: ...
+
+
+class LocalDisk:
+    """Blobs as files under STORAGE_ROOT."""
+
+    def writer(self) -> BlobWriter:
+        return BlobWriter()
+
+    def open_range(self, blob_id: str) -> segments.FileSource:
+        try:
+            file = open(blob_path(blob_id), "rb", buffering=0)  # noqa: SIM115 - closed by the reader
+        except OSError as exc:
+            metrics.count_storage_error("read", exc)
+            raise
+        return segments.FileSource(file)
+
+    def delete(self, blob_ids: list[str]) -> None:
+        for blob_id in blob_ids:
+            blob_path(blob_id).unlink(missing_ok=True)
+
+    def retire(self, blob_ids: list[str]) -> None:
+        now = time.time()
+        for blob_id in blob_ids:
+            try:
+                os.utime(blob_path(blob_id), (now, now))
+            except FileNotFoundError:
+                continue
+
+    def list_orphans(self, older_than_seconds: float, now: float | None = None) -> Iterator[list[str]]:
+        return iter_blob_ids(older_than_seconds, now)
+
+    def sweep_incomplete(self, older_than_seconds: float, now: float | None = None) -> int:
+        return sweep_temp_files(older_than_seconds, now)
+
+    def check(self) -> None:
+        root().mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=root(), prefix=".health-"):
+            pass
+
+
+LOCAL = LocalDisk()
+
+
+def backend() -> Backend:
+    """The configured blob backend (one S3 client per configuration, shared by the threads of a process)."""
+    if settings.KINKO_BLOB_BACKEND != "s3":
+        return LOCAL
+    from . import s3store  # only an S3 node imports boto3
+
+    config = s3store.S3Config(
+        endpoint=settings.KINKO_BLOB_S3_ENDPOINT,
+        bucket=settings.KINKO_BLOB_S3_BUCKET,
+        access_key=settings.KINKO_BLOB_S3_ACCESS_KEY,
+        secret_key=settings.KINKO_BLOB_S3_SECRET_KEY,
+        region=settings.KINKO_BLOB_S3_REGION,
+        prefix=settings.KINKO_BLOB_S3_PREFIX,
+    )
+    return s3store.store(config)
+
+
+def writer() -> Writer:
+    """A writer of one new blob on the configured backend; see BlobWriter."""
+    return backend().writer()
 
 
 @dataclass(frozen=True)
@@ -213,7 +297,7 @@ class ObjectReader:
                 continue
             start = first - offset
             take = min(blob.size - start, length)
-            self._file = open_blob(blob.blob_id)
+            self._file = backend().open_range(blob.blob_id)
             try:
                 yield from segments.decrypt_range(self._file, blob.blob_id, blob.data_key, blob.size, start, take)
             except OSError as exc:
@@ -249,22 +333,17 @@ class ObjectReader:
 
 
 def delete_blob(blob_id: str) -> None:
-    blob_path(blob_id).unlink(missing_ok=True)
+    backend().delete([blob_id])
 
 
 def delete_blobs(blob_ids: list[str]) -> None:
-    for blob_id in blob_ids:
-        delete_blob(blob_id)
+    backend().delete(blob_ids)
 
 
 def retire_blobs(blob_ids: list[str]) -> None:
-    """Leave unreferenced blobs to the orphan sweep, which skips files younger than its grace period."""
-    now = time.time()
-    for blob_id in blob_ids:
-        try:
-            os.utime(blob_path(blob_id), (now, now))
-        except FileNotFoundError:
-            continue
+    """Leave unreferenced blobs to the orphan sweep, which skips blobs younger than its grace period: on disk their
+    mtime is set to now; on S3 a marker object is written beside them."""
+    backend().retire(blob_ids)
 
 
 def sweep_temp_files(older_than_seconds: float, now: float | None = None) -> int:

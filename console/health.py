@@ -2,7 +2,6 @@
 when `manage.py serve` supervises them (console/supervision.py)."""
 
 import os
-import tempfile
 from pathlib import Path
 
 from django.conf import settings
@@ -19,10 +18,7 @@ def check_database() -> None:
 
 
 def check_storage() -> None:
-    root = settings.STORAGE_ROOT
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=root, prefix=".health-"):
-        pass
+    storage.backend().check()
 
 
 def check_broker() -> None:

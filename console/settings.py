@@ -58,6 +58,20 @@ KINKO_SSE_C_ALLOW_HTTP = env_bool("KINKO_SSE_C_ALLOW_HTTP", False)
 # Uploads and multipart parts older than this are garbage when no row points at them.
 # The sweep (collect-garbage, every 300 s) reclaims them within grace + period; a live upload is never touched.
 KINKO_ORPHAN_GRACE_SECONDS = int(os.environ.get("KINKO_ORPHAN_GRACE_SECONDS", "600"))
+# Where blob (ciphertext) files live: "local" (STORAGE_ROOT, the default) or "s3", any S3-compatible object store.
+KINKO_BLOB_BACKEND = os.environ.get("KINKO_BLOB_BACKEND", "local")
+if KINKO_BLOB_BACKEND not in ("local", "s3"):
+    raise ImproperlyConfigured(f"KINKO_BLOB_BACKEND must be 'local' or 's3', not {KINKO_BLOB_BACKEND!r}")
+KINKO_BLOB_S3_ENDPOINT = os.environ.get("KINKO_BLOB_S3_ENDPOINT", "")  # e.g. http://127.0.0.1:8333; "" for AWS
+KINKO_BLOB_S3_BUCKET = os.environ.get("KINKO_BLOB_S3_BUCKET", "")
+KINKO_BLOB_S3_ACCESS_KEY = os.environ.get("KINKO_BLOB_S3_ACCESS_KEY", "")
+KINKO_BLOB_S3_SECRET_KEY = os.environ.get("KINKO_BLOB_S3_SECRET_KEY", "")
+KINKO_BLOB_S3_REGION = os.environ.get("KINKO_BLOB_S3_REGION", "us-east-1")
+KINKO_BLOB_S3_PREFIX = os.environ.get("KINKO_BLOB_S3_PREFIX", "")  # keys are <prefix>blobs/<id>: e.g. "kinko/"
+if KINKO_BLOB_BACKEND == "s3" and not KINKO_BLOB_S3_BUCKET:
+    raise ImproperlyConfigured(
+        "KINKO_BLOB_BACKEND=s3 needs KINKO_BLOB_S3_BUCKET (and, but for AWS, KINKO_BLOB_S3_ENDPOINT)"
+    )
 # KMS audit events older than this are pruned (prune-audit-log, in batches).
 KINKO_AUDIT_RETENTION_DAYS = env_int("KINKO_AUDIT_RETENTION_DAYS", 365)
 # /readyz is not ready below this much free space in the data dir, so it says so before writes fail.

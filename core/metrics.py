@@ -40,7 +40,7 @@ KMS_CALLS = Counter(
 )
 STORAGE_ERRORS = Counter(
     "kinko_storage_errors",
-    "Blob storage failures by operation (read, write) and error (errno name).",
+    "Blob storage failures by operation (read, write; an S3 backend's call) and error (errno name, or the S3 code).",
     ["operation", "error"],
 )
 
@@ -67,7 +67,11 @@ def count_kms_call(action: str, error_code: str) -> None:
 
 
 def count_storage_error(operation: str, exc: OSError) -> None:
-    STORAGE_ERRORS.labels(operation, errno.errorcode.get(exc.errno or 0, type(exc).__name__)).inc()
+    count_backend_error(operation, errno.errorcode.get(exc.errno or 0, type(exc).__name__))
+
+
+def count_backend_error(operation: str, error: str) -> None:
+    STORAGE_ERRORS.labels(operation, error).inc()
 
 
 def _multiprocess_dir() -> str:

@@ -9,6 +9,7 @@ from qcloud_cos import CosS3Client
 from keys import master
 from tests.fuzzing import CASES
 from tests.live import APPID, LiveKinko, cos_client, running_kinko
+from tests.seaweed import Seaweed, running_seaweed
 
 
 @pytest.fixture(scope="session")
@@ -16,6 +17,13 @@ def kinko(tmp_path_factory) -> LiveKinko:
     """One real server for the session (SSE-C allowed over plain HTTP, as for a local test harness)."""
     with running_kinko(tmp_path_factory.mktemp("kinko-data"), env={"KINKO_SSE_C_ALLOW_HTTP": "true"}) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory) -> Seaweed:
+    """One SeaweedFS (S3 on loopback) for the session, for every test of the S3 blob backend."""
+    with running_seaweed(tmp_path_factory.mktemp("seaweed")) as store:
+        yield store
 
 
 @pytest.fixture(scope="session")

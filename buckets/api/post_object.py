@@ -72,7 +72,7 @@ class BlobUploadHandler(FileUploadHandler):
         self.admit = admit
         self.parser: FormParser | None = None
         self.admission: Admission | None = None
-        self.writer: storage.BlobWriter | None = None
+        self.writer: storage.Writer | None = None
         self.encryptor: segments.SegmentEncryptor | None = None
         self.data_key = b""
         self.digest = ContentDigest()
@@ -83,7 +83,7 @@ class BlobUploadHandler(FileUploadHandler):
             raise SkipFile()
         self.admission = self.admit(self.parser.fields_so_far(), file_name or "", content_type)
         super().new_file(field_name, file_name, content_type, *args, **kwargs)
-        self.writer = storage.BlobWriter()
+        self.writer = storage.writer()
         self.data_key = crypto.random_bytes(crypto.KEY_BYTES)
         self.encryptor = segments.SegmentEncryptor(self.writer.blob_id, self.data_key)
         self.writer.write(self.encryptor.header())

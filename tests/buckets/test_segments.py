@@ -51,7 +51,7 @@ def decrypt(
     stored = blob.stored if stored is None else stored
     length = blob.size - first if length is None else length
     chunks = segments.decrypt_range(
-        io.BytesIO(stored), blob_id or blob.blob_id, key or blob.key, blob.size, first, length
+        segments.FileSource(io.BytesIO(stored)), blob_id or blob.blob_id, key or blob.key, blob.size, first, length
     )
     return b"".join(chunks)
 
@@ -177,7 +177,9 @@ def test_a_long_read_comes_in_chunks_of_at_most_one_mebibyte():
     data = os.urandom(2 * MiB + 10)
     sealed = encrypt(data)
     chunks = list(
-        segments.decrypt_range(io.BytesIO(sealed.stored), sealed.blob_id, sealed.key, len(data), 0, len(data))
+        segments.decrypt_range(
+            segments.FileSource(io.BytesIO(sealed.stored)), sealed.blob_id, sealed.key, len(data), 0, len(data)
+        )
     )
     assert max(map(len, chunks)) == MiB
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from buckets import housekeeping
+from buckets.errors import CosError
 from console import datadir, health, supervision
 from console.tls import TlsFiles, ensure_tls_files
 
@@ -81,7 +82,10 @@ class Command(BaseCommand):
             if supervision.port_in_use(host, port):
                 raise CommandError(f"Port {port} on {host} is in use: another server listens there; stop it first.")
         health.ensure_broker_dirs()
-        housekeeping.collect_orphan_blobs()
+        try:
+            housekeeping.collect_orphan_blobs()
+        except CosError as exc:  # the blob backend is down (logged): the periodic sweep tries again
+            self._say(f"orphan sweep skipped: {exc.message}")
         # Every part writes its metrics there (prometheus-client's multiprocess mode); a scrape sums them. Totals
         # start again at zero with the node, as Prometheus expects of a restarted target.
         metrics_dir = _metrics_dir()
