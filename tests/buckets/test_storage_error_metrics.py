@@ -17,7 +17,7 @@ def counted(operation: str, error: str) -> float:
 def test_a_missing_blob_file_is_counted_as_a_read_error():
     before = counted("read", "ENOENT")
     with pytest.raises(FileNotFoundError):
-        storage.open_blob("ab" + "0" * 30)
+        storage.LOCAL.open_range("ab" + "0" * 30)
     assert counted("read", "ENOENT") == before + 1
 
 
