@@ -182,12 +182,28 @@ def _allowed_by(policies, action: str, resource: str, context: dict | None) -> b
     return policy.is_allowed(documents, action, resource, context)
 
 
+_DOCUMENTS = "_kinko_policy_documents"  # where a SubUser instance keeps its policy documents once read
+
+
+def _user_documents(user: SubUser) -> list[dict] | None:
+    """The sub-user's attached policy documents (None when one no longer parses: refuse), read once per SubUser
+    instance: a principal is loaded afresh for each request, and a page that asks about every row of a listing
+    asks the database once. Attaching or detaching through this module forgets them."""
+    if _DOCUMENTS not in user.__dict__:
+        try:
+            user.__dict__[_DOCUMENTS] = _documents(Policy.objects.filter(user_attachments__user=user))
+        except policy.PolicySyntaxError:
+            user.__dict__[_DOCUMENTS] = None
+    return user.__dict__[_DOCUMENTS]
+
+
 def principal_may(principal: Principal, action: str, resource: str, context: dict | None = None) -> bool:
     """The account's root keys may do anything on its own resources; a sub-user what its policies allow."""
     user = principal.sub_user
     if user is None:
         return True
-    return _allowed_by(Policy.objects.filter(user_attachments__user=user), action, resource, context)
+    documents = _user_documents(user)
+    return documents is not None and policy.is_allowed(documents, action, resource, context)
 
 
 def require(principal: Principal, action: str, resource: str, context: dict | None = None) -> None:
@@ -397,10 +413,12 @@ def detach_role_policy(role: Role, found: Policy) -> None:
 
 def attach_user_policy(user: SubUser, found: Policy) -> None:
     UserPolicy.objects.get_or_create(user=user, policy=found)
+    user.__dict__.pop(_DOCUMENTS, None)
 
 
 def detach_user_policy(user: SubUser, found: Policy) -> None:
     UserPolicy.objects.filter(user=user, policy=found).delete()
+    user.__dict__.pop(_DOCUMENTS, None)
 
 
 @transaction.atomic

@@ -1,5 +1,6 @@
 """Bucket pages: list, create, settings (default encryption, ACL), delete."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -11,7 +12,11 @@ from console.forms import BucketEncryptionForm, BucketForm
 from keys.models import KeyState, MasterKey
 from roles import policy
 
-from .common import account_of, console_page, require, require_cos
+from .common import account_of, console_page, may, may_cos, require, require_cos
+
+# What a bucket's links need, as the pages they open require: its objects, its settings, its deletion.
+BUCKET_ACTIONS = ("GetBucket", "HeadBucket", "DeleteBucket")
+SETTINGS_ACTIONS = ("PutBucketEncryption", "DeleteBucketEncryption", "PutBucketACL", "DeleteBucket")
 
 
 def key_choices(account, region: str | None = None) -> list[MasterKey]:
@@ -44,15 +49,24 @@ def bucket_list(request):
         else:
             messages.success(request, _("Bucket %(name)s created.") % {"name": name})
             return redirect("bucket-objects", bucket=name)
-    buckets = Bucket.objects.filter(owner=account).order_by("name")
-    context = {"buckets": buckets, "form": form, "keys": key_choices(account), "appid": account.appid}
+    buckets = Bucket.objects.filter(owner=account).order_by("name").select_related("owner")
+    context = {
+        "buckets": [(found, may_cos(request, found, "", *BUCKET_ACTIONS)) for found in buckets],
+        "may_create": any(
+            may(request, "cos:PutBucket", policy.cos_resource(region, account.appid, "*"))
+            for region in settings.KINKO_REGIONS
+        ),
+        "form": form,
+        "keys": key_choices(account),
+        "appid": account.appid,
+    }
     return render(request, "console/buckets/list.html", context, status=400 if form.errors else 200)
 
 
 @console_page
 def bucket_settings(request, bucket: str):
     account = account_of(request)
-    found = get_object_or_404(Bucket, name=bucket, owner=account)
+    found = get_object_or_404(Bucket.objects.select_related("owner"), name=bucket, owner=account)
     if request.method != "POST":
         require_cos(request, "HeadBucket", found)
     elif request.POST.get("encryption"):
@@ -78,6 +92,7 @@ def bucket_settings(request, bucket: str):
         "form": form,
         "keys": key_choices(account, found.region),
         "acl": acl.canned_name(found.acl, is_bucket=True),
+        "can": may_cos(request, found, "", *SETTINGS_ACTIONS),
     }
     return render(request, "console/buckets/settings.html", context, status=400 if form.errors else 200)
 

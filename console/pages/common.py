@@ -47,9 +47,10 @@ def actor_of(request: HttpRequest) -> str:
     return f"console:{request.user.get_username()}"
 
 
-def require(request: HttpRequest, action: str, resource: str = "*") -> None:
-    """The gate, as for the APIs: the root may do anything with its account, a sub-user what its policies allow."""
-    gate.authorise(principal_of(request), action, resource, context_of(request))
+def require(request: HttpRequest, action: str, resource: str = "*", context: gate.Context | None = None) -> None:
+    """The gate, as for the APIs: the root may do anything with its account, a sub-user what its policies allow.
+    `context` is the request's own (`context_of`) unless the edge adds condition keys to it."""
+    gate.authorise(principal_of(request), action, resource, context or context_of(request))
 
 
 def may(request: HttpRequest, action: str, resource: str | None = None) -> bool:
@@ -140,8 +141,21 @@ def redirect_back(request: HttpRequest, fallback: str, *args, **kwargs):
     return redirect(same_site(request, request.POST.get("next")) or fallback, *args, **kwargs)
 
 
-def require_cos(request: HttpRequest, action: str, bucket, key: str = "") -> None:
-    require(request, f"cos:{action}", policy.cos_resource(bucket.region, bucket.owner.appid, bucket.name, key))
+def cos_resource_of(bucket, key: str = "") -> str:
+    """The CAM resource the COS API names for an object of `bucket` (for the bucket itself, no key; for every
+    object of a folder, `folder/*`)."""
+    return policy.cos_resource(bucket.region, bucket.owner.appid, bucket.name, key)
+
+
+def require_cos(request: HttpRequest, action: str, bucket, key: str = "", context: gate.Context | None = None) -> None:
+    """The gate, as the COS operation `action` (PutObject, …) on the object `key` of `bucket`."""
+    require(request, f"cos:{action}", cos_resource_of(bucket, key), context)
+
+
+def may_cos(request: HttpRequest, bucket, key: str, *actions: str) -> dict[str, bool]:
+    """{"PutObject": True, …}: which COS `actions` the principal may perform on the object `key` of `bucket` (the
+    bucket itself for ""), by the decision `require_cos` enforces, for a template to offer only those controls."""
+    return may_on(request, cos_resource_of(bucket, key), *(f"cos:{action}" for action in actions))
 
 
 def console_page(view):

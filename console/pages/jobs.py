@@ -7,7 +7,7 @@ from buckets import jobs
 from buckets.models import Job
 from keys.models import AuditEvent
 
-from .common import account_of, console_page, require, require_cos
+from .common import account_of, console_page, may_cos, require, require_cos
 
 
 @console_page
@@ -22,12 +22,16 @@ def job_list(request):
 
 def _job(request, job_id, action: str = "GetBucket") -> Job:
     """The job, once the gate allowed `action` on its bucket (GetBucket), or on the prefix it re-encrypts
-    (PutObject: what starting it needed)."""
+    (PutObject: what starting it needed, and what cancelling it needs)."""
     job = get_object_or_404(
         Job.objects.select_related("bucket__owner"), job_id=job_id, bucket__owner=account_of(request)
     )
-    require_cos(request, action, job.bucket, job.params.get("prefix", "") if action == "PutObject" else "")
+    require_cos(request, action, job.bucket, _prefix(job) if action == "PutObject" else "")
     return job
+
+
+def _prefix(job: Job) -> str:
+    return job.params.get("prefix", "")
 
 
 @console_page
@@ -42,6 +46,7 @@ def job_detail(request, job_id):
             "job": job,
             "errors": errors,
             "percent": int(100 * (job.done + job.failed + job.skipped) / job.total) if job.total else 100,
+            "may_cancel": may_cos(request, job.bucket, _prefix(job), "PutObject")["PutObject"],
         },
     )
 

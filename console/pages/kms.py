@@ -18,10 +18,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-import gate
 from buckets import jobs
 from buckets.models import Bucket
-from console.edge import context_of, download_response
+from console.edge import download_response
 from console.forms import (
     DeletionForm,
     DescriptionForm,
@@ -37,7 +36,7 @@ from keys import service as kms
 from keys.models import AuditEvent, KeyOrigin, KeyState, MasterKey
 from roles import policy
 
-from .common import account_of, actor_of, console_page, principal_of, refused, request_id_of, require
+from .common import account_of, actor_of, console_page, may_on, refused, request_id_of, require
 
 # Refusals of the KMS, as sentences a person can act on.
 SENTENCES = {
@@ -185,12 +184,6 @@ def _key(request: HttpRequest, key_id, action: str) -> tuple[MasterKey, kms.KmsC
     return key, caller(request, key.region)
 
 
-def _allowed(request: HttpRequest, resource: str, actions: tuple[str, ...]) -> dict[str, bool]:
-    """{"DisableKey": True, …}: what the principal may do on `resource`, by the gate's own decision."""
-    principal, context = principal_of(request), context_of(request)
-    return {name: gate.allowed(principal, f"kms:{name}", resource, context) for name in actions}
-
-
 # -- the key list ----------------------------------------------------------------------------------------------
 
 
@@ -221,7 +214,6 @@ def _render_home(request: HttpRequest, form: KeyForm, status: int = 200):
         "activated": activated,
         "keys": keys,
         "form": form,
-        "can_create": _allowed(request, "*", ("CreateKey",))["CreateKey"],
     }
     return render(request, "console/kms/home.html", context, status=status)
 
@@ -278,7 +270,7 @@ def _render_detail(request: HttpRequest, key: MasterKey, bound: dict | None = No
         "versions": key.materials.count(),
         "is_bound": key.bindings.exists(),
         "tags": sorted(key.tags, key=lambda tag: tag.get("TagKey", "")),
-        "can": _allowed(request, _resource(key), KEY_ACTIONS),
+        "can": may_on(request, _resource(key), *(f"kms:{action}" for action in KEY_ACTIONS)),
         "may_rotate_now": (
             key.origin == KeyOrigin.TENCENT_KMS
             and key.state == KeyState.ENABLED

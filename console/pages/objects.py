@@ -5,7 +5,7 @@ on an object, a selection or a prefix (a bulk job)."""
 
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
@@ -25,8 +25,8 @@ from console.edge import download_response, preview_response, preview_type
 from console.forms import CreateFolderForm, SetEncryptionForm, SetEncryptionScopeForm, ShareForm
 from roles.models import ApiKey, ApiKeyStatus
 
-from .buckets import key_choices
-from .common import account_of, actor_of, console_page, principal_of, redirect_back, require_cos
+from .buckets import BUCKET_ACTIONS, key_choices
+from .common import account_of, actor_of, console_page, may_cos, principal_of, redirect_back, require_cos
 
 PAGE_SIZES = (20, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -53,14 +53,20 @@ def _missing(request, bucket: Bucket, key: str):
     return render(request, "console/objects/missing.html", context, status=404)
 
 
+# What the controls of an object (or a folder's own "name/" key) need, as the views that answer them require.
+OBJECT_ACTIONS = ("GetObject", "HeadObject", "PutObject", "DeleteObject")
+
+
 @dataclass(frozen=True)
 class Row:
-    """One entry of a folder's listing: a subfolder (`is_folder`) or an object, named relative to the folder."""
+    """One entry of a folder's listing: a subfolder (`is_folder`) or an object, named relative to the folder, and
+    which of its controls the principal may use (`can.DeleteObject`, …)."""
 
     name: str
     key: str
     is_folder: bool
     obj: StoredObject | None = None
+    can: dict[str, bool] = field(default_factory=dict)
 
 
 def _int_choice(value: str | None, choices: tuple[int, ...], default: int) -> int:
@@ -77,8 +83,14 @@ def _listing_context(request, found: Bucket, folder_form=None) -> dict:
     listing = service.list_objects(
         found, prefix=prefix + search, delimiter="" if search else "/", marker=marker, max_keys=size
     )
-    folders = [Row(p[len(prefix) :], p, True) for p in listing.common_prefixes]
-    objects = [Row(o.key[len(prefix) :], o.key, False, o) for o in listing.objects if o.key != prefix]
+    folders = [
+        Row(p[len(prefix) :], p, True, can=may_cos(request, found, p, "DeleteObject")) for p in listing.common_prefixes
+    ]
+    objects = [
+        Row(o.key[len(prefix) :], o.key, False, o, may_cos(request, found, o.key, *OBJECT_ACTIONS))
+        for o in listing.objects
+        if o.key != prefix
+    ]
     order = {"name": lambda r: r.name, "size": lambda r: r.obj.size_bytes, "date": lambda r: r.obj.last_modified}
     objects.sort(key=order[sort], reverse=descending)
     if sort == "name":
@@ -99,8 +111,13 @@ def _listing_context(request, found: Bucket, folder_form=None) -> dict:
         for name in SORTS
     }
     usage = service.prefix_usage(found, prefix)
+    here = may_cos(request, found, prefix + "*", "PutObject", "DeleteObject")  # any object of this folder
     return {
         "bucket": found,
+        "can": here,
+        "can_bucket": may_cos(request, found, "", *BUCKET_ACTIONS),
+        "can_folder": may_cos(request, found, prefix, "DeleteObject") if prefix else {},
+        "selectable": any(here.values()),
         "prefix": prefix,
         "search": search,
         "rows": folders + objects,
@@ -205,6 +222,7 @@ def object_detail(request, bucket: str, key: str):
         and obj.size_bytes <= PREVIEW_MAX_BYTES
         and preview_type(obj.content_type) is not None,
         "is_image": (preview_type(obj.content_type) or "").startswith("image/"),
+        "can": may_cos(request, found, obj.key, *OBJECT_ACTIONS),
     }
     return render(request, "console/objects/detail.html", context)
 

@@ -23,9 +23,9 @@ from buckets.api.headers import RequestBody, content_length
 from buckets.models import Bucket, SseMode, StoredObject
 from console.edge import context_of
 from core.apierror import ApiError
-from roles import policy
 
-from .common import DENIED, account_of, principal_of
+from . import common
+from .common import DENIED, account_of, cos_resource_of, may
 
 PART_BYTES = 8 * 1024 * 1024  # what the panel slices a large file into (its data-part-bytes)
 CONCURRENCY = 3  # files uploading at once (the panel's data-concurrency)
@@ -111,13 +111,13 @@ def sse_request(request: HttpRequest) -> sse.SseRequest | None:
 
 def require_cos(request: HttpRequest, action: str, bucket: Bucket, key: str, sse_mode: str | None = None) -> None:
     """The gate, as the COS operation; a write carries the SSE it asks for as the COS API's condition key does."""
-    context = context_of(request)
+    context = None
     if sse_mode is not None:
+        own = context_of(request)
         context = gate.Context(
-            ip=context.ip, secure=context.secure, values={"cos:x-cos-server-side-encryption": sse_mode or None}
+            ip=own.ip, secure=own.secure, values={"cos:x-cos-server-side-encryption": sse_mode or None}
         )
-    resource = policy.cos_resource(bucket.region, bucket.owner.appid, bucket.name, key)
-    gate.authorise(principal_of(request), f"cos:{action}", resource, context)
+    common.require_cos(request, action, bucket, key, context)
 
 
 def write_request(request: HttpRequest, chosen: sse.SseRequest | None) -> service.WriteRequest:
@@ -168,17 +168,7 @@ def existing_objects(request: HttpRequest, bucket: Bucket) -> HttpResponse:
     keys = json_body(request).get("keys")
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys) or len(keys) > MAX_LISTED_KEYS:
         raise errors.InvalidArgument(f"keys must be a list of at most {MAX_LISTED_KEYS} names.")
-    principal, context = principal_of(request), context_of(request)
-    visible = [
-        key
-        for key in keys
-        if gate.allowed(
-            principal,
-            "cos:HeadObject",
-            policy.cos_resource(bucket.region, bucket.owner.appid, bucket.name, key),
-            context,
-        )
-    ]
+    visible = [key for key in keys if may(request, "cos:HeadObject", cos_resource_of(bucket, key))]
     found = StoredObject.objects.filter(bucket=bucket, key__in=visible).values_list("key", flat=True)
     return JsonResponse({"existing": sorted(found)})
 

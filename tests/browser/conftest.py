@@ -1,9 +1,11 @@
 """Headless Chromium against the session's live Kinko: one browser and one signed-in context per module, and a
 guard on every page that fails the test when the console logs an error, throws, or a request fails or is refused."""
 
+import contextlib
 import os
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,9 +127,9 @@ def browser() -> Browser:
         launched.close()
 
 
-def sign_in(context: BrowserContext, kinko: LiveKinko, operator: tuple[str, str]) -> None:
-    """Sign in through /login/ the way a person does, in whatever language the context asks for; the context
-    keeps the session cookie."""
+def sign_in(context: BrowserContext, kinko: LiveKinko, operator: tuple[str, str], lands: str = "/") -> None:
+    """Sign in through /login/ the way a person does, in whatever language the context asks for, landing on
+    `lands` (a sub-user lands on the first page it may open); the context keeps the session cookie."""
     page = context.new_page()
     guard = PageGuard()
     guard.watch(page)
@@ -135,7 +137,7 @@ def sign_in(context: BrowserContext, kinko: LiveKinko, operator: tuple[str, str]
     page.locator('input[name="username"]').fill(operator[0])
     page.locator('input[name="password"]').fill(operator[1])
     page.locator('main button[type="submit"]').click()
-    expect(page).to_have_url(f"{kinko.url}/")
+    expect(page).to_have_url(f"{kinko.url}{lands}")
     guard.unwatch(page)
     page.close()
     assert guard.problems == [], "signing in went wrong:\n" + "\n".join(guard.problems)
@@ -170,7 +172,9 @@ def guard() -> PageGuard:
     return PageGuard()
 
 
-def _checked_page(context: BrowserContext, guard: PageGuard):
+@contextlib.contextmanager
+def checked(context: BrowserContext, guard: PageGuard) -> Iterator[Page]:
+    """A new page of `context` watched by the guard, failing the test at the end for what the guard saw."""
     page = context.new_page()
     guard.watch(page)
     yield page
@@ -183,13 +187,15 @@ def _checked_page(context: BrowserContext, guard: PageGuard):
 @pytest.fixture
 def page(context, guard) -> Page:
     """A signed-in page, checked at teardown for console errors, page errors, failed and refused requests."""
-    yield from _checked_page(context, guard)
+    with checked(context, guard) as watched:
+        yield watched
 
 
 @pytest.fixture
 def anonymous_page(new_context, guard) -> Page:
     """A page in a fresh context that has not signed in, with the same checks."""
-    yield from _checked_page(new_context(), guard)
+    with checked(new_context(), guard) as watched:
+        yield watched
 
 
 @pytest.fixture
@@ -197,7 +203,8 @@ def fresh_page(new_context, kinko, operator, guard) -> Page:
     """A signed-in page in a context of its own, for tests that change what the context keeps (language, clock)."""
     context = new_context()
     sign_in(context, kinko, operator)
-    yield from _checked_page(context, guard)
+    with checked(context, guard) as watched:
+        yield watched
 
 
 def pytest_collection_modifyitems(config, items):

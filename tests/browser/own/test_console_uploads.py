@@ -15,7 +15,7 @@ from playwright.sync_api import Error, Page, Route, expect
 
 from tests.browser import axe
 from tests.browser import test_flows as flows
-from tests.browser.conftest import PageGuard, _checked_page, sign_in
+from tests.browser.conftest import PageGuard, checked, sign_in
 from tests.browser.test_flows import body_of, call, sse_of, unique
 
 # The flows' SDK fixtures (the KMS client, the KMS switched on, COS_QcsRole for reading SSE-KMS objects back).
@@ -257,7 +257,8 @@ def japanese_phone(new_context, kinko, operator, guard):
     context = new_context()
     sign_in(context, kinko, operator)
     context.set_extra_http_headers({"Accept-Language": "ja"})
-    yield from _checked_page(context, guard)
+    with checked(context, guard) as page:
+        yield page
 
 
 def test_on_a_japanese_phone_the_reason_is_in_japanese_and_nothing_scrolls_sideways(
