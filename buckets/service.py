@@ -19,7 +19,7 @@ from django.db.models.functions import StrIndex, Substr
 from django.utils import timezone
 
 from core import crypto
-from core.db import one
+from core.db import lock, one
 from roles.models import Account
 
 from . import conditions, errors, segments, sse, storage
@@ -122,6 +122,8 @@ def set_object_acl(obj: StoredObject, grants: list[dict] | None) -> None:
 
 def delete_bucket(bucket: Bucket) -> None:
     with transaction.atomic():
+        # Held, a PUT into the bucket commits after this (and finds it gone) or before (and is seen here).
+        lock(bucket)
         if StoredObject.objects.filter(bucket=bucket).exists():
             raise errors.BucketNotEmpty()
         if bucket.default_sse:
@@ -200,7 +202,7 @@ def replace_object(bucket: Bucket, key: str, values: dict, segments: list[dict] 
     for attempt in range(3):
         try:
             with disk_full_is_unavailable(), transaction.atomic():
-                old = StoredObject.objects.select_for_update().filter(bucket=bucket, key=key).first()
+                old = one(StoredObject.objects.select_for_update().filter(bucket=bucket, key=key))
                 if old is not None:
                     _discard_after_commit(old)
                     old.delete()
@@ -408,7 +410,7 @@ def read_object(
 
 def delete_object(bucket: Bucket, key: str) -> None:
     with disk_full_is_unavailable(), transaction.atomic():
-        obj = StoredObject.objects.select_for_update().filter(bucket=bucket, key=key).first()
+        obj = one(StoredObject.objects.select_for_update().filter(bucket=bucket, key=key))
         if obj is not None:
             _discard_after_commit(obj)
             obj.delete()
