@@ -11,6 +11,7 @@ import contextlib
 import glob
 import hashlib
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -22,7 +23,7 @@ import pytest
 MODE = os.environ.get("KINKO_TEST_DATABASE", "sqlite")
 SERVER = "KINKO_TEST_POSTGRES"  # postgres://postgres@127.0.0.1:<port>, set while the cluster runs
 LOCALE = "en_US.UTF-8"
-USER = "postgres"
+USER = "postgres"  # the database's superuser, and the system user the cluster runs as under root
 
 
 def _binary(name: str) -> str:
@@ -35,6 +36,14 @@ def _binary(name: str) -> str:
 def _locale_available() -> bool:
     listed = subprocess.run(["locale", "-a"], capture_output=True, text=True, check=True).stdout.split()
     return any(name.lower().replace("-", "") == "en_us.utf8" for name in listed)
+
+
+def _system_user(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 class Cluster:
@@ -52,9 +61,10 @@ class Cluster:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.as_user: list[str] = []
-        if os.geteuid() == 0:
-            shutil.chown(self.root, USER)
-            self.as_user = ["runuser", "-u", USER, "--"]
+        if os.geteuid() == 0:  # initdb refuses root: the postgresql package's system user, else nobody
+            owner = USER if _system_user(USER) else "nobody"
+            shutil.chown(self.root, owner)
+            self.as_user = ["runuser", "-u", owner, "--"]
 
     def _run(self, *command: str) -> None:
         subprocess.run([*self.as_user, *command], check=True, capture_output=True, text=True)
@@ -88,6 +98,19 @@ def database_url(data_dir: Path) -> str | None:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
             conn.execute(f'CREATE DATABASE "{name}"')
     return f"{server}/{name}"
+
+
+def database_image(connection) -> bytes:
+    """The bytes of the files of the PostgreSQL database `connection` (Django's) is connected to, after a
+    checkpoint has written every committed change into them: what a copy of the disk would hold."""
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")
+        cursor.execute(
+            "SELECT current_setting('data_directory'), oid FROM pg_database WHERE datname = current_database()"
+        )
+        directory, oid = cursor.fetchone()
+    files = sorted(Path(directory, "base", str(oid)).iterdir())
+    return b"".join(path.read_bytes() for path in files if path.is_file())
 
 
 _cluster: Cluster | None = None

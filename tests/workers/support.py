@@ -188,7 +188,7 @@ def job_of(db: sqlite3.Connection, bucket: str) -> JobRow | None:
         " JOIN buckets_bucket b ON b.id = j.bucket_id WHERE b.name = ?",
         (bucket,),
     ).fetchone()
-    return JobRow(*row) if row else None
+    return JobRow(str(row[0]).replace("-", ""), *row[1:]) if row else None  # PostgreSQL's uuid, SQLite's hex
 
 
 def item_states(db: sqlite3.Connection, job_id: str) -> dict[str, int]:
