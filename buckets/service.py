@@ -19,7 +19,7 @@ from django.db.models.functions import StrIndex, Substr
 from django.utils import timezone
 
 from core import crypto
-from core.db import lock, one
+from core.db import lock, one, serialize
 from roles.models import Account
 
 from . import conditions, errors, segments, sse, storage
@@ -195,6 +195,13 @@ def _discard_after_commit(obj: StoredObject) -> None:
     transaction.on_commit(functools.partial(release, blobs))
 
 
+def _writing_key(bucket: Bucket, key: str) -> None:
+    """Writers of one key take turns until their transactions end: the row a writer finds (or that it finds none)
+    stays true until it has replaced it. A row lock alone would not do on PostgreSQL: the row it waits for is gone
+    once the writer ahead commits, and every writer behind it would then insert the key at once."""
+    serialize(f"object {bucket.pk} {key}")
+
+
 def replace_object(bucket: Bucket, key: str, values: dict, segments: list[dict] = ()) -> StoredObject:
     """Point (bucket, key) at new bytes in one transaction; the replaced blobs are freed after commit.
 
@@ -202,6 +209,7 @@ def replace_object(bucket: Bucket, key: str, values: dict, segments: list[dict] 
     for attempt in range(3):
         try:
             with disk_full_is_unavailable(), transaction.atomic():
+                _writing_key(bucket, key)
                 old = one(StoredObject.objects.select_for_update().filter(bucket=bucket, key=key))
                 if old is not None:
                     _discard_after_commit(old)
@@ -410,6 +418,7 @@ def read_object(
 
 def delete_object(bucket: Bucket, key: str) -> None:
     with disk_full_is_unavailable(), transaction.atomic():
+        _writing_key(bucket, key)
         obj = one(StoredObject.objects.select_for_update().filter(bucket=bucket, key=key))
         if obj is not None:
             _discard_after_commit(obj)
