@@ -28,8 +28,16 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Then again on a throwaway PostgreSQL cluster (tests/postgres.py): the domain and worker tests, and the protocol
+# tests whose outcome the database decides (races, listing order, multipart, copy, SSE, objects, KMS, CAM).
+PG_TESTS := tests/buckets tests/keys tests/core tests/gate tests/workers \
+	tests/protocol/test_write_races.py tests/protocol/test_get_bucket.py tests/protocol/test_multipart.py \
+	tests/protocol/test_copy.py tests/protocol/test_sse.py tests/protocol/test_objects.py \
+	tests/protocol/test_kms.py tests/protocol/test_cam.py
+
 test: $(VENV)/.installed-test lint
 	KINKO_DATA_DIR=$$(mktemp -d) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	KINKO_TEST_DATABASE=postgres KINKO_DATA_DIR=$$(mktemp -d) $(BIN)/python -m pytest $(PG_TESTS) $(PYTEST_ARGS)
 
 # Rewrites docs/screenshots/*.png from the browser tests; `make test` never writes them.
 screenshots: $(VENV)/.installed-test

@@ -119,13 +119,18 @@ def cancel_job(job: Job) -> Job:
 
 
 def claim_batch(job: Job, now: datetime.datetime, size: int = BATCH) -> list[JobItem]:
-    """Claim up to `size` pending items (or items whose claim's lease ran out) with one conditional update."""
+    """Claim up to `size` pending items (or items whose claim's lease ran out) with one conditional update.
+
+    On PostgreSQL the items another worker is claiming right now are skipped (FOR UPDATE SKIP LOCKED), so workers
+    take different batches; on SQLite claims take turns. The update's condition is checked again either way."""
     claimable = Q(state=JobItemState.PENDING) | Q(state=JobItemState.CLAIMED, claimed_at__lt=now - LEASE)
-    ids = list(job.items.filter(claimable).values_list("id", flat=True)[:size])
-    if not ids:
-        return []
     token = secrets.token_hex(12)
-    JobItem.objects.filter(claimable, id__in=ids).update(state=JobItemState.CLAIMED, claim=token, claimed_at=now)
+    with transaction.atomic():
+        pending = job.items.filter(claimable).order_by("id").select_for_update(skip_locked=True, of=("self",))
+        ids = list(pending.values_list("id", flat=True)[:size])
+        if not ids:
+            return []
+        JobItem.objects.filter(claimable, id__in=ids).update(state=JobItemState.CLAIMED, claim=token, claimed_at=now)
     claimed = list(JobItem.objects.filter(claim=token, state=JobItemState.CLAIMED))
     if claimed:
         Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(status=JobStatus.RUNNING, started_at=now)

@@ -5,6 +5,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from core.db import ByteOrderCharField
 from roles.models import Account
 
 
@@ -48,7 +49,7 @@ class WrappedKey(models.Model):
 
 
 class Bucket(models.Model):
-    name = models.CharField(max_length=64, unique=True)  # full wire name: <name>-<appid>
+    name = ByteOrderCharField(max_length=64, unique=True)  # full wire name: <name>-<appid>
     owner = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="buckets")
     region = models.CharField(max_length=32)
     acl = models.JSONField(default=list)  # grants, see buckets.acl; [] means owner only
@@ -65,7 +66,7 @@ class Bucket(models.Model):
 
 class StoredObject(Envelope, WrappedKey):
     bucket = models.ForeignKey(Bucket, on_delete=models.CASCADE, related_name="stored_objects")
-    key = models.CharField(max_length=1024)
+    key = ByteOrderCharField(max_length=1024)
     size_bytes = models.BigIntegerField()
     etag = models.CharField(max_length=80)  # without the quotes
     crc64 = models.CharField(max_length=24)  # CRC-64/ECMA-182 of the content, decimal
@@ -104,8 +105,8 @@ class ObjectSegment(WrappedKey):
 
 class MultipartUpload(Envelope):
     bucket = models.ForeignKey(Bucket, on_delete=models.CASCADE, related_name="uploads")
-    key = models.CharField(max_length=1024)
-    upload_id = models.CharField(max_length=64, unique=True)
+    key = ByteOrderCharField(max_length=1024)
+    upload_id = ByteOrderCharField(max_length=64, unique=True)
     initiator = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="uploads")
     content_type = models.CharField(max_length=255, default="application/octet-stream")
     headers = models.JSONField(default=dict)

@@ -10,7 +10,7 @@ from typing import BinaryIO
 from django.db import transaction
 from django.utils import timezone
 
-from core.db import one
+from core.db import lock, one
 from roles.models import Account
 
 from . import errors, service, sse, storage
@@ -65,7 +65,7 @@ def _store_part(
     try:
         wrapped = keys.wrap(written.data_key, sse.identity(upload.bucket.name, upload.key, written.blob_id))
         with transaction.atomic():
-            if not MultipartUpload.objects.select_for_update().filter(pk=upload.pk).exists():
+            if not lock(upload):
                 raise errors.NoSuchUpload()  # completed or aborted while this part was streaming
             old = Part.objects.filter(upload=upload, number=number).first()
             if old is not None:
@@ -143,7 +143,7 @@ def complete_multipart_upload(upload: MultipartUpload, listed: list[tuple[int, s
     if any(b <= a for a, b in zip(numbers, numbers[1:], strict=False)):
         raise errors.InvalidPartOrder()
     with transaction.atomic():
-        if not MultipartUpload.objects.select_for_update().filter(pk=upload.pk).exists():
+        if not lock(upload):  # an Abort or another Complete of the upload waits, then finds it gone
             raise errors.NoSuchUpload()
         stored = {part.number: part for part in upload.parts.all()}
         chosen = []
@@ -204,10 +204,10 @@ def abort_multipart_upload(upload: MultipartUpload) -> None:
 
 def _abort_multipart_upload(upload: MultipartUpload) -> None:
     with transaction.atomic():
-        blobs = list(upload.parts.values_list("blob", flat=True))
-        deleted, _ = MultipartUpload.objects.filter(pk=upload.pk).delete()
-        if not deleted:
+        if not lock(upload):  # completed or aborted meanwhile: a Complete holding it is waited for
             raise errors.NoSuchUpload()
+        blobs = list(upload.parts.values_list("blob", flat=True))
+        MultipartUpload.objects.filter(pk=upload.pk).delete()
         transaction.on_commit(functools.partial(storage.delete_blobs, blobs))
 
 

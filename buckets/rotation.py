@@ -49,7 +49,7 @@ def _rewrap(queryset, version: int) -> int:
     done = 0
     while True:
         with transaction.atomic():
-            batch = list(queryset.filter(kek_version__lt=version).select_for_update()[:BATCH])
+            batch = list(queryset.filter(kek_version__lt=version).select_for_update(of=("self",))[:BATCH])
             for record in batch:
                 identity = _identity_of(record)
                 data_key = master.unwrap(record.kek_version, bytes(record.wrapped_key), identity)

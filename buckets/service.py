@@ -18,7 +18,7 @@ from django.db.models.functions import StrIndex, Substr
 from django.utils import timezone
 
 from core import crypto
-from core.db import one
+from core.db import lock, one, serialize
 from roles.models import Account
 
 from . import conditions, errors, segments, sse, storage
@@ -145,6 +145,8 @@ def set_object_acl(obj: StoredObject, grants: list[dict] | None) -> None:
 
 def delete_bucket(bucket: Bucket) -> None:
     with transaction.atomic():
+        # Held, a PUT into the bucket commits after this (and finds it gone) or before (and is seen here).
+        lock(bucket)
         if StoredObject.objects.filter(bucket=bucket).exists():
             raise errors.BucketNotEmpty()
         if bucket.default_sse:
@@ -216,6 +218,13 @@ def _discard_after_commit(obj: StoredObject) -> None:
     transaction.on_commit(functools.partial(release, blobs))
 
 
+def _writing_key(bucket: Bucket, key: str) -> None:
+    """Writers of one key take turns until their transactions end: the row a writer finds (or that it finds none)
+    stays true until it has replaced it. A row lock alone would not do on PostgreSQL: the row it waits for is gone
+    once the writer ahead commits, and every writer behind it would then insert the key at once."""
+    serialize(f"object {bucket.pk} {key}")
+
+
 def replace_object(bucket: Bucket, key: str, values: dict, segments: list[dict] = ()) -> StoredObject:
     """Point (bucket, key) at new bytes in one transaction; the replaced blobs are freed after commit.
 
@@ -223,7 +232,8 @@ def replace_object(bucket: Bucket, key: str, values: dict, segments: list[dict] 
     for attempt in range(3):
         try:
             with disk_full_is_unavailable(), transaction.atomic():
-                old = StoredObject.objects.select_for_update().filter(bucket=bucket, key=key).first()
+                _writing_key(bucket, key)
+                old = one(StoredObject.objects.select_for_update().filter(bucket=bucket, key=key))
                 if old is not None:
                     _discard_after_commit(old)
                     old.delete()
@@ -438,7 +448,8 @@ def delete_object(bucket: Bucket, key: str) -> None:
 
 def _delete_object(bucket: Bucket, key: str) -> None:
     with transaction.atomic():
-        obj = StoredObject.objects.select_for_update().filter(bucket=bucket, key=key).first()
+        _writing_key(bucket, key)
+        obj = one(StoredObject.objects.select_for_update().filter(bucket=bucket, key=key))
         if obj is not None:
             _discard_after_commit(obj)
             obj.delete()

@@ -4,6 +4,7 @@ import ipaddress
 import os
 from pathlib import Path
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from console import datadir
@@ -150,24 +151,39 @@ TEMPLATES = [
     },
 ]
 
+# Several gunicorn workers and the Celery worker share the SQLite file: WAL lets readers run during a write,
+# IMMEDIATE avoids the read-to-write lock upgrade that deadlocks under concurrency. It also makes writers take
+# turns, which on PostgreSQL the row and advisory locks of the domain code do (core.db.serialize).
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 30,
+}
+DATABASE_SCHEMES = ("postgres", "postgresql", "sqlite")
+
+
+def database_from_url(url: str) -> dict:
+    """DATABASE_URL (postgres://user:password@host:port/name or sqlite:////absolute/path) as a DATABASES entry:
+    connections kept for 10 minutes and checked before reuse, so a restarted database server is reconnected to."""
+    scheme = url.partition("://")[0]
+    if scheme not in DATABASE_SCHEMES:
+        raise ImproperlyConfigured(f"DATABASE_URL scheme must be one of {', '.join(DATABASE_SCHEMES)}, not {scheme!r}")
+    config = dict(dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True))
+    if scheme == "sqlite":
+        config["OPTIONS"] = {**SQLITE_OPTIONS, **config.get("OPTIONS", {})}
+    return config
+
+
 DATABASES = {
-    "default": {
+    "default": database_from_url(os.environ["DATABASE_URL"])
+    if os.environ.get("DATABASE_URL")
+    else {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": DATA_DIR / "kinko.sqlite3",
-        "OPTIONS": {
-            # Several gunicorn workers and the Celery worker share the file: WAL lets readers run during a
-            # write, IMMEDIATE avoids the read-to-write lock upgrade that deadlocks under concurrency.
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 30,
-        },
+        "OPTIONS": SQLITE_OPTIONS,
         "CONN_MAX_AGE": 600,
     }
 }
-if os.environ.get("DATABASE_URL"):
-    from console.dburl import parse_database_url
-
-    DATABASES["default"] = parse_database_url(os.environ["DATABASE_URL"])
 
 # One store shared by every worker of the node (and with REDIS_URL, by every node): login throttling, the API 3.0
 # signature replay cache and short-lived key-state caches.

@@ -8,6 +8,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from core import crypto, keystore
+from core.db import serialize
 from keys.models import ServiceMasterKey
 
 INFO = b"kinko/sse-cos/master"
@@ -71,7 +72,8 @@ def unwrap(version: int, wrapped: bytes, identity: bytes) -> bytes:
 @transaction.atomic
 def add_version() -> int:
     global _current
-    newest = ServiceMasterKey.objects.select_for_update().aggregate(Max("version"))["version__max"] or 0
+    serialize("sse-cos-master-key-versions")  # two rotations at once number their versions one after the other
+    newest = ServiceMasterKey.objects.aggregate(Max("version"))["version__max"] or 0
     version = _create(newest + 1).version
     _current = None
     return version

@@ -20,6 +20,7 @@ from django.db import DatabaseError, IntegrityError, models, transaction
 from django.utils import timezone
 
 from core import crypto, keystore, metrics
+from core.db import lock
 from keys import blob
 from keys import errors as e
 from keys.models import (
@@ -145,6 +146,7 @@ def require_activated(account: Account) -> None:
 @transaction.atomic
 def activate_kms(account: Account) -> dict[str, str]:
     """Activate the account's KMS and make one default CMK per KMS region (idempotent): {region: KeyId}."""
+    lock(account)  # a second activation at the same time waits, then finds the default keys made
     KmsActivation.objects.get_or_create(account=account)
     defaults = {}
     for region in settings.KINKO_KMS_REGIONS:
@@ -257,6 +259,8 @@ def _material_purpose(key: MasterKey, version: int) -> bytes:
 
 
 def _add_material(key: MasterKey, material: bytes) -> int:
+    """Inside a transaction: the key's next material version, holding the key until the transaction ends."""
+    lock(key)
     version = key.current_version + 1
     KeyMaterial.objects.create(
         key=key, version=version, material_sealed=keystore.seal_secret(material, _material_purpose(key, version))

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, models, transaction
 
 from core import keystore
+from core.db import lock, serialize
 from roles import errors, policy, presets
 from roles.models import (
     Account,
@@ -134,6 +135,7 @@ def ensure_root_credentials() -> Credentials:
     When the environment names a pair the database lacks, that pair is added, so an operator can set it later.
     """
     appid = settings.KINKO_APPID
+    serialize("root-credentials")  # nodes bootstrapping at once on one database make one root account
     account = Account.objects.filter(appid=appid).first() or create_account(appid, is_root=True)
     env_id, env_key = os.environ.get("KINKO_SECRET_ID"), os.environ.get("KINKO_SECRET_KEY")
     if env_id and env_key:
@@ -381,6 +383,7 @@ def create_policy(account: Account, name: str, document: str, description: str =
         policy.parse(document)
     except policy.PolicySyntaxError as exc:
         raise errors.CamError(str(exc), code=exc.code) from None
+    serialize("policy-ids")  # the name check and the next PolicyId hold until the policy is made
     if visible_policies(account).filter(name=name).exists():
         raise errors.PolicyNameInUse()
     last = Policy.objects.aggregate(models.Max("policy_id"))["policy_id__max"] or 0
@@ -438,6 +441,7 @@ def ensure_cos_service_role(account: Account) -> Role:
         },
         separators=(",", ":"),
     )
+    lock(account)  # a second call at the same time waits, then finds the role
     role = Role.objects.filter(account=account, name=COS_SERVICE_ROLE).first()
     if role is None:
         role = create_role(account, COS_SERVICE_ROLE, trust, "COS uses KMS keys for SSE-KMS on your behalf.")
@@ -547,7 +551,9 @@ def key_owner(account: Account, target_uin: int | str) -> SubUser | None:
     return get_user(account, uin=target_uin)
 
 
+@transaction.atomic
 def create_access_key(account: Account, user: SubUser | None, description: str = "") -> tuple[ApiKey, str]:
+    lock(user or account)  # the count below holds until the key is made
     keys = ApiKey.objects.filter(account=account, user=user)
     if user is not None and keys.count() >= MAX_KEYS_PER_USER:
         raise errors.AccessKeyLimit()

@@ -17,6 +17,7 @@ from celery import Celery
 from qcloud_cos import CosConfig, CosS3Client
 
 import console.broker  # noqa: F401 - a test's own Celery client sends on the kinkofs:// transport too
+from tests import postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 APPID = "1250000000"
@@ -54,6 +55,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def node_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a process of the node whose data dir is `data_dir` (its server, its workers, manage.py
+    run against it): this process's, with that data dir and, under KINKO_TEST_DATABASE=postgres, its own database."""
+    env = {**os.environ, "KINKO_DATA_DIR": str(data_dir), "KINKO_APPID": APPID}
+    database = postgres.database_url(data_dir)
+    if database is not None:
+        env["DATABASE_URL"] = database
+    return {**env, **extra}
+
+
 def manage_py(env: dict, *args: str) -> str:
     """`manage.py <args>` in the repository with exactly `env`; its stdout."""
     return subprocess.run(
@@ -78,8 +89,8 @@ def running_kinko(
     server.log in the data dir). Stopped on exit."""
     port = free_port()
     https_port = free_port() if https else 0
-    full_env = {name: value for name, value in os.environ.items() if name not in drop}
-    full_env.update(KINKO_DATA_DIR=str(data_dir), KINKO_APPID=APPID, PORT=str(port), **(env or {}))
+    full_env = {name: value for name, value in node_env(data_dir).items() if name not in drop}
+    full_env.update(PORT=str(port), **(env or {}))
     manage_py(full_env, "migrate", "--no-input", "-v", "0")
     manage_py(full_env, "bootstrap")
     if prepare is not None:
@@ -165,7 +176,7 @@ class Worker:
         self.broker_url = broker_url
         self.data_dir = data_dir
         self.log_path = data_dir / f"worker-{time.monotonic_ns()}.log"
-        env = {**os.environ, "KINKO_DATA_DIR": str(data_dir), "CELERY_BROKER_URL": broker_url, **extra_env}
+        env = node_env(data_dir, CELERY_BROKER_URL=broker_url, **extra_env)
         command = [sys.executable, "-m", "celery", "-A", "console", "worker", "--concurrency", "1", "--pool", "solo"]
         command += ["--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle", *args]
         self.client = Celery("kinko-test", broker=broker_url)

@@ -4,7 +4,6 @@ per job, one error shape with JSON 404/405, X-Request-Id on every /api/ response
 schema with readable operation ids and no warnings. Real HTTP (requests, qcloud_cos, the CAM SDK) against the
 session's live server."""
 
-import os
 import re
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import requests
 import yaml
 
 from tests.console.jsonapi_support import TRUST_POLICY, new_bucket, ok, put_object, unique, wait_for_job
-from tests.live import APPID, REGION, ROOT, LiveKinko, Worker, cos_client
+from tests.live import APPID, REGION, ROOT, LiveKinko, Worker, cos_client, node_env
 from tests.protocol.support import manage
 
 SSE_HEADER = "x-cos-server-side-encryption"
@@ -472,7 +471,7 @@ def operation_ids(schema: dict) -> list[str]:
 
 def test_schema_generation_has_no_warning(kinko):
     command = [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null"]
-    env = {**os.environ, "KINKO_DATA_DIR": str(kinko.data_dir), "KINKO_APPID": APPID}
+    env = node_env(kinko.data_dir)
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
 

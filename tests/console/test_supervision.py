@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from qcloud_cos.cos_exception import CosClientError
 
-from tests.live import APPID, ROOT, LiveKinko, cos_client, free_port, manage_py
+from tests.live import APPID, ROOT, LiveKinko, cos_client, free_port, manage_py, node_env
 
 RECOVERY_SECONDS = 45  # a restarted gunicorn master re-imports Django: 2-5 s idle, over 20 s on a loaded 2-core box
 START_SECONDS = 120  # a whole node (web, worker, beat) boots in 5 s idle, in 60 s and more on a loaded 2-core CI box
@@ -40,7 +40,7 @@ class Node:
 
 
 def prepare(data_dir: Path) -> tuple[dict[str, str], dict]:
-    env = {**os.environ, "KINKO_DATA_DIR": str(data_dir), "KINKO_APPID": APPID, "KINKO_HTTPS_PORT": "0"}
+    env = node_env(data_dir, KINKO_HTTPS_PORT="0")
     manage_py(env, "migrate", "--no-input", "-v", "0")
     manage_py(env, "bootstrap")
     return env, json.loads(manage_py(env, "credentials", "--json"))

@@ -18,6 +18,7 @@ from keys import blob, service
 from keys import errors as e
 from keys.models import AuditEvent, KeyMaterial, KeyState, KeyUsage, MasterKey
 from roles import service as roles
+from tests import postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -471,7 +472,10 @@ def test_no_encrypt_plaintext_appears_in_any_kms_column(used_keys):
 
 @pytest.mark.django_db(transaction=True)
 def test_no_key_material_or_plaintext_appears_in_the_raw_database_bytes(used_keys, key):
-    image = connection.connection.serialize()
-    assert key.key_id.hex.encode() in image  # the scan reads what the database holds
+    if connection.vendor == "postgresql":  # its files; a uuid column holds the 16 bytes
+        image, stored_id = postgres.database_image(connection), key.key_id.bytes
+    else:  # the SQLite file's image; a uuid column holds the hex digits
+        image, stored_id = connection.connection.serialize(), key.key_id.hex.encode()
+    assert stored_id in image  # the scan reads what the database holds
     for name, secret in [*used_keys.items(), ("encrypt plaintext", b"ENCRYPT-PLAINTEXT-MARKER")]:
         assert leaks(secret, [image]) == [], name

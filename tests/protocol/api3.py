@@ -6,10 +6,7 @@ import datetime
 import hashlib
 import hmac
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 import types
 import urllib.parse
@@ -26,7 +23,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.kms.v20190118 import kms_client
 from tencentcloud.kms.v20190118 import models as kms
 
-from tests.live import REGION, ROOT, LiveKinko, cos_client
+from tests.live import REGION, LiveKinko, cos_client, manage_py, node_env
 
 DENIED = "AuthFailure.UnauthorizedOperation"
 
@@ -95,16 +92,7 @@ def root_uin(kinko: LiveKinko) -> str:
 
 
 def activate_kms(kinko: LiveKinko) -> dict[str, str]:
-    env = {**os.environ, "KINKO_DATA_DIR": str(kinko.data_dir), "KINKO_APPID": kinko.appid}
-    out = subprocess.run(
-        [sys.executable, "manage.py", "activate_kms", "--json"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(out)["DefaultKeys"]
+    return json.loads(manage_py(node_env(kinko.data_dir), "activate_kms", "--json"))["DefaultKeys"]
 
 
 class SubUsers:

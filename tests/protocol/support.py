@@ -1,7 +1,6 @@
 """Helpers shared by the multipart, copy, POST Object, presigned, ACL, HTTPS and housekeeping protocol tests."""
 
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -14,7 +13,7 @@ import crcmod
 import requests
 from qcloud_cos import CosS3Client, CosServiceError
 
-from tests.live import APPID, REGION, ROOT, LiveKinko, cos_client
+from tests.live import APPID, REGION, ROOT, LiveKinko, cos_client, node_env
 
 MiB = 1024 * 1024
 
@@ -92,7 +91,7 @@ def empty_and_delete(client: CosS3Client, bucket: str) -> None:
 
 def manage(kinko: LiveKinko, *args: str, **env: str) -> str:
     """Run `manage.py` against the live server's data directory (its database and object store)."""
-    full_env = {**os.environ, "KINKO_DATA_DIR": str(kinko.data_dir), "KINKO_APPID": kinko.appid, **env}
+    full_env = node_env(kinko.data_dir, KINKO_APPID=kinko.appid, **env)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=full_env, check=True, capture_output=True, text=True
     ).stdout

@@ -19,7 +19,7 @@ from qcloud_cos import CosS3Client, CosServiceError
 from qcloud_cos.cos_comm import mapped
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from tests.live import APPID, REGION, manage_py
+from tests.live import REGION, manage_py, node_env
 from tests.protocol.support import (
     MiB,
     blob_files,
@@ -53,7 +53,7 @@ def customer(key: bytes, prefix: str = "") -> dict[str, str]:
 
 
 def server_env(kinko) -> dict:
-    return {**os.environ, "KINKO_DATA_DIR": str(kinko.data_dir), "KINKO_APPID": APPID}
+    return node_env(kinko.data_dir)
 
 
 def all_files(directory: Path) -> dict[Path, bytes]:

@@ -2,9 +2,6 @@
 errors, the COS_QcsRole of SSE-KMS, and sub-users held to their policies by COS, KMS and CAM."""
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 
 import pytest
@@ -19,7 +16,7 @@ from tencentcloud.kms.v20190118 import kms_client
 from tencentcloud.kms.v20190118 import models as kms
 
 from roles.presets import PRESETS
-from tests.live import APPID, REGION, ROOT, cos_client
+from tests.live import APPID, REGION, cos_client, manage_py, node_env
 
 COS_PRINCIPALS = ["cos.cloud.tencent.com", "cos.qcloud.com"]
 
@@ -189,16 +186,7 @@ def user(kinko, client) -> SubUser:
 @pytest.fixture(scope="session")
 def default_key_id(kinko) -> str:
     """Activate the KMS (idempotent) and return the ap-guangzhou default CMK."""
-    env = {**os.environ, "KINKO_DATA_DIR": str(kinko.data_dir), "KINKO_APPID": kinko.appid}
-    out = subprocess.run(
-        [sys.executable, "manage.py", "activate_kms", "--json"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(out)["DefaultKeys"][REGION]
+    return json.loads(manage_py(node_env(kinko.data_dir), "activate_kms", "--json"))["DefaultKeys"][REGION]
 
 
 def cos_error(action) -> tuple[int, str]:

@@ -22,7 +22,7 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.kms.v20190118 import kms_client, models
 
-from tests.live import APPID, LiveKinko, manage_py, running_kinko
+from tests.live import LiveKinko, manage_py, node_env, running_kinko
 
 REGION = "ap-guangzhou"
 KMS_VERSION = "2019-01-18"
@@ -143,8 +143,7 @@ def raw_json(server: LiveKinko, action: str, params: dict, **options) -> request
 
 
 def _activate(data_dir) -> dict[str, str]:
-    env = {**os.environ, "KINKO_DATA_DIR": str(data_dir), "KINKO_APPID": APPID}
-    return json.loads(manage_py(env, "activate_kms", "--json"))["DefaultKeys"]
+    return json.loads(manage_py(node_env(data_dir), "activate_kms", "--json"))["DefaultKeys"]
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.kms.v20190118 import kms_client
 from tencentcloud.kms.v20190118 import models as kms_models
 
-from tests.live import APPID, REGION, LiveKinko, cos_client, manage_py, running_kinko
+from tests.live import REGION, LiveKinko, cos_client, manage_py, node_env, running_kinko
 from tests.protocol import wire
 from tests.protocol.support import (
     MiB,
@@ -172,7 +172,7 @@ def cam_call(cam: cam_client.CamClient, action: str, **params) -> dict:
 
 
 def server_env(server: LiveKinko) -> dict:
-    return {**os.environ, "KINKO_DATA_DIR": str(server.data_dir), "KINKO_APPID": APPID}
+    return node_env(server.data_dir)
 
 
 def activate_kms(server: LiveKinko) -> dict[str, str]:

@@ -1,6 +1,8 @@
 """Races answer correctly: many clients overwriting one key never get a 500 nor a dropped connection, and the object
 left is one of the bodies written, whole; a PUT racing the deletion of its bucket answers 404 NoSuchBucket (or wins
-and the delete answers 409 BucketNotEmpty) and leaves no blob behind. Through the real SDK, one client per thread."""
+and the delete answers 409 BucketNotEmpty) and leaves no blob behind; Complete racing Abort of one multipart upload:
+exactly one wins, the other answers 404 NoSuchUpload, and the object is whole or absent. Through the real SDK, one
+client per thread."""
 
 import hashlib
 import os
@@ -73,4 +75,44 @@ def test_a_put_racing_the_deletion_of_its_bucket_answers_no_such_bucket_and_leav
                 cos.delete_object(Bucket=name, Key=f"k{n}")
             cos.delete_bucket(Bucket=name)
     assert blob_files(kinko.data_dir / "objects") - before == set()
+    assert seen  # every round answered
+
+
+def test_complete_racing_abort_of_one_upload_lets_exactly_one_win(kinko, cos, bucket):
+    seen: set[tuple[str, str]] = set()
+    for round_ in range(10):
+        key = f"mp{round_}"
+        body = os.urandom(64 * 1024)
+        upload_id = cos.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+        part = cos.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=body)
+        listed = {"Part": [{"PartNumber": 1, "ETag": part["ETag"]}]}
+        go = threading.Barrier(2)
+
+        def complete(key: str = key, upload_id: str = upload_id, listed=listed, go=go) -> str:
+            client = cos_client(kinko)
+            go.wait()
+            call = lambda: client.complete_multipart_upload(  # noqa: E731
+                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload=listed
+            )
+            return "complete " + outcome(call)
+
+        def abort(key: str = key, upload_id: str = upload_id, go=go) -> str:
+            client = cos_client(kinko)
+            go.wait()
+            return "abort " + outcome(lambda: client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id))
+
+        with ThreadPoolExecutor(2) as pool:
+            racing = pool.submit(complete), pool.submit(abort)
+            answers = (racing[0].result(), racing[1].result())
+        seen.add(answers)
+        assert answers in {
+            ("complete ok", "abort 404 NoSuchUpload"),
+            ("complete 404 NoSuchUpload", "abort ok"),
+        }, answers
+        if answers[0] == "complete ok":
+            assert cos.get_object(Bucket=bucket, Key=key)["Body"].get_raw_stream().read() == body
+        else:
+            listed_keys = [item["Key"] for item in cos.list_objects(Bucket=bucket, Prefix=key).get("Contents", [])]
+            assert key not in listed_keys
+    assert cos.list_multipart_uploads(Bucket=bucket).get("Upload", []) == []
     assert seen  # every round answered

@@ -15,7 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.live import APPID, ROOT, LiveKinko, cos_client
+import psycopg
+
+from tests import postgres
+from tests.live import APPID, ROOT, LiveKinko, cos_client, node_env
 
 # The common start of every object's plaintext marker: if it is in no file, no object's marker is.
 MARKER = b"KINKO-JOBS-AT-REST-MARKER-"
@@ -40,7 +43,7 @@ def wait_for(condition, timeout: float = 60.0, interval: float = 0.2):
 
 
 def manage_env(kinko: LiveKinko, **extra: str) -> dict[str, str]:
-    return {**os.environ, "KINKO_DATA_DIR": str(kinko.data_dir), "KINKO_APPID": APPID, **extra}
+    return node_env(kinko.data_dir, **extra)
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,30 @@ class JobRow:
         return self.done + self.failed + self.skipped
 
 
-def database(kinko: LiveKinko, read_only: bool = True) -> sqlite3.Connection:
+class Postgres:
+    """The node's PostgreSQL database, with sqlite3's `execute` (and its ? placeholders) and no transaction."""
+
+    def __init__(self, url: str) -> None:
+        self.connection = psycopg.connect(url, autocommit=True)
+
+    def execute(self, sql: str, params: tuple = ()) -> psycopg.Cursor:
+        return self.connection.execute(sql.replace("?", "%s"), params)
+
+    def __enter__(self) -> "Postgres":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass  # autocommit: every statement is committed already
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def database(kinko: LiveKinko, read_only: bool = True) -> sqlite3.Connection | Postgres:
+    """The live node's database, for the SQL the worker tests read (and expire_claims writes) behind its back."""
+    url = postgres.database_url(kinko.data_dir)
+    if url is not None:
+        return Postgres(url)
     path = kinko.data_dir / "kinko.sqlite3"
     if read_only:
         return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
@@ -162,7 +188,7 @@ def job_of(db: sqlite3.Connection, bucket: str) -> JobRow | None:
         " JOIN buckets_bucket b ON b.id = j.bucket_id WHERE b.name = ?",
         (bucket,),
     ).fetchone()
-    return JobRow(*row) if row else None
+    return JobRow(str(row[0]).replace("-", ""), *row[1:]) if row else None  # PostgreSQL's uuid, SQLite's hex
 
 
 def item_states(db: sqlite3.Connection, job_id: str) -> dict[str, int]:
