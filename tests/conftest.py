@@ -1,6 +1,10 @@
 """Shared fixtures: a real Kinko server (gunicorn, same command as `make run`) for protocol tests, SDK clients,
 and storage on tmp_path for in-process domain tests. The helpers they use live in tests/live.py."""
 
+import shutil
+import socket
+import subprocess
+import time
 import uuid
 
 import pytest
@@ -8,7 +12,7 @@ from qcloud_cos import CosS3Client
 
 from keys import master
 from tests.fuzzing import CASES
-from tests.live import APPID, LiveKinko, cos_client, running_kinko
+from tests.live import APPID, LiveKinko, cos_client, free_port, running_kinko
 from tests.seaweed import Seaweed, running_seaweed
 
 
@@ -24,6 +28,34 @@ def seaweed(tmp_path_factory) -> Seaweed:
     """One SeaweedFS (S3 on loopback) for the session, for every test of the S3 blob backend."""
     with running_seaweed(tmp_path_factory.mktemp("seaweed")) as store:
         yield store
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A throwaway redis-server on loopback for the session (the Redis broker, cache and replay store)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed: the Redis broker case needs it (apt-get install redis-server)")
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("redis-server did not start") from None
+            time.sleep(0.1)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

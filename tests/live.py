@@ -35,6 +35,7 @@ class LiveKinko:
     secret_key: str
     log_path: Path
     api_token: str = ""
+    pid: int = 0  # the `manage.py serve` supervisor
 
     @property
     def url(self) -> str:
@@ -83,10 +84,11 @@ def running_kinko(
     threads: int = 4,
     prepare: Callable[[dict[str, str]], None] | None = None,
     log_path: Path | None = None,
+    worker: bool = False,
 ) -> Iterator[LiveKinko]:
     """A real server on free ports, exactly as `make run` starts it (migrate, bootstrap, `manage.py serve`), with
     its own data dir; `prepare(env)` runs manage.py steps before it serves. Its log goes to `log_path` (else
-    server.log in the data dir). Stopped on exit."""
+    server.log in the data dir). `worker` also runs serve's Celery worker and beat. Stopped on exit."""
     port = free_port()
     https_port = free_port() if https else 0
     full_env = {name: value for name, value in node_env(data_dir).items() if name not in drop}
@@ -97,7 +99,7 @@ def running_kinko(
         prepare(full_env)
     creds = json.loads(manage_py(full_env, "credentials", "--json"))
     log_path = log_path or data_dir / "server.log"
-    serve = ["serve", "--no-worker", "--port", str(port), "--https-port", str(https_port)]
+    serve = ["serve", "--port", str(port), "--https-port", str(https_port)] + ([] if worker else ["--no-worker"])
     serve += ["--workers", str(workers), "--threads", str(threads)]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
@@ -106,6 +108,7 @@ def running_kinko(
     server = LiveKinko(
         port, https_port, data_dir, creds["AppId"], creds["SecretId"], creds["SecretKey"], log_path, creds["ApiToken"]
     )
+    server.pid = proc.pid
     try:
         _wait_until_serving(server, proc)
         yield server

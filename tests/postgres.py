@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,8 @@ class Cluster:
     def _run(self, *command: str) -> None:
         subprocess.run([*self.as_user, *command], check=True, capture_output=True, text=True)
 
-    def start(self) -> None:
+    def start(self) -> str:
+        """Start the cluster; its URL, postgres://postgres@127.0.0.1:<port> (no database named)."""
         self._run(_binary("initdb"), "-D", str(self.data), "-U", USER, "--auth=trust", "-E", "UTF8", "--locale", LOCALE)
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c max_connections=400 -c timezone=UTC"
@@ -77,7 +79,7 @@ class Cluster:
         )
         log = str(self.root / "postgres.log")
         self._run(_binary("pg_ctl"), "-D", str(self.data), "-l", log, "-o", options, "-w", "start")
-        os.environ[SERVER] = f"postgres://{USER}@127.0.0.1:{self.port}"
+        return f"postgres://{USER}@127.0.0.1:{self.port}"
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
@@ -85,19 +87,39 @@ class Cluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def server() -> Iterator[str]:
+    """The URL of a running cluster whatever KINKO_TEST_DATABASE says: the session's on PostgreSQL, else one of
+    its own, stopped on exit (for the tests that need PostgreSQL in every run, such as the two-node test)."""
+    if os.environ.get(SERVER):
+        yield os.environ[SERVER]
+        return
+    cluster = Cluster()
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+def create_database(server_url: str, name: str) -> str:
+    """The URL of database `name` on the cluster at `server_url`, created on first use."""
+    import psycopg
+
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{server_url}/{name}"
+
+
 def database_url(data_dir: Path) -> str | None:
     """On PostgreSQL, the URL of the database of the node whose data dir is `data_dir` (created on first use);
     None on SQLite, where the database is a file in the data dir."""
-    server = os.environ.get(SERVER)
-    if server is None:
+    server_url = os.environ.get(SERVER)
+    if server_url is None:
         return None
-    import psycopg
-
-    name = "kinko_" + hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()[:24]
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{server}/{name}"
+    return create_database(
+        server_url, "kinko_" + hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()[:24]
+    )
 
 
 def database_image(connection) -> bytes:
@@ -125,7 +147,7 @@ def pytest_load_initial_conftests(early_config, parser, args):
     if MODE != "postgres":
         raise pytest.UsageError(f"KINKO_TEST_DATABASE is sqlite (the default) or postgres, not {MODE!r}")
     _cluster = Cluster()
-    _cluster.start()
+    os.environ[SERVER] = _cluster.start()
     # The in-process tests' database (pytest-django makes test_kinko beside it); live nodes get their own.
     os.environ["DATABASE_URL"] = f"{os.environ[SERVER]}/kinko"
 

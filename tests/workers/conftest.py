@@ -3,43 +3,12 @@ redis-server when the binary exists (CI installs it; elsewhere the Redis case is
 the job tests need, and their scenarios. Helpers are in tests/live.py and tests/workers/support.py."""
 
 import json
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 
 import pytest
 
-from tests.live import Worker, cos_client, free_port, manage_py
+from tests.live import Worker, cos_client, manage_py
 from tests.workers.support import Kms, Scenarios, delete_bucket, manage_env
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory):
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed: the Redis broker case needs it (apt-get install redis-server)")
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("redis-server did not start") from None
-            time.sleep(0.1)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 @pytest.fixture(params=["filesystem", "redis"])
