@@ -33,7 +33,7 @@ lint: $(VENV)/.installed-test
 PG_TESTS := tests/buckets tests/keys tests/core tests/gate tests/workers \
 	tests/protocol/test_write_races.py tests/protocol/test_get_bucket.py tests/protocol/test_multipart.py \
 	tests/protocol/test_copy.py tests/protocol/test_sse.py tests/protocol/test_objects.py \
-	tests/protocol/test_kms.py tests/protocol/test_cam.py
+	tests/protocol/test_kms.py tests/protocol/test_cam.py tests/protocol/test_nul_characters.py
 
 test: $(VENV)/.installed-test lint
 	KINKO_DATA_DIR=$$(mktemp -d) $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -157,7 +157,19 @@ def delete_bucket(bucket: Bucket) -> None:
 # -- objects ----------------------------------------------------------------------------------------------
 
 
+def validate_key_text(key: str) -> None:
+    """A key every database can hold and look up: valid UTF-8 (a lone surrogate stands for a byte that was not)
+    and no NUL, which PostgreSQL's text cannot store. Checked for every request that names a key."""
+    if "\x00" in key:
+        raise errors.InvalidArgument("Object keys cannot contain the NUL character (%00).")
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise errors.InvalidArgument("Object keys must be valid UTF-8.") from None
+
+
 def validate_key(key: str) -> None:
+    validate_key_text(key)
     if len(key.encode("utf-8", "surrogateescape")) > MAX_KEY_BYTES:
         raise errors.KeyTooLong(f"Object keys are at most {MAX_KEY_BYTES} bytes.")
 

@@ -8,8 +8,10 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port, validate_host
+from django.urls import get_resolver
 
 CSP = "; ".join(
     [
@@ -110,6 +112,26 @@ class TransportSecurityMiddleware:
             for cookie in response.cookies.values():
                 cookie["secure"] = True
         return response
+
+
+class NulRefusalMiddleware:
+    """A NUL character (%00) in the path or the query string of a console or JSON API request is a 400 before any
+    view runs: no key, prefix or filter holds one, and PostgreSQL's text cannot store one. (COS requests never come
+    here: they refuse it as InvalidArgument in their own format.)"""
+
+    MESSAGE = "A NUL character (%00) is not allowed in a URL."
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = (value for _, values in request.GET.lists() for value in values)
+        if "\x00" in request.path_info or any("\x00" in value for value in query):
+            refuse = get_resolver().resolve_error_handler(400)  # console.views.bad_request: JSON under /api/
+            response = refuse(request, exception=BadRequest(self.MESSAGE))
+            response._has_been_logged = True  # the access log line is enough: the client's mistake
+            return response
+        return self.get_response(request)
 
 
 class BrowserSecurityMiddleware:

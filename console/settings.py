@@ -119,6 +119,7 @@ MIDDLEWARE = [
     # COS XML requests are routed by Host and never reach the console's stack.
     "console.routing.CosApiMiddleware",
     "console.jsonapi.requestid.RequestIdMiddleware",
+    "console.security.NulRefusalMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -4,6 +4,7 @@ Errors never show a technical page: under /api/ they are the JSON API's {"code",
 (templates/400.html, 403.html, 403_csrf.html, 404.html, 500.html). COS XML and API 3.0 render their own errors.
 """
 
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import csrf, defaults
 from django.views.decorators.http import require_GET
@@ -64,7 +65,8 @@ def _api_error(code: str, detail: str, status: int) -> JsonResponse:
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
-        return _api_error("InvalidParameter", "The request could not be understood.", 400)
+        detail = str(exception) if isinstance(exception, BadRequest) and str(exception) else ""
+        return _api_error("InvalidParameter", detail or "The request could not be understood.", 400)
     return defaults.bad_request(request, exception)
 
 

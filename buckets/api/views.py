@@ -97,6 +97,9 @@ def handle(request: HttpRequest, target: CosTarget) -> HttpResponse:
         principal = auth.authenticate(
             request.method, "/" + target.key, list(request.GET.items()), headers, selectors=selection.selectors
         )
+        service.validate_key_text(target.key)
+        if any("\x00" in value for _, values in request.GET.lists() for value in values):
+            raise errors.InvalidArgument("Query parameters cannot contain the NUL character (%00).")
         with service.disk_full_is_unavailable():  # any write's database, not only an object's, may be full
             response = operation(CosRequest(request, target, principal, request_id))
     except errors.CosError as exc:
@@ -292,6 +295,7 @@ def parse_copy_source(value: str) -> tuple[str, str, str]:
     key = unquote(parts.path)[1:]
     if not match or not key:
         raise errors.InvalidCopySource("x-cos-copy-source must be <bucket>-<appid>.cos.<region>.<domain>/<key>.")
+    service.validate_key_text(key)
     return match["bucket"].lower(), match["region"].lower(), key
 
 
