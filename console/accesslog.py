@@ -14,5 +14,7 @@ class EscapingLogger(Logger):
         return {name: printable(value) if isinstance(value, str) else value for name, value in atoms.items()}
 
     def access(self, resp, req, environ, request_time) -> None:
-        metrics.observe_request(environ, resp.status_code, request_time.total_seconds(), resp.sent)
+        # gunicorn's own answer to a malformed request (handle_error) sets only `status`, e.g. "400 Bad Request".
+        status = getattr(resp, "status_code", None) or int(str(resp.status or "0").split()[0])
+        metrics.observe_request(environ, status, request_time.total_seconds(), resp.sent)
         super().access(resp, req, environ, request_time)
