@@ -98,3 +98,11 @@ KmsKeyNotExist = _error("KmsKeyNotExist", 400, "The KMS key does not exist.")
 NoSuchEncryptionConfiguration = _error(
     "NoSuchEncryptionConfiguration", 404, "The specified bucket does not have a Encryption configuration"
 )
+NoSuchCORSConfiguration = _error("NoSuchCORSConfiguration", 404, "The CORS configuration does not exist.")
+NoSuchBucketPolicy = _error("NoSuchBucketPolicy", 404, "The specified bucket does not have a bucket policy.")
+MalformedPolicy = _error("MalformedPolicy", 400, "The bucket policy is not valid.")
+CorsForbidden = type(
+    "CorsForbidden",
+    (CosError,),
+    {"code": "AccessForbidden", "status": 403, "message": "CORSResponse: This CORS request is not allowed."},
+)

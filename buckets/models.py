@@ -55,6 +55,8 @@ class Bucket(models.Model):
     acl = models.JSONField(default=list)  # grants, see buckets.acl; [] means owner only
     default_sse = models.CharField(max_length=8, blank=True)  # "", "AES256" or "KMS" (bucket default encryption)
     default_kms_key_id = models.CharField(max_length=36, blank=True)
+    cors = models.JSONField(null=True, default=None)  # CORS rules, see buckets.cors; None: no configuration
+    policy = models.JSONField(null=True, default=None)  # bucket policy document, see roles.policy; None: none
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -138,6 +138,12 @@ def set_bucket_acl(bucket: Bucket, grants: list[dict]) -> None:
     bucket.save(update_fields=["acl"])
 
 
+def set_bucket_policy(bucket: Bucket, document: dict | None) -> None:
+    """PUT ?policy (a document roles.policy.parse_bucket_policy validated) or DELETE ?policy (None)."""
+    bucket.policy = document
+    bucket.save(update_fields=["policy"])
+
+
 def set_object_acl(obj: StoredObject, grants: list[dict] | None) -> None:
     obj.acl = grants
     obj.save(update_fields=["acl"])

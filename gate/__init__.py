@@ -9,6 +9,10 @@ the JSON API, the console, the admin and management commands alike, so a policy 
 - The account's root may do anything with its own resources.
 - A sub-user gets what its attached CAM policies allow on the resource (explicit deny wins), evaluated with the
   request's context, and never acts on the root itself (the root's keys are the root's alone).
+- A COS bucket's policy, when the edge passes it, is read first: a statement that denies a caller it names refuses
+  (the owner's root too, except that it may always read, replace or delete the policy itself); one that allows
+  stands in for the ACL grant an anonymous caller or another account needs, and for the CAM allow a sub-user of the
+  owner needs. A sub-user of another account still needs its own policies' allow.
 
 Resources are CAM resource strings (`roles.policy.*_resource`); the account they belong to is read from them.
 """
@@ -17,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from buckets import acl as acls
+from roles import policy as cam
 from roles import service as roles
 from roles.principal import Principal
 
@@ -80,16 +85,52 @@ def _names_root(principal: Principal, resource: str) -> bool:
     return resource.startswith("qcs::cam::") and resource.endswith(f":uin/{uin}") and f"uin/{uin}:" in resource
 
 
+POLICY_ACTIONS = frozenset({"cos:GetBucketPolicy", "cos:PutBucketPolicy", "cos:DeleteBucketPolicy"})
+
+
+def _policy_callers(principal: Principal | None, owned: bool) -> list[str]:
+    """The qcs names a bucket policy may name the caller by: its own (`uin/<owner>:uin/<uin>`) and, calling
+    from another account, that account's root, as an ACL grant to the account reaches its sub-users."""
+    if principal is None:
+        return []
+    uin = principal.account.uin
+    own = principal.sub_user.uin if principal.sub_user is not None else uin
+    names = [f"qcs::cam::uin/{uin}:uin/{own}"]
+    return names if owned or own == uin else [*names, f"qcs::cam::uin/{uin}:uin/{uin}"]
+
+
+def _bucket_policy_effect(
+    principal: Principal | None, action: str, resource: str, context: Context, bucket_policy: dict | None
+) -> str | None:
+    if bucket_policy is None:
+        return None
+    owned = principal is not None and _owns(principal, resource)
+    callers = _policy_callers(principal, owned)
+    effect = cam.bucket_policy_effect(bucket_policy, callers, action, resource, context.conditions())
+    if effect == cam.DENY and owned and principal.sub_user is None and action in POLICY_ACTIONS:
+        return None  # the owner's root can always undo a policy that locked everyone out
+    return effect
+
+
 def decide(
-    principal: Principal | None, action: str, resource: str, context: Context, acl: Acl | None = None
+    principal: Principal | None,
+    action: str,
+    resource: str,
+    context: Context,
+    acl: Acl | None = None,
+    bucket_policy: dict | None = None,
 ) -> str | None:
     """None when allowed, else the reason for the refusal."""
+    effect = _bucket_policy_effect(principal, action, resource, context, bucket_policy)
+    if effect == cam.DENY:
+        return f"The bucket policy denies {action} on {resource}."
+    granted = effect == cam.ALLOW
     if principal is None:
-        if acl is not None and acl.permission and acls.grants_permission(acl.grants, None, acl.permission):
+        if granted or (acl is not None and acl.permission and acls.grants_permission(acl.grants, None, acl.permission)):
             return None
         return "Anonymous access is not allowed; sign the request."
     if not _owns(principal, resource):
-        if (
+        if not granted and (
             acl is None
             or not acl.permission
             or not acls.grants_permission(acl.grants, principal.account.uin, acl.permission)
@@ -104,17 +145,22 @@ def decide(
         return None
     if _names_root(principal, resource):
         return "Only the account's root may act on the root itself."
-    if not roles.principal_may(principal, action, resource, context.conditions()):
+    if not granted and not roles.principal_may(principal, action, resource, context.conditions()):
         return f"CAM policies do not allow {action} on {resource}."
     return None
 
 
 def authorise(
-    principal: Principal | None, action: str, resource: str, context: Context, acl: Acl | None = None
+    principal: Principal | None,
+    action: str,
+    resource: str,
+    context: Context,
+    acl: Acl | None = None,
+    bucket_policy: dict | None = None,
 ) -> None:
     """Raise Denied unless `principal` may perform `action` (`cos:GetObject`, `kms:Decrypt`, `cam:AddUser`) on
-    `resource` in `context`."""
-    reason = decide(principal, action, resource, context, acl)
+    `resource` in `context` (and under the bucket policy of a COS resource's bucket)."""
+    reason = decide(principal, action, resource, context, acl, bucket_policy)
     if reason is not None:
         raise Denied(action, resource, reason)
 

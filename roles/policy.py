@@ -172,8 +172,7 @@ def _depth_exceeds(value: object, limit: int) -> bool:
     return False
 
 
-def parse(text: str, *, trust: bool = False) -> dict:
-    """Parse and validate a policy document (a trust policy names `principal` instead of `resource`)."""
+def _load(text: str) -> dict:
     try:
         document = json.loads(text)
     except (TypeError, ValueError, RecursionError):
@@ -182,6 +181,15 @@ def parse(text: str, *, trust: bool = False) -> dict:
         raise PolicySyntaxError("InvalidParameter.PolicyDocumentError", "The policy document must be an object.")
     if _depth_exceeds(document, MAX_DOCUMENT_DEPTH):
         raise PolicySyntaxError("InvalidParameter.PolicyDocumentError", "The policy document nests too deeply.")
+    return document
+
+
+def parse(text: str, *, trust: bool = False) -> dict:
+    """Parse and validate a policy document (a trust policy names `principal` instead of `resource`)."""
+    return _check(_load(text), trust)
+
+
+def _check(document: dict, trust: bool) -> dict:
     if str(document.get("version")) != "2.0":
         raise PolicySyntaxError("InvalidParameter.VersionError", "The policy version must be 2.0.")
     statements = document.get("statement")
@@ -209,6 +217,66 @@ def parse(text: str, *, trust: bool = False) -> dict:
         ):
             raise PolicySyntaxError("InvalidParameter.ConditionError", "condition must map operators to key tests.")
     return document
+
+
+# -- bucket policies (COS's format: CAM syntax, each statement naming its principals) -----------------------
+
+MAX_BUCKET_POLICY_BYTES = 20 * 1024
+ANYONE = frozenset({"*", "qcs::cam::anyone:anyone"})  # principals that name every caller, anonymous ones too
+_ELEMENTS = frozenset({"version", "statement", "principal", "effect", "action", "resource", "condition", "sid"})
+
+
+def _lower_elements(node: dict) -> dict:
+    """COS accepts the syntax elements in either case (`Statement`, `statement`); evaluation reads lower case."""
+    return {key.lower() if key.lower() in _ELEMENTS else key: value for key, value in node.items()}
+
+
+def _principal_names(principal: object) -> list | None:
+    """The qcs names a principal element lists (`"*"` → ["*"]); None when it is not a principal."""
+    if principal == "*":
+        return ["*"]
+    if not isinstance(principal, dict):
+        return None
+    names = {key.lower(): value for key, value in principal.items()}.get("qcs")
+    names = _as_list(names) if names is not None else None
+    return names if names and all(isinstance(name, str) and name for name in names) else None
+
+
+def parse_bucket_policy(text: str, bucket: str) -> dict:
+    """Parse and validate the bucket policy of `bucket`: CAM syntax 2.0, each statement with a principal (its own
+    or the document's), cos actions only, and resources inside the bucket. Returns the document as evaluated
+    (syntax elements in lower case)."""
+    document = _lower_elements(_load(text))
+    statements = document.get("statement")
+    if isinstance(statements, (list, dict)):
+        document["statement"] = [_lower_elements(s) if isinstance(s, dict) else s for s in _as_list(statements)]
+    _check(document, trust=False)
+    for statement in document["statement"]:
+        if _principal_names(statement.get("principal", document.get("principal"))) is None:
+            raise PolicySyntaxError("PrincipalError", 'Each statement needs a principal: {"qcs": [...]} or "*".')
+        if not all(a == "*" or _normal_action(a).lower().startswith("cos:") for a in _as_list(statement["action"])):
+            raise PolicySyntaxError("ActionError", "A bucket policy names only cos actions (name/cos:<Action>).")
+        for resource in _as_list(statement["resource"]):
+            parts = resource.split(":", 5) if isinstance(resource, str) else []
+            if len(parts) != 6 or parts[:3] != ["qcs", "", "cos"] or parts[5].split("/", 1)[0] != bucket:
+                raise PolicySyntaxError("ResourceError", f"Each resource must name the bucket: …:{bucket}/<key>.")
+    return document
+
+
+def bucket_policy_effect(document: dict, callers: list[str], action: str, resource: str, context: dict) -> str | None:
+    """DENY when a statement naming one of `callers` (qcs principal names; [] for an anonymous caller) denies,
+    else ALLOW when one allows, else None: the bucket policy says nothing about this request."""
+    verdict = None
+    for statement in _as_list(document.get("statement", [])):
+        names = _principal_names(statement.get("principal", document.get("principal"))) or []
+        if not any(name in ANYONE or any(_pattern(name, False).match(c) for c in callers) for name in names):
+            continue
+        if not statement_applies(statement, action, resource, context):
+            continue
+        if str(statement.get("effect", "")).lower() == DENY:
+            return DENY
+        verdict = ALLOW
+    return verdict
 
 
 def trusted_services(document: dict) -> set[str]:

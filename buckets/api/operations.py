@@ -11,7 +11,9 @@ from buckets import errors
 from .headers import RESPONSE_OVERRIDES
 
 # Parameters that choose the operation; each one present must be signed (buckets.api.auth).
-SELECTORS = frozenset({"acl", "delete", "encryption", "location", "partNumber", "uploadId", "uploads"})
+SELECTORS = frozenset(
+    {"acl", "cors", "delete", "encryption", "location", "partNumber", "policy", "uploadId", "uploads"}
+)
 # Subresources COS (or its data-processing extension on the COS host) has and Kinko does not implement.
 NOT_IMPLEMENTED = frozenset(
     {
@@ -21,7 +23,6 @@ NOT_IMPLEMENTED = frozenset(
         "attributes",
         "ci-process",
         "comp",
-        "cors",
         "domain",
         "domaincertificate",
         "image_process",
@@ -38,7 +39,6 @@ NOT_IMPLEMENTED = frozenset(
         "object-lock",
         "origin",
         "ownershipControls",
-        "policy",
         "publicAccessBlock",
         "referer",
         "rename",

@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from django.utils import timezone
 from django.utils.http import http_date
 
 import gate
-from buckets import acl, conditions, errors, multipart, service, sse, usage
+from buckets import acl, conditions, cors, errors, multipart, service, sse, usage
 from buckets.models import Bucket, StoredObject
 from core import metrics
 from core.db import one
@@ -90,6 +91,8 @@ def handle(request: HttpRequest, target: CosTarget) -> HttpResponse:
     (which must cover what the table read), then the operation."""
     request_id = new_request_id()
     name = "refused"  # what the operation table does not name
+    if request.method == "OPTIONS" and target.bucket is not None:
+        return _preflight(request, target, request_id)
     try:
         operation, selection = route(request, target)
         name = operation.__name__
@@ -122,7 +125,43 @@ def handle(request: HttpRequest, target: CosTarget) -> HttpResponse:
         response = error_response(errors.InternalError(), target, request_id, request.method)
     response["x-cos-request-id"] = request_id
     metrics.name_operation(request.META, "cos", name)
+    if "HTTP_ORIGIN" in request.META and target.bucket is not None:
+        _with_echo(response, _cors_headers(request, target))
     return response
+
+
+def _bucket_cors(target: CosTarget) -> list[dict] | None:
+    return one(Bucket.objects.filter(name=target.bucket, region=target.region).values_list("cors", flat=True))
+
+
+def _preflight(request: HttpRequest, target: CosTarget, request_id: str) -> HttpResponse:
+    """OPTIONS Object: answered from the bucket's CORS rules alone. A preflight is unsigned by nature (its query
+    may carry the signature of the request it asks about), so it is neither authenticated nor routed, and it tells
+    a bucket without a matching rule from a missing bucket in nothing."""
+    origin = to_text(request.META.get("HTTP_ORIGIN", ""))
+    method = to_text(request.META.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD", ""))
+    try:
+        if not origin or not method:
+            raise errors.InvalidRequest("A preflight needs Origin and Access-Control-Request-Method.")
+        names = to_text(request.META.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", ""))
+        asked = cors.Preflight(origin, method, tuple(h.strip().lower() for h in names.split(",") if h.strip()))
+        rule = cors.matching_rule(_bucket_cors(target), asked)
+        if rule is None:
+            raise errors.CorsForbidden()
+        response = _with_echo(empty_response(), cors.preflight_headers(rule, asked))
+    except errors.CosError as exc:
+        log.info("COS OPTIONS %s -> %s %s (request %s)", printable(target.resource), exc.status, exc.code, request_id)
+        response = error_response(exc, target, request_id, request.method)
+    response["x-cos-request-id"] = request_id
+    metrics.name_operation(request.META, "cos", "options_object")
+    return response
+
+
+def _cors_headers(request: HttpRequest, target: CosTarget) -> dict[str, str]:
+    """The CORS headers of an actual cross-origin request the bucket's rules allow (none otherwise)."""
+    origin = to_text(request.META["HTTP_ORIGIN"])
+    rule = cors.matching_rule(_bucket_cors(target), cors.Preflight(origin, request.method))
+    return cors.response_headers(rule, origin) if rule is not None else {}
 
 
 def route(request: HttpRequest, target: CosTarget) -> tuple[Operation, operations.Selection]:
@@ -158,12 +197,19 @@ def gate_context(req: CosRequest) -> gate.Context:
 
 
 def authorise(
-    req: CosRequest, action: str, resource: str, acl_grants: list[dict] | None = None, permission: str = ""
+    req: CosRequest,
+    action: str,
+    resource: str,
+    acl_grants: list[dict] | None = None,
+    permission: str = "",
+    bucket_policy: dict | None = None,
 ) -> None:
     """Ask the gate; its refusal is a COS AccessDenied."""
     grants = gate.Acl(acl_grants, "" if permission == OWNER else permission) if acl_grants is not None else None
     try:
-        gate.authorise(req.principal, f"cos:{action}", resource, gate_context(req), acl=grants)
+        gate.authorise(
+            req.principal, f"cos:{action}", resource, gate_context(req), acl=grants, bucket_policy=bucket_policy
+        )
     except gate.Denied as exc:
         raise errors.AccessDenied(exc.reason) from None
 
@@ -173,13 +219,13 @@ def authorize(
 ) -> None:
     """`cos:<action>` on qcs::cos:<region>:uid/<appid>:<bucket>/<key>, through the gate: the owner account by its
     CAM policies, anyone else by what the ACL grants (`permission`; an object without its own ACL, "default",
-    follows its bucket's)."""
+    follows its bucket's), all under the bucket's policy."""
     grants = bucket.acl
     if object_acl:
         own = one(StoredObject.objects.filter(bucket=bucket, key=key).values_list("acl", flat=True))
         grants = bucket.acl if own is None else own
     resource = policy.cos_resource(bucket.region, bucket.owner.appid, bucket.name, key)
-    authorise(req, action, resource, grants, permission)
+    authorise(req, action, resource, grants, permission, bucket.policy)
 
 
 def cos_operation(action: str, permission: str, on: str = "bucket") -> Callable[[Callable], Operation]:
@@ -525,6 +571,75 @@ def get_bucket_encryption(req: CosRequest, bucket: Bucket) -> HttpResponse:
 @cos_operation("DeleteBucketEncryption", OWNER)
 def delete_bucket_encryption(req: CosRequest, bucket: Bucket) -> HttpResponse:
     sse.delete_bucket_encryption(bucket, req.request_id)
+    return empty_response(204)
+
+
+# -- CORS and bucket policy -------------------------------------------------------------------------------
+
+_CORS_LISTS = (("origins", "AllowedOrigin"), ("methods", "AllowedMethod"), ("headers", "AllowedHeader"))
+
+
+def _cors_rule(element) -> dict:
+    max_age = (element.findtext("MaxAgeSeconds") or "").strip()
+    if max_age and not max_age.isdecimal():
+        raise errors.InvalidArgument("MaxAgeSeconds must be a non-negative integer.")
+    rule = {"id": (element.findtext("ID") or "").strip()}
+    for name, tag in (*_CORS_LISTS, ("expose", "ExposeHeader")):
+        rule[name] = [(child.text or "").strip() for child in element.findall(tag)]
+    return {**rule, "max_age": int(max_age) if max_age else None}
+
+
+@cos_operation("PutBucketCORS", OWNER)
+def put_bucket_cors(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    root = xml.parse(_read_xml_body(req), "CORSConfiguration")
+    cors.set_bucket_cors(bucket, [_cors_rule(element) for element in root.findall("CORSRule")])
+    return empty_response()
+
+
+@cos_operation("GetBucketCORS", OWNER)
+def get_bucket_cors(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    if bucket.cors is None:
+        raise errors.NoSuchCORSConfiguration()
+    rules = []
+    for rule in bucket.cors:
+        children: list = [("ID", rule["id"])] if rule["id"] else []
+        for name, tag in (*_CORS_LISTS, ("expose", "ExposeHeader")):
+            children += [(tag, value) for value in rule[name]]
+        if rule["max_age"] is not None:
+            children.append(("MaxAgeSeconds", str(rule["max_age"])))
+        rules.append(("CORSRule", children))
+    return xml_response(xml.render("CORSConfiguration", rules))
+
+
+@cos_operation("DeleteBucketCORS", OWNER)
+def delete_bucket_cors(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    cors.set_bucket_cors(bucket, None)
+    return empty_response(204)
+
+
+@cos_operation("PutBucketPolicy", OWNER)
+def put_bucket_policy(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    body = req.http.read(policy.MAX_BUCKET_POLICY_BYTES + 1)
+    if len(body) > policy.MAX_BUCKET_POLICY_BYTES:
+        raise errors.MalformedPolicy(f"A bucket policy holds at most {policy.MAX_BUCKET_POLICY_BYTES} bytes.")
+    try:
+        document = policy.parse_bucket_policy(body.decode("utf-8", errors="replace"), bucket.name)
+    except policy.PolicySyntaxError as exc:
+        raise errors.MalformedPolicy(str(exc)) from None
+    service.set_bucket_policy(bucket, document)
+    return empty_response(204)
+
+
+@cos_operation("GetBucketPolicy", OWNER)
+def get_bucket_policy(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    if bucket.policy is None:
+        raise errors.NoSuchBucketPolicy()
+    return HttpResponse(json.dumps(bucket.policy), content_type="application/json")
+
+
+@cos_operation("DeleteBucketPolicy", OWNER)
+def delete_bucket_policy(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    service.set_bucket_policy(bucket, None)
     return empty_response(204)
 
 
@@ -976,6 +1091,12 @@ OPERATIONS: dict[tuple[str, str, frozenset[str], bool], Operation] = {
     ("bucket", "PUT", frozenset({"encryption"}), False): put_bucket_encryption,
     ("bucket", "GET", frozenset({"encryption"}), False): get_bucket_encryption,
     ("bucket", "DELETE", frozenset({"encryption"}), False): delete_bucket_encryption,
+    ("bucket", "PUT", frozenset({"cors"}), False): put_bucket_cors,
+    ("bucket", "GET", frozenset({"cors"}), False): get_bucket_cors,
+    ("bucket", "DELETE", frozenset({"cors"}), False): delete_bucket_cors,
+    ("bucket", "PUT", frozenset({"policy"}), False): put_bucket_policy,
+    ("bucket", "GET", frozenset({"policy"}), False): get_bucket_policy,
+    ("bucket", "DELETE", frozenset({"policy"}), False): delete_bucket_policy,
     ("object", "PUT", frozenset(), False): put_object,
     ("object", "PUT", frozenset(), True): copy_object,
     ("object", "GET", frozenset(), False): get_object,

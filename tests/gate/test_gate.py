@@ -124,3 +124,51 @@ def test_an_anonymous_caller_gets_only_what_the_acl_grants_everyone(account):
     public = gate.Acl(acl.canned_grants("public-read", account.owner_id, acl.BUCKET_CANNED), "READ")
     assert gate.allowed(None, "cos:GetObject", resource, HERE, public)
     assert not gate.allowed(None, "cos:DeleteBucket", resource, HERE, gate.Acl(public.grants, ""))
+
+
+# -- bucket policies -------------------------------------------------------------------------------------------
+
+
+def bucket_policy(account, effect: str, action: str, principal: str, **extra) -> dict:
+    text = json.dumps(
+        {
+            "version": "2.0",
+            "statement": [
+                {
+                    "principal": {"qcs": [principal]},
+                    "effect": effect,
+                    "action": [action],
+                    "resource": [bucket_resource(account, "*")],
+                    **extra,
+                }
+            ],
+        }
+    )
+    return policy.parse_bucket_policy(text, f"photos-{account.appid}")
+
+
+def test_a_bucket_policy_allow_lets_anonymous_callers_read_without_an_acl(account):
+    granted = bucket_policy(account, "allow", "name/cos:GetObject", "*")
+    gate.authorise(None, "cos:GetObject", bucket_resource(account, "a"), HERE, bucket_policy=granted)
+    with pytest.raises(gate.Denied):
+        gate.authorise(None, "cos:PutObject", bucket_resource(account, "a"), HERE, bucket_policy=granted)
+
+
+def test_a_bucket_policy_deny_refuses_even_the_owners_root_but_not_on_the_policy_itself(account):
+    root = service.root_principal(account)
+    denied = bucket_policy(account, "deny", "*", "*")
+    with pytest.raises(gate.Denied):
+        gate.authorise(root, "cos:PutObject", bucket_resource(account, "a"), HERE, bucket_policy=denied)
+    gate.authorise(root, "cos:DeleteBucketPolicy", bucket_resource(account), HERE, bucket_policy=denied)
+
+
+def test_a_bucket_policy_naming_another_accounts_root_does_not_reach_its_sub_user_without_cam(account, other_account):
+    granted = bucket_policy(
+        account, "allow", "name/cos:GetObject", f"qcs::cam::uin/{other_account.uin}:uin/{other_account.uin}"
+    )
+    resource = bucket_resource(account, "a")
+    gate.authorise(service.root_principal(other_account), "cos:GetObject", resource, HERE, bucket_policy=granted)
+    with pytest.raises(gate.Denied):
+        gate.authorise(sub_user(other_account), "cos:GetObject", resource, HERE, bucket_policy=granted)
+    reader = sub_user(other_account, allow("name/cos:GetObject"), name="reader")
+    gate.authorise(reader, "cos:GetObject", resource, HERE, bucket_policy=granted)
