@@ -138,6 +138,11 @@ def set_bucket_acl(bucket: Bucket, grants: list[dict]) -> None:
     bucket.save(update_fields=["acl"])
 
 
+def bucket_policy_named(name: str) -> dict | None:
+    """The policy document of bucket `name`, or None (no such bucket, or no policy)."""
+    return one(Bucket.objects.filter(name=name).values_list("policy", flat=True))
+
+
 def set_bucket_policy(bucket: Bucket, document: dict | None) -> None:
     """PUT ?policy (a document roles.policy.parse_bucket_policy validated) or DELETE ?policy (None)."""
     bucket.policy = document

@@ -9,18 +9,23 @@ the JSON API, the console, the admin and management commands alike, so a policy 
 - The account's root may do anything with its own resources.
 - A sub-user gets what its attached CAM policies allow on the resource (explicit deny wins), evaluated with the
   request's context, and never acts on the root itself (the root's keys are the root's alone).
-- A COS bucket's policy, when the edge passes it, is read first: a statement that denies a caller it names refuses
-  (the owner's root too, except that it may always read, replace or delete the policy itself); one that allows
-  stands in for the ACL grant an anonymous caller or another account needs, and for the CAM allow a sub-user of the
-  owner needs. A sub-user of another account still needs its own policies' allow.
+- A COS bucket's policy is read first (the edge that loaded the bucket passes it; for every other caller the gate
+  reads it itself, at most once a second per bucket, so the console and the JSON API are held to it too): a
+  statement that denies a caller it names refuses (the owner's root too, except that it may always read, replace or
+  delete the policy itself); one that allows stands in for the ACL grant an anonymous caller or another account
+  needs, and for the CAM allow a sub-user of the owner needs. A sub-user of another account still needs its own
+  policies' allow.
 
 Resources are CAM resource strings (`roles.policy.*_resource`); the account they belong to is read from them.
 """
 
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from buckets import acl as acls
+from buckets import service as buckets
 from roles import policy as cam
 from roles import service as roles
 from roles.principal import Principal
@@ -99,9 +104,38 @@ def _policy_callers(principal: Principal | None, owned: bool) -> list[str]:
     return names if owned or own == uin else [*names, f"qcs::cam::uin/{uin}:uin/{uin}"]
 
 
+READ_POLICY = object()  # the default of `bucket_policy`: the gate reads the resource's bucket policy itself
+POLICY_SECONDS = 1.0  # how long a bucket policy read by the gate is reused: a change binds every node within it
+_policies: dict[str, tuple[float, dict | None]] = {}
+_policies_lock = threading.Lock()
+
+
+def _policy_of(resource: str) -> dict | None:
+    """The policy of the bucket a COS resource (`qcs::cos:<region>:uid/<appid>:<bucket>/<key>`) names; None for
+    other resources, a wildcard bucket or a bucket without one."""
+    if not resource.startswith("qcs::cos:"):
+        return None
+    name = resource.split(":", 5)[-1].split("/", 1)[0]
+    if not name or "*" in name:
+        return None
+    now = time.monotonic()
+    with _policies_lock:
+        cached = _policies.get(name)
+    if cached is not None and now - cached[0] < POLICY_SECONDS:
+        return cached[1]
+    document = buckets.bucket_policy_named(name)
+    with _policies_lock:
+        if len(_policies) > 4096:
+            _policies.clear()
+        _policies[name] = (now, document)
+    return document
+
+
 def _bucket_policy_effect(
-    principal: Principal | None, action: str, resource: str, context: Context, bucket_policy: dict | None
+    principal: Principal | None, action: str, resource: str, context: Context, bucket_policy: object
 ) -> str | None:
+    if bucket_policy is READ_POLICY:
+        bucket_policy = _policy_of(resource)
     if bucket_policy is None:
         return None
     owned = principal is not None and _owns(principal, resource)
@@ -118,7 +152,7 @@ def decide(
     resource: str,
     context: Context,
     acl: Acl | None = None,
-    bucket_policy: dict | None = None,
+    bucket_policy: dict | None | object = READ_POLICY,
 ) -> str | None:
     """None when allowed, else the reason for the refusal."""
     effect = _bucket_policy_effect(principal, action, resource, context, bucket_policy)
@@ -156,7 +190,7 @@ def authorise(
     resource: str,
     context: Context,
     acl: Acl | None = None,
-    bucket_policy: dict | None = None,
+    bucket_policy: dict | None | object = READ_POLICY,
 ) -> None:
     """Raise Denied unless `principal` may perform `action` (`cos:GetObject`, `kms:Decrypt`, `cam:AddUser`) on
     `resource` in `context` (and under the bucket policy of a COS resource's bucket)."""

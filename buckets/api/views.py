@@ -202,7 +202,7 @@ def authorise(
     resource: str,
     acl_grants: list[dict] | None = None,
     permission: str = "",
-    bucket_policy: dict | None = None,
+    bucket_policy: dict | None | object = gate.READ_POLICY,
 ) -> None:
     """Ask the gate; its refusal is a COS AccessDenied."""
     grants = gate.Acl(acl_grants, "" if permission == OWNER else permission) if acl_grants is not None else None

@@ -3,10 +3,13 @@ deny on unencrypted or non-HTTPS uploads, an anonymous-read grant that still ref
 sub-user without CAM policies, and an explicit deny beating a CAM allow."""
 
 import json
+import time
 
 import pytest
+import requests
 from qcloud_cos import CosServiceError
 
+import gate
 from tests.live import APPID, REGION, cos_client
 from tests.protocol.api3 import SubUsers, allow, root_uin
 from tests.protocol.support import (
@@ -203,3 +206,20 @@ def test_the_owner_can_remove_a_policy_that_denies_everything(cos, guarded):
     assert refused(cos.put_object, Bucket=guarded, Key="x.txt", Body=b"x") == (403, "AccessDenied")
     cos.delete_bucket_policy(Bucket=guarded)
     cos.put_object(Bucket=guarded, Key="x.txt", Body=b"x")
+
+
+def test_a_bucket_policy_binds_the_json_api_and_the_console_as_it_binds_cos(kinko, cos, guarded, users):
+    member = users.create(allow("name/cos:*"))
+    cos.put_object(Bucket=guarded, Key="secret.txt", Body=b"kept from the member")
+    token = {"Authorization": f"Token {member.secret_id}:{member.secret_key}"}
+    api = f"{kinko.url}/api/v1/buckets/{guarded}/objects/secret.txt"
+    assert requests.get(api, params={"download": "1"}, headers=token, timeout=30).status_code == 200
+
+    principal = f"qcs::cam::uin/{root_uin(kinko)}:uin/{member.uin}"
+    cos.put_bucket_policy(Bucket=guarded, Policy=policy(statement("deny", "name/cos:GetObject", guarded, principal)))
+    time.sleep(gate.POLICY_SECONDS)  # the JSON API's web worker may have read the bucket's policy a moment ago
+    refused_download = requests.get(api, params={"download": "1"}, headers=token, timeout=30)
+    assert (refused_download.status_code, refused_download.json()["code"]) == (403, "AuthFailure.UnauthorizedOperation")
+    assert refused_download.content != b"kept from the member"
+    written = requests.put(f"{api}-copy", data=b"x", headers=token, timeout=30)  # what the deny does not name
+    assert written.status_code == 201, written.text
