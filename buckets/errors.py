@@ -98,3 +98,6 @@ KmsKeyNotExist = _error("KmsKeyNotExist", 400, "The KMS key does not exist.")
 NoSuchEncryptionConfiguration = _error(
     "NoSuchEncryptionConfiguration", 404, "The specified bucket does not have a Encryption configuration"
 )
+InvalidTag = _error("InvalidTag", 400, "The tag provided was not a valid tag.")
+BadRequest = _error("BadRequest", 400, "The request is not valid.")
+NoSuchTagSet = _error("NoSuchTagSet", 404, "The TagSet does not exist.")

@@ -55,6 +55,7 @@ class Bucket(models.Model):
     acl = models.JSONField(default=list)  # grants, see buckets.acl; [] means owner only
     default_sse = models.CharField(max_length=8, blank=True)  # "", "AES256" or "KMS" (bucket default encryption)
     default_kms_key_id = models.CharField(max_length=36, blank=True)
+    tags = models.JSONField(default=dict)  # bucket tags (key → value), metadata: not encrypted
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -75,6 +76,7 @@ class StoredObject(Envelope, WrappedKey):
     metadata = models.JSONField(default=dict)  # x-cos-meta-* (lowercase name → value)
     storage_class = models.CharField(max_length=32, default="STANDARD")
     acl = models.JSONField(null=True, default=None)  # grants; None = "default", the bucket's ACL applies
+    tags = models.JSONField(default=dict)  # object tags (key → value), metadata: not encrypted
     blob = models.CharField(max_length=64, blank=True)  # "" for multipart objects: see segments
     part_count = models.PositiveIntegerField(default=0)
     last_modified = models.DateTimeField(default=timezone.now)
@@ -113,6 +115,9 @@ class MultipartUpload(Envelope):
     metadata = models.JSONField(default=dict)
     storage_class = models.CharField(max_length=32, default="STANDARD")
     acl = models.JSONField(null=True, default=None)
+    tags = models.JSONField(default=dict)  # given at Initiate, the object's at Complete
+    # SSE-C: the customer key's MD5 (base64), sealed under the SSE-COS master key, echoed by Complete.
+    ssec_key_md5_sealed = models.BinaryField(default=bytes)
     initiated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -6,7 +6,7 @@ import binascii
 from django.http import HttpRequest
 from gunicorn.http.errors import ParseException
 
-from buckets import errors
+from buckets import errors, tagging
 from buckets.service import ObjectAttributes
 
 # Kept verbatim from PUT and returned on GET/HEAD, in the exact case the SDK reads them.
@@ -119,4 +119,5 @@ def object_attributes(request: HttpRequest) -> ObjectAttributes:
         headers=headers,
         metadata=metadata,
         storage_class=meta.get("HTTP_X_COS_STORAGE_CLASS", "STANDARD").upper(),
+        tags=tagging.parse_tagging_header(to_text(meta.get("HTTP_X_COS_TAGGING", ""))),
     )

@@ -11,7 +11,7 @@ from buckets import errors
 from .headers import RESPONSE_OVERRIDES
 
 # Parameters that choose the operation; each one present must be signed (buckets.api.auth).
-SELECTORS = frozenset({"acl", "delete", "encryption", "location", "partNumber", "uploadId", "uploads"})
+SELECTORS = frozenset({"acl", "delete", "encryption", "location", "partNumber", "tagging", "uploadId", "uploads"})
 # Subresources COS (or its data-processing extension on the COS host) has and Kinko does not implement.
 NOT_IMPLEMENTED = frozenset(
     {
@@ -51,7 +51,6 @@ NOT_IMPLEMENTED = frozenset(
         "select-type",
         "style",
         "symlink",
-        "tagging",
         "torrent",
         "versioning",
         "versions",
