@@ -106,3 +106,6 @@ CorsForbidden = type(
     (CosError,),
     {"code": "AccessForbidden", "status": 403, "message": "CORSResponse: This CORS request is not allowed."},
 )
+InvalidTag = _error("InvalidTag", 400, "The tag provided was not a valid tag.")
+BadRequest = _error("BadRequest", 400, "The request is not valid.")
+NoSuchTagSet = _error("NoSuchTagSet", 404, "The TagSet does not exist.")

@@ -57,6 +57,7 @@ class Bucket(models.Model):
     default_kms_key_id = models.CharField(max_length=36, blank=True)
     cors = models.JSONField(null=True, default=None)  # CORS rules, see buckets.cors; None: no configuration
     policy = models.JSONField(null=True, default=None)  # bucket policy document, see roles.policy; None: none
+    tags = models.JSONField(default=dict)  # bucket tags (key → value), metadata: not encrypted
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -77,6 +78,7 @@ class StoredObject(Envelope, WrappedKey):
     metadata = models.JSONField(default=dict)  # x-cos-meta-* (lowercase name → value)
     storage_class = models.CharField(max_length=32, default="STANDARD")
     acl = models.JSONField(null=True, default=None)  # grants; None = "default", the bucket's ACL applies
+    tags = models.JSONField(default=dict)  # object tags (key → value), metadata: not encrypted
     blob = models.CharField(max_length=64, blank=True)  # "" for multipart objects: see segments
     part_count = models.PositiveIntegerField(default=0)
     last_modified = models.DateTimeField(default=timezone.now)
@@ -115,6 +117,9 @@ class MultipartUpload(Envelope):
     metadata = models.JSONField(default=dict)
     storage_class = models.CharField(max_length=32, default="STANDARD")
     acl = models.JSONField(null=True, default=None)
+    tags = models.JSONField(default=dict)  # given at Initiate, the object's at Complete
+    # SSE-C: the customer key's MD5 (base64), sealed under the SSE-COS master key, echoed by Complete.
+    ssec_key_md5_sealed = models.BinaryField(default=bytes)
     initiated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -10,6 +10,7 @@ from typing import BinaryIO
 from django.db import transaction
 from django.utils import timezone
 
+from core import keystore
 from core.db import lock, one
 from roles.models import Account
 
@@ -30,19 +31,37 @@ def create_multipart_upload(
     service.validate_storage_class(write.attributes.storage_class)
     keys = sse.new_envelope(bucket, write.sse_request, write.request_id, write.via_api)
     attributes = write.attributes
+    upload_id = secrets.token_hex(24)
+    sealed_md5 = b""
+    if keys.customer_key_md5:  # echoed by Complete, which carries no SSE-C headers; never kept in clear
+        sealed_md5 = keystore.seal_secret(keys.customer_key_md5.encode(), _key_md5_purpose(upload_id))
     upload = MultipartUpload.objects.create(
         bucket=bucket,
         key=key,
-        upload_id=secrets.token_hex(24),
+        upload_id=upload_id,
         initiator=initiator,
         content_type=attributes.content_type,
         headers=attributes.headers,
         metadata=attributes.metadata,
         storage_class=attributes.storage_class,
+        tags=attributes.tags,
         acl=write.acl,
+        ssec_key_md5_sealed=sealed_md5,
         **keys.fields,
     )
     return upload, keys.echo_headers()
+
+
+def _key_md5_purpose(upload_id: str) -> bytes:
+    return f"kinko/ssec-key-md5/{upload_id}".encode()
+
+
+def completion_echo(upload: MultipartUpload) -> dict[str, str]:
+    """The SSE headers Complete answers with: the upload's SSE, and for SSE-C the key MD5 Initiate was sent."""
+    md5 = ""
+    if upload.ssec_key_md5_sealed:
+        md5 = keystore.unseal_secret(bytes(upload.ssec_key_md5_sealed), _key_md5_purpose(upload.upload_id)).decode()
+    return sse.echo_headers(upload.sse, upload.kms_key_id, md5)
 
 
 def get_upload(bucket: Bucket, key: str, upload_id: str) -> MultipartUpload:
@@ -170,6 +189,7 @@ def complete_multipart_upload(upload: MultipartUpload, listed: list[tuple[int, s
                 "headers": upload.headers,
                 "metadata": upload.metadata,
                 "storage_class": upload.storage_class,
+                "tags": upload.tags,
                 "acl": upload.acl,
                 "blob": "",
                 "last_modified": timezone.now(),

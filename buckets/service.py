@@ -9,6 +9,7 @@ import secrets
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import BinaryIO, TypeVar
 
 from django.conf import settings
@@ -46,12 +47,13 @@ STORAGE_CLASSES = {
 
 @dataclass(frozen=True)
 class ObjectAttributes:
-    """What a PUT keeps besides the bytes: Content-Type, standard headers, x-cos-meta-*, storage class."""
+    """What a PUT keeps besides the bytes: Content-Type, standard headers, x-cos-meta-*, storage class, tags."""
 
     content_type: str = "application/octet-stream"
     headers: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
     storage_class: str = "STANDARD"
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 DATABASE_FULL_MESSAGE = "No space left on the device that holds the database: the change was not kept."
@@ -341,6 +343,7 @@ def commit_blob(
                 "headers": attributes.headers,
                 "metadata": attributes.metadata,
                 "storage_class": attributes.storage_class,
+                "tags": attributes.tags,
                 "acl": write.acl,
                 "blob": written.blob_id,
                 "last_modified": timezone.now(),
@@ -355,13 +358,21 @@ def commit_blob(
 
 
 def copy_object(
-    source: StoredObject, source_keys: sse.ObjectKeys, bucket: Bucket, key: str, replace: bool, write: WriteRequest
+    source: StoredObject,
+    source_keys: sse.ObjectKeys,
+    bucket: Bucket,
+    key: str,
+    replace: bool,
+    write: WriteRequest,
+    replace_tags: bool = False,
 ) -> Written:
     """PUT Object - Copy: the source's bytes, re-encrypted under the destination's own SSE (headers or bucket
-    default), with the source's metadata (replace False) or the request's."""
+    default), with the source's metadata (replace False) or the request's, and the source's tags (replace_tags
+    False) or the request's."""
     validate_key(key)
     if source.size_bytes > MAX_OBJECT_BYTES:
         raise errors.EntityTooLarge("Objects over 5 GiB are copied with multipart Upload Part - Copy.")
+    tags = write.attributes.tags if replace_tags else source.tags
     if not replace:
         if source.bucket_id == bucket.id and source.key == key:
             raise errors.InvalidRequest(
@@ -370,6 +381,7 @@ def copy_object(
             )
         attributes = ObjectAttributes(source.content_type, source.headers, source.metadata, source.storage_class)
         write = dataclasses.replace(write, attributes=attributes)
+    write = dataclasses.replace(write, attributes=dataclasses.replace(write.attributes, tags=tags))
     validate_storage_class(write.attributes.storage_class)
     keys = sse.new_envelope(bucket, write.sse_request, write.request_id, write.via_api)
     digest = ContentDigest(md5=needs_md5(keys, None))
@@ -614,8 +626,25 @@ def prefix_usage(bucket: Bucket, prefix: str) -> PrefixUsage:
     return PrefixUsage(totals["objects"], totals["size"] or 0)
 
 
-def list_buckets(owner: Account, region: str | None = None) -> list[Bucket]:
+CREATED = {"lt": "created_at__lt", "gt": "created_at__gt", "lte": "created_at__lte", "gte": "created_at__gte"}
+
+
+def list_buckets(
+    owner: Account,
+    region: str | None = None,
+    tag: tuple[str, str] | None = None,
+    created: tuple[str, datetime] | None = None,
+) -> list[Bucket]:
+    """GET Service: the owner's buckets, in a region, with a tag (key, value), created before or after a moment
+    (comparison, a CREATED key, and the moment)."""
     buckets = Bucket.objects.filter(owner=owner)
     if region:
         buckets = buckets.filter(region=region)
-    return list(buckets.order_by("name"))
+    if created is not None:
+        comparison, moment = created
+        buckets = buckets.filter(**{CREATED[comparison]: moment})
+    found = list(buckets.order_by("name"))
+    if tag is not None:  # JSON key lookups differ between databases; an account has few buckets
+        key, value = tag
+        found = [bucket for bucket in found if bucket.tags.get(key) == value]
+    return found

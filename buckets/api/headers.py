@@ -6,8 +6,9 @@ import binascii
 from django.http import HttpRequest
 from gunicorn.http.errors import ParseException
 
-from buckets import errors
+from buckets import errors, tagging
 from buckets.service import ObjectAttributes
+from core import underscores
 
 # Kept verbatim from PUT and returned on GET/HEAD, in the exact case the SDK reads them.
 STORED_HEADERS = ("Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires")
@@ -59,7 +60,15 @@ def raw_headers(request: HttpRequest) -> dict[str, bytes]:
             headers[name[5:].lower().replace("_", "-")] = value.encode("latin-1")
         elif name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             headers[name.lower().replace("_", "-")] = value.encode("latin-1")
+    headers.pop(underscores.CARRIER.lower(), None)
+    for name, value in _underscored_meta(request):
+        headers[name] = value.encode("latin-1")
     return headers
+
+
+def _underscored_meta(request: HttpRequest) -> list[tuple[str, str]]:
+    """x-cos-meta-* headers whose names hold `_`, as sent (core.underscores)."""
+    return underscores.carried(request.META.get(underscores.CARRIER_ENVIRON, ""))
 
 
 def to_text(wire: str) -> str:
@@ -112,6 +121,8 @@ def object_attributes(request: HttpRequest) -> ObjectAttributes:
     for name, value in meta.items():
         if name.startswith("HTTP_X_COS_META_"):
             metadata[name[5:].lower().replace("_", "-")] = to_text(value)
+    for name, value in _underscored_meta(request):
+        metadata[name] = to_text(value)
     content_type = to_text(meta.get("CONTENT_TYPE") or "application/octet-stream")
     check_attributes({**headers, "Content-Type": content_type}, metadata)
     return ObjectAttributes(
@@ -119,4 +130,5 @@ def object_attributes(request: HttpRequest) -> ObjectAttributes:
         headers=headers,
         metadata=metadata,
         storage_class=meta.get("HTTP_X_COS_STORAGE_CLASS", "STANDARD").upper(),
+        tags=tagging.parse_tagging_header(to_text(meta.get("HTTP_X_COS_TAGGING", ""))),
     )

@@ -12,7 +12,7 @@ from .headers import RESPONSE_OVERRIDES
 
 # Parameters that choose the operation; each one present must be signed (buckets.api.auth).
 SELECTORS = frozenset(
-    {"acl", "cors", "delete", "encryption", "location", "partNumber", "policy", "uploadId", "uploads"}
+    {"acl", "cors", "delete", "encryption", "location", "partNumber", "policy", "tagging", "uploadId", "uploads"}
 )
 # Subresources COS (or its data-processing extension on the COS host) has and Kinko does not implement.
 NOT_IMPLEMENTED = frozenset(
@@ -51,7 +51,6 @@ NOT_IMPLEMENTED = frozenset(
         "select-type",
         "style",
         "symlink",
-        "tagging",
         "torrent",
         "versioning",
         "versions",

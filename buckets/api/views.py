@@ -1,6 +1,7 @@
 """One function per COS operation: parse, authorize, one service call, render. `handle` routes and renders errors."""
 
 import base64
+import datetime
 import hashlib
 import json
 import logging
@@ -15,7 +16,7 @@ from django.utils import timezone
 from django.utils.http import http_date
 
 import gate
-from buckets import acl, conditions, cors, errors, multipart, service, sse, usage
+from buckets import acl, conditions, cors, errors, multipart, service, sse, tagging, usage
 from buckets.models import Bucket, StoredObject
 from core import metrics
 from core.db import one
@@ -372,10 +373,34 @@ def load_copy_source(req: CosRequest) -> tuple[StoredObject, sse.ObjectKeys]:
 # -- service ----------------------------------------------------------------------------------------------
 
 
+def _tag_filter(req: CosRequest) -> tuple[str, str] | None:
+    key, value = req.query.get("tagkey"), req.query.get("tagvalue")
+    if key is None and value is None:
+        return None
+    if not key or value is None:
+        raise errors.InvalidArgument("tagkey and tagvalue filter together.")
+    return key, value
+
+
+def _created_filter(req: CosRequest) -> tuple[str, datetime.datetime] | None:
+    """create-time (Unix seconds) with range lt, gt, lte or gte."""
+    moment, comparison = req.query.get("create-time"), req.query.get("range")
+    if moment is None and comparison is None:
+        return None
+    if comparison not in service.CREATED or moment is None or not moment.isdecimal():
+        raise errors.InvalidArgument("create-time (Unix seconds) and range (lt, gt, lte or gte) filter together.")
+    try:
+        return comparison, datetime.datetime.fromtimestamp(int(moment), tz=datetime.UTC)
+    except (OverflowError, ValueError, OSError):
+        raise errors.InvalidArgument("create-time is out of range.") from None
+
+
 def list_buckets(req: CosRequest) -> HttpResponse:
     authorise(req, "GetService", "*")
     account = req.principal.account
-    buckets = service.list_buckets(account, region=req.query.get("region") or None)
+    buckets = service.list_buckets(
+        account, region=req.query.get("region") or None, tag=_tag_filter(req), created=_created_filter(req)
+    )
     marker = req.query.get("marker", "")
     max_keys = _int_param(req, "max-keys", 2000, 1, 2000)
     after = [b for b in buckets if b.name > marker] if marker else buckets
@@ -653,6 +678,8 @@ def _object_headers(response: HttpResponse, obj: StoredObject) -> None:
     response["x-cos-hash-crc64ecma"] = obj.crc64
     if obj.storage_class != "STANDARD":
         response["x-cos-storage-class"] = obj.storage_class
+    if obj.tags:
+        response["x-cos-tagging-count"] = str(len(obj.tags))
     for name, value in [*obj.headers.items(), *obj.metadata.items()]:
         if header_safe(value):
             response[name] = to_wire(value)
@@ -682,7 +709,12 @@ def copy_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
     directive = req.meta.get("HTTP_X_COS_METADATA_DIRECTIVE", "Copy")
     if directive not in ("Copy", "Replaced"):
         raise errors.InvalidArgument("x-cos-metadata-directive must be Copy or Replaced.")
-    written = service.copy_object(source, source_keys, bucket, req.key, directive == "Replaced", _write(req, bucket))
+    tag_directive = req.meta.get("HTTP_X_COS_TAGGING_DIRECTIVE", "Copy")
+    if tag_directive not in ("Copy", "Replaced"):
+        raise errors.InvalidArgument("x-cos-tagging-directive must be Copy or Replaced.")
+    replace_tags = tag_directive == "Replaced"
+    write = _write(req, bucket)
+    written = service.copy_object(source, source_keys, bucket, req.key, directive == "Replaced", write, replace_tags)
     obj = written.obj
     response = xml_response(
         xml.render(
@@ -769,6 +801,65 @@ def put_object_acl(req: CosRequest, bucket: Bucket) -> HttpResponse:
     obj = service.get_object(bucket, req.key)
     service.set_object_acl(obj, _acl_from_request(req, bucket.owner.owner_id, acl.OBJECT_CANNED))
     return empty_response()
+
+
+# -- tagging ----------------------------------------------------------------------------------------------
+
+
+def _tags_from_request(req: CosRequest, limit: int) -> dict[str, str]:
+    """PUT ?tagging: <Tagging><TagSet><Tag><Key/><Value/></Tag>…</TagSet></Tagging>."""
+    tag_set = xml.parse(_read_xml_body(req), "Tagging").find("TagSet")
+    if tag_set is None:
+        raise errors.MalformedXML("Tagging needs a TagSet.")
+    pairs = []
+    for tag in tag_set.findall("Tag"):
+        key = tag.findtext("Key")
+        if key is None:
+            raise errors.MalformedXML("Each Tag needs a Key.")
+        pairs.append((key, tag.findtext("Value") or ""))
+    return tagging.validate_tags(pairs, limit)
+
+
+def _tagging_document(tags: dict[str, str]) -> HttpResponse:
+    tag_set = [("Tag", [("Key", key), ("Value", value)]) for key, value in tags.items()]
+    return xml_response(xml.render("Tagging", [("TagSet", tag_set)]))
+
+
+@cos_operation("PutBucketTagging", OWNER)
+def put_bucket_tagging(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    tagging.set_bucket_tags(bucket, _tags_from_request(req, tagging.MAX_BUCKET_TAGS))
+    return empty_response()
+
+
+@cos_operation("GetBucketTagging", OWNER)
+def get_bucket_tagging(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    if not bucket.tags:
+        raise errors.NoSuchTagSet()
+    return _tagging_document(bucket.tags)
+
+
+@cos_operation("DeleteBucketTagging", OWNER)
+def delete_bucket_tagging(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    tagging.set_bucket_tags(bucket, {})
+    return empty_response(204)
+
+
+@cos_operation("PutObjectTagging", "WRITE")
+def put_object_tagging(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    obj = service.get_object(bucket, req.key)
+    tagging.set_object_tags(obj, _tags_from_request(req, tagging.MAX_OBJECT_TAGS))
+    return empty_response()
+
+
+@cos_operation("GetObjectTagging", "READ", on="object")
+def get_object_tagging(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    return _tagging_document(service.get_object(bucket, req.key).tags)
+
+
+@cos_operation("DeleteObjectTagging", "WRITE")
+def delete_object_tagging(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    tagging.set_object_tags(service.get_object(bucket, req.key), {})
+    return empty_response(204)
 
 
 # -- POST Object ------------------------------------------------------------------------------------------
@@ -862,6 +953,7 @@ def _form_attributes(lowered: dict[str, str], part_type: str | None) -> service.
         headers=headers,
         metadata=metadata,
         storage_class=lowered.get("x-cos-storage-class", "STANDARD").upper(),
+        tags=tagging.parse_tagging_header(lowered.get("x-cos-tagging", "")),
     )
 
 
@@ -986,7 +1078,7 @@ def complete_multipart_upload(req: CosRequest, bucket: Bucket) -> HttpResponse:
             ],
         )
     )
-    return _with_echo(response, sse.echo_headers(obj.sse, obj.kms_key_id))
+    return _with_echo(response, multipart.completion_echo(upload))
 
 
 @cos_operation("AbortMultipartUpload", "WRITE")
@@ -1110,4 +1202,10 @@ OPERATIONS: dict[tuple[str, str, frozenset[str], bool], Operation] = {
     ("object", "POST", frozenset({"uploadId"}), False): complete_multipart_upload,
     ("object", "DELETE", frozenset({"uploadId"}), False): abort_multipart_upload,
     ("object", "GET", frozenset({"uploadId"}), False): list_parts,
+    ("bucket", "PUT", frozenset({"tagging"}), False): put_bucket_tagging,
+    ("bucket", "GET", frozenset({"tagging"}), False): get_bucket_tagging,
+    ("bucket", "DELETE", frozenset({"tagging"}), False): delete_bucket_tagging,
+    ("object", "PUT", frozenset({"tagging"}), False): put_object_tagging,
+    ("object", "GET", frozenset({"tagging"}), False): get_object_tagging,
+    ("object", "DELETE", frozenset({"tagging"}), False): delete_object_tagging,
 }

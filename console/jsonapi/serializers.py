@@ -148,6 +148,7 @@ class ObjectSerializer(serializers.ModelSerializer):
             "encryption",
             "metadata",
             "headers",
+            "tags",
         ]
 
     @extend_schema_field({"type": "string", "enum": ["AES256", "cos/kms", "SSE-C"], "nullable": True})

@@ -597,6 +597,11 @@ def test_download_of_an_sse_c_object_is_refused_without_its_key(kinko, api, buck
     assert failure(response) == (400, "InvalidArgument")
 
 
+def test_object_detail_lists_the_tags_cos_set(kinko, api, bucket):
+    cos_client(kinko).put_object(Bucket=bucket, Key="tagged.txt", Body=b"x", Tagging="team=kinko&stage=prod")
+    assert ok(api.get(object_path(bucket, "tagged.txt")))["tags"] == {"team": "kinko", "stage": "prod"}
+
+
 def test_delete_object_answers_204(api, bucket):
     put_object(api, bucket, "gone.txt", b"x")
     assert api.delete(object_path(bucket, "gone.txt")).status_code == 204

@@ -27,6 +27,9 @@ def gunicorn_command(bind: str, workers: int, threads: int, tls: TlsFiles | None
         "--reuse-port", "--no-control-socket",
         # X-Forwarded-* are believed from KINKO_TRUSTED_PROXIES only, by console.security: gunicorn trusts nobody.
         "--forwarded-allow-ips", "",
+        # Underscored header names reach the pre_request hook, which keeps x-cos-meta-* ones under their exact
+        # names and drops the rest, as gunicorn's default would (core.underscores).
+        "--header-map", "dangerous",
         "--timeout", "300", "--graceful-timeout", "10", "--keep-alive", "75",
         "--access-logfile", "-", "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
         "--logger-class", "console.accesslog.EscapingLogger",
