@@ -99,6 +99,9 @@ NoSuchEncryptionConfiguration = _error(
     "NoSuchEncryptionConfiguration", 404, "The specified bucket does not have a Encryption configuration"
 )
 NoSuchCORSConfiguration = _error("NoSuchCORSConfiguration", 404, "The CORS configuration does not exist.")
+NoSuchLifecycleConfiguration = _error(
+    "NoSuchLifecycleConfiguration", 404, "The lifecycle configuration does not exist."
+)
 NoSuchBucketPolicy = _error("NoSuchBucketPolicy", 404, "The specified bucket does not have a bucket policy.")
 MalformedPolicy = _error("MalformedPolicy", 400, "The bucket policy is not valid.")
 CorsForbidden = type(

@@ -21,14 +21,25 @@ from django.utils import timezone
 
 from core.db import one
 
-from . import errors, sse
-from .models import Bucket, Job, JobItem, JobItemState, JobStatus, ObjectSegment, SseMode, StoredObject
+from . import errors, lifecycle, multipart, sse
+from .models import (
+    Bucket,
+    Job,
+    JobItem,
+    JobItemState,
+    JobStatus,
+    MultipartUpload,
+    ObjectSegment,
+    SseMode,
+    StoredObject,
+)
 from .service import delete_object, key_prefix_filter
 
 log = logging.getLogger(__name__)
 
 ENCRYPT_OBJECTS = "encrypt_objects"
 DELETE_OBJECTS = "delete_objects"  # a folder deleted recursively
+LIFECYCLE = "lifecycle"  # a bucket's lifecycle rules applied: expired objects deleted, stale uploads aborted
 LEASE = datetime.timedelta(seconds=15)  # a claim not renewed for this long belongs to a dead worker
 HEARTBEAT = LEASE / 3  # how often a working worker renews the lease of the claims it holds
 BATCH = 50
@@ -96,6 +107,41 @@ def _start_job(bucket: Bucket, kind: str, params: dict, requester: str, workers:
         job.save(update_fields=["total"])
         transaction.on_commit(lambda: _enqueue(job, workers))
     return job
+
+
+def start_lifecycle_job(bucket: Bucket, now: datetime.datetime, workers: int = WORKERS_PER_JOB) -> Job | None:
+    """A job deleting the objects and aborting the uploads the bucket's lifecycle rules expire at `now`; None when
+    there is nothing to do or the bucket's previous lifecycle job is still unfinished."""
+    rules = bucket.lifecycle
+    if Job.objects.filter(bucket=bucket, kind=LIFECYCLE, status__in=UNFINISHED).exists():
+        return None
+    objects = StoredObject.objects.filter(bucket=bucket).only("key", "last_modified", "tags").order_by("key")
+    keys = [o.key for o in objects.iterator(chunk_size=ENUMERATION_BATCH) if lifecycle.object_expired(rules, o, now)]
+    uploads = MultipartUpload.objects.filter(bucket=bucket).only("key", "upload_id", "initiated_at")
+    stale = [u for u in uploads.iterator(chunk_size=ENUMERATION_BATCH) if lifecycle.upload_expired(rules, u, now)]
+    if not keys and not stale:
+        return None
+    with transaction.atomic():
+        job = Job.objects.create(kind=LIFECYCLE, bucket=bucket, requester="lifecycle", params={})
+        items = [JobItem(job=job, key=key) for key in keys]
+        items += [JobItem(job=job, key=u.key, upload_id=u.upload_id) for u in stale]
+        JobItem.objects.bulk_create(items, batch_size=ENUMERATION_BATCH)
+        job.total = len(items)
+        job.save(update_fields=["total"])
+        transaction.on_commit(lambda: _enqueue(job, workers))
+    return job
+
+
+def start_lifecycle_jobs(now: datetime.datetime | None = None, workers: int = WORKERS_PER_JOB) -> list[Job]:
+    """One lifecycle job for each bucket whose enabled rules expire something now."""
+    now = now or timezone.now()
+    started = []
+    for bucket in Bucket.objects.filter(lifecycle__isnull=False).select_related("owner"):
+        if lifecycle.has_enabled_rules(bucket.lifecycle):
+            job = start_lifecycle_job(bucket, now, workers)
+            if job is not None:
+                started.append(job)
+    return started
 
 
 RUN_JOB_TASK = "buckets.tasks.run_job"  # the Celery task that wraps run_job, sent by name: tasks import this module
@@ -174,18 +220,20 @@ def run_job(job_id: str, now_fn=timezone.now, should_stop=lambda: False) -> int:
                 _enqueue(job, 1)
                 log.info("job %s: handed its claims back on shutdown, queued again", job.job_id)
                 return finished
-            _record(job, item, *_process(job, item))
+            _record(job, item, *_process(job, item, now_fn()))
             finished += 1
             if now_fn() - renewed >= HEARTBEAT:
                 renewed = now_fn()
                 renew_claims(claim, renewed)
 
 
-def _process(job: Job, item: JobItem) -> tuple[str, str, int]:
+def _process(job: Job, item: JobItem, now: datetime.datetime) -> tuple[str, str, int]:
     """(state, reason, bytes) for one item."""
     try:
         if job.kind == DELETE_OBJECTS:
             return delete_job_object(job.bucket, item.key)
+        if job.kind == LIFECYCLE:
+            return expire_item(job.bucket, item, now)
         target = sse.SseRequest(job.params["sse"], kms_key_id=job.params.get("kms_key_id", ""))
         return reencrypt_object(job.bucket, item.key, target)
     except errors.CosError as exc:
@@ -199,6 +247,25 @@ def delete_job_object(bucket: Bucket, key: str) -> tuple[str, str, int]:
         return JobItemState.SKIPPED, "deleted since the job started", 0
     delete_object(bucket, key)
     return JobItemState.DONE, "", size
+
+
+def expire_item(bucket: Bucket, item: JobItem, now: datetime.datetime) -> tuple[str, str, int]:
+    """Delete the object, or abort the upload, of a lifecycle job's item if the bucket's rules still expire it (a
+    client may have overwritten the object, or changed the rules, since the job started)."""
+    if item.upload_id:
+        upload = one(MultipartUpload.objects.filter(bucket=bucket, key=item.key, upload_id=item.upload_id))
+        if upload is None or not lifecycle.upload_expired(bucket.lifecycle, upload, now):
+            return JobItemState.SKIPPED, "completed, aborted or no longer expired since the job started", 0
+        size = sum(upload.parts.values_list("size_bytes", flat=True))
+        try:
+            multipart.abort_multipart_upload(upload)
+        except errors.NoSuchUpload:
+            return JobItemState.SKIPPED, "completed or aborted since the job started", 0
+        return JobItemState.DONE, "", size
+    deleted = delete_object(bucket, item.key, only_if=lambda obj: lifecycle.object_expired(bucket.lifecycle, obj, now))
+    if deleted is None:
+        return JobItemState.SKIPPED, "deleted, overwritten or no longer expired since the job started", 0
+    return JobItemState.DONE, "", deleted.size_bytes
 
 
 def _record(job: Job, item: JobItem, state: str, reason: str, size: int) -> None:

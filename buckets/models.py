@@ -58,6 +58,7 @@ class Bucket(models.Model):
     cors = models.JSONField(null=True, default=None)  # CORS rules, see buckets.cors; None: no configuration
     policy = models.JSONField(null=True, default=None)  # bucket policy document, see roles.policy; None: none
     tags = models.JSONField(default=dict)  # bucket tags (key → value), metadata: not encrypted
+    lifecycle = models.JSONField(null=True, default=None)  # lifecycle rules, see buckets.lifecycle; None: none
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -193,11 +194,12 @@ class JobItemState(models.TextChoices):
 
 
 class JobItem(models.Model):
-    """One object of a job. Workers claim pending items in batches with a conditional update; a claim whose
-    worker died is taken over once its lease has run out."""
+    """One object (or, for a lifecycle job, one incomplete upload) of a job. Workers claim pending items in batches
+    with a conditional update; a claim whose worker died is taken over once its lease has run out."""
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="items")
     key = models.CharField(max_length=1024)
+    upload_id = models.CharField(max_length=64, blank=True)  # a lifecycle job's incomplete upload to abort
     state = models.CharField(max_length=8, choices=JobItemState.choices, default=JobItemState.PENDING)
     claim = models.CharField(max_length=32, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)

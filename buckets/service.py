@@ -477,17 +477,22 @@ def read_object(
     raise errors.InternalError("The object's data is missing.")
 
 
-def delete_object(bucket: Bucket, key: str) -> None:
-    freeing_space(functools.partial(_delete_object, bucket, key))
+def delete_object(
+    bucket: Bucket, key: str, only_if: Callable[[StoredObject], bool] | None = None
+) -> StoredObject | None:
+    """Delete the object (when `only_if` says yes of it, checked under the lock); the object deleted, if any."""
+    return freeing_space(functools.partial(_delete_object, bucket, key, only_if))
 
 
-def _delete_object(bucket: Bucket, key: str) -> None:
+def _delete_object(bucket: Bucket, key: str, only_if: Callable[[StoredObject], bool] | None) -> StoredObject | None:
     with transaction.atomic():
         _writing_key(bucket, key)
         obj = one(StoredObject.objects.select_for_update().filter(bucket=bucket, key=key))
-        if obj is not None:
-            _discard_after_commit(obj)
-            obj.delete()
+        if obj is None or (only_if is not None and not only_if(obj)):
+            return None
+        _discard_after_commit(obj)
+        obj.delete()
+        return obj
 
 
 def delete_objects(bucket: Bucket, keys: list[str]) -> list[tuple[str, errors.CosError | None]]:

@@ -35,5 +35,11 @@ def run_job(job_id: str) -> int:
 
 
 @shared_task
+def apply_lifecycle() -> int:
+    """Start a lifecycle job for each bucket whose rules expire objects or uploads now; workers run them."""
+    return len(jobs.start_lifecycle_jobs())
+
+
+@shared_task
 def resume_stalled_jobs() -> int:
     return jobs.resume_stalled_jobs()

@@ -294,6 +294,11 @@ PERIODIC_TASKS = {
     "prune-audit-log": ("keys.tasks.prune_audit_log", 3600.0),
     "rotate-master-key": ("buckets.tasks.rotate_master_key", KINKO_MASTER_KEY_ROTATION_DAYS * 86400.0),
     "snapshot-usage": ("buckets.tasks.snapshot_usage", 3600.0),  # today's point of the overview's history
+    # Buckets' lifecycle rules applied (expired objects deleted, stale uploads aborted), as jobs.
+    "apply-lifecycle": (
+        "buckets.tasks.apply_lifecycle",
+        float(os.environ.get("KINKO_LIFECYCLE_INTERVAL_SECONDS", "3600")),
+    ),
 }
 CELERY_BEAT_SCHEDULE = {
     name: {

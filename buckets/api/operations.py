@@ -12,7 +12,19 @@ from .headers import RESPONSE_OVERRIDES
 
 # Parameters that choose the operation; each one present must be signed (buckets.api.auth).
 SELECTORS = frozenset(
-    {"acl", "cors", "delete", "encryption", "location", "partNumber", "policy", "tagging", "uploadId", "uploads"}
+    {
+        "acl",
+        "cors",
+        "delete",
+        "encryption",
+        "lifecycle",
+        "location",
+        "partNumber",
+        "policy",
+        "tagging",
+        "uploadId",
+        "uploads",
+    }
 )
 # Subresources COS (or its data-processing extension on the COS host) has and Kinko does not implement.
 NOT_IMPLEMENTED = frozenset(
@@ -31,7 +43,6 @@ NOT_IMPLEMENTED = frozenset(
         "intelligenttiering",
         "inventory",
         "legal-hold",
-        "lifecycle",
         "live",
         "logging",
         "metrics",

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.http import http_date
 
 import gate
-from buckets import acl, conditions, cors, errors, multipart, service, sse, tagging, usage
+from buckets import acl, conditions, cors, errors, lifecycle, multipart, service, sse, tagging, usage
 from buckets.models import Bucket, StoredObject
 from core import metrics
 from core.db import one
@@ -642,6 +642,92 @@ def delete_bucket_cors(req: CosRequest, bucket: Bucket) -> HttpResponse:
     return empty_response(204)
 
 
+# -- lifecycle --------------------------------------------------------------------------------------------
+
+_LIFECYCLE_DAYS = (
+    ("noncurrent_days", "NoncurrentVersionExpiration", "NoncurrentDays"),
+    ("abort_days", "AbortIncompleteMultipartUpload", "DaysAfterInitiation"),
+)
+
+
+def _days_of(element, tag: str) -> int:
+    text = (element.findtext(tag) or "").strip()
+    if not text.isdecimal():
+        raise errors.InvalidArgument(f"{tag} must be a positive integer.")
+    return int(text)
+
+
+def _lifecycle_filter(rule) -> dict:
+    """<Filter> with one of Prefix, Tag or And{Prefix, Tag…}; a legacy <Prefix> on the Rule itself; or none."""
+    found = rule.find("Filter")
+    if found is None:
+        return {"prefix": rule.findtext("Prefix") or "", "tags": [], "and": False}
+    parts = [child.tag for child in found]
+    if len(parts) > 1 or parts not in ([], ["Prefix"], ["Tag"], ["And"]):
+        raise errors.MalformedXML("A lifecycle Filter holds exactly one of Prefix, Tag or And.")
+    within = found.find("And")
+    shape = within if within is not None else found
+    return {"prefix": shape.findtext("Prefix") or "", "tags": _tag_pairs(shape), "and": within is not None}
+
+
+def _lifecycle_rule(element) -> dict:
+    status = (element.findtext("Status") or "").strip()
+    if status not in ("Enabled", "Disabled"):
+        raise errors.MalformedXML("Each lifecycle Rule needs a Status of Enabled or Disabled.")
+    if element.find("Transition") is not None or element.find("NoncurrentVersionTransition") is not None:
+        raise errors.InvalidArgument("Kinko has one storage class: lifecycle Transition rules are not supported.")
+    rule = {"id": (element.findtext("ID") or "").strip(), "enabled": status == "Enabled"}
+    rule["filter"] = _lifecycle_filter(element)
+    expiration = element.find("Expiration")
+    if expiration is None:
+        rule["expiration"] = None
+    elif [child.tag for child in expiration] == ["Days"]:
+        rule["expiration"] = {"days": _days_of(expiration, "Days")}
+    elif [child.tag for child in expiration] == ["Date"]:
+        rule["expiration"] = {"date": (expiration.findtext("Date") or "").strip()}
+    else:
+        raise errors.MalformedXML("A lifecycle Expiration holds exactly one of Days or Date.")
+    for name, tag, child in _LIFECYCLE_DAYS:
+        found = element.find(tag)
+        rule[name] = _days_of(found, child) if found is not None else None
+    return rule
+
+
+@cos_operation("PutBucketLifecycle", OWNER)
+def put_bucket_lifecycle(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    root = xml.parse(_read_xml_body(req), "LifecycleConfiguration")
+    lifecycle.set_bucket_lifecycle(bucket, [_lifecycle_rule(element) for element in root.findall("Rule")])
+    return empty_response()
+
+
+@cos_operation("GetBucketLifecycle", OWNER)
+def get_bucket_lifecycle(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    if bucket.lifecycle is None:
+        raise errors.NoSuchLifecycleConfiguration()
+    rules = []
+    for rule in bucket.lifecycle:
+        chosen = rule["filter"]
+        tags = [("Tag", [("Key", key), ("Value", value)]) for key, value in chosen["tags"]]
+        if chosen["and"]:
+            shape = [("And", [("Prefix", chosen["prefix"]), *tags])]
+        else:
+            shape = tags or [("Prefix", chosen["prefix"])]
+        children: list = [("ID", rule["id"])] if rule["id"] else []
+        children += [("Filter", shape), ("Status", "Enabled" if rule["enabled"] else "Disabled")]
+        if rule["expiration"] is not None:
+            days = rule["expiration"].get("days")
+            children.append(("Expiration", [("Days", str(days)) if days else ("Date", rule["expiration"]["date"])]))
+        children += [(tag, [(child, str(rule[name]))]) for name, tag, child in _LIFECYCLE_DAYS if rule[name]]
+        rules.append(("Rule", children))
+    return xml_response(xml.render("LifecycleConfiguration", rules))
+
+
+@cos_operation("DeleteBucketLifecycle", OWNER)
+def delete_bucket_lifecycle(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    lifecycle.set_bucket_lifecycle(bucket, None)
+    return empty_response(204)
+
+
 @cos_operation("PutBucketPolicy", OWNER)
 def put_bucket_policy(req: CosRequest, bucket: Bucket) -> HttpResponse:
     body = req.http.read(policy.MAX_BUCKET_POLICY_BYTES + 1)
@@ -811,13 +897,18 @@ def _tags_from_request(req: CosRequest, limit: int) -> dict[str, str]:
     tag_set = xml.parse(_read_xml_body(req), "Tagging").find("TagSet")
     if tag_set is None:
         raise errors.MalformedXML("Tagging needs a TagSet.")
+    return tagging.validate_tags(_tag_pairs(tag_set), limit)
+
+
+def _tag_pairs(element) -> list[tuple[str, str]]:
+    """The (Key, Value) of each <Tag> child of `element`, in order."""
     pairs = []
-    for tag in tag_set.findall("Tag"):
+    for tag in element.findall("Tag"):
         key = tag.findtext("Key")
         if key is None:
             raise errors.MalformedXML("Each Tag needs a Key.")
         pairs.append((key, tag.findtext("Value") or ""))
-    return tagging.validate_tags(pairs, limit)
+    return pairs
 
 
 def _tagging_document(tags: dict[str, str]) -> HttpResponse:
@@ -1186,6 +1277,9 @@ OPERATIONS: dict[tuple[str, str, frozenset[str], bool], Operation] = {
     ("bucket", "PUT", frozenset({"cors"}), False): put_bucket_cors,
     ("bucket", "GET", frozenset({"cors"}), False): get_bucket_cors,
     ("bucket", "DELETE", frozenset({"cors"}), False): delete_bucket_cors,
+    ("bucket", "PUT", frozenset({"lifecycle"}), False): put_bucket_lifecycle,
+    ("bucket", "GET", frozenset({"lifecycle"}), False): get_bucket_lifecycle,
+    ("bucket", "DELETE", frozenset({"lifecycle"}), False): delete_bucket_lifecycle,
     ("bucket", "PUT", frozenset({"policy"}), False): put_bucket_policy,
     ("bucket", "GET", frozenset({"policy"}), False): get_bucket_policy,
     ("bucket", "DELETE", frozenset({"policy"}), False): delete_bucket_policy,

@@ -278,7 +278,7 @@ def _job(request: Request, job_id: str, action: str) -> Job:
 JOB_FILTERS = [
     OpenApiParameter("bucket", str, description="Only this bucket's jobs (its full name)."),
     OpenApiParameter("status", str, enum=[choice.value for choice in JobStatus]),
-    OpenApiParameter("kind", str, enum=[jobs.ENCRYPT_OBJECTS, jobs.DELETE_OBJECTS]),
+    OpenApiParameter("kind", str, enum=[jobs.ENCRYPT_OBJECTS, jobs.DELETE_OBJECTS, jobs.LIFECYCLE]),
 ]
 
 

@@ -27,6 +27,7 @@ LABELS = {
     # job kinds (buckets.jobs)
     "encrypt_objects": _("Set encryption"),
     "delete_objects": _("Delete folder"),  # start_delete_prefix_job: a folder deleted recursively
+    "lifecycle": _("Lifecycle"),  # start_lifecycle_job: expired objects deleted, stale uploads aborted
     # access key statuses (roles.models.ApiKeyStatus)
     "Active": pgettext_lazy("access key status", "Active"),
     "Inactive": pgettext_lazy("access key status", "Inactive"),
