@@ -97,6 +97,17 @@ def manage(kinko: LiveKinko, *args: str, **env: str) -> str:
     ).stdout
 
 
+def age_rows(kinko: LiveKinko, bucket: str, model: str, field: str, keys: list[str], days: int) -> None:
+    """Move the `field` (last_modified, initiated_at) of the bucket's `model` rows with these keys `days` into the
+    past, in the live server's database."""
+    script = (
+        f"import datetime; from django.utils import timezone; from buckets.models import {model}; "
+        f"{model}.objects.filter(bucket__name={bucket!r}, key__in={keys!r})"
+        f".update({field}=timezone.now() - datetime.timedelta(days={days}))"
+    )
+    manage(kinko, "shell", "-c", script)
+
+
 @dataclass(frozen=True)
 class OtherAccount:
     appid: str

@@ -9,7 +9,17 @@ import json
 import pytest
 from qcloud_cos import CosServiceError
 
-from tests.protocol.support import blob_files, empty_and_delete, existing, manage, new_bucket, service_error
+from tests.live import cos_client
+from tests.protocol.api3 import SubUsers, allow
+from tests.protocol.support import (
+    age_rows,
+    blob_files,
+    empty_and_delete,
+    existing,
+    manage,
+    new_bucket,
+    service_error,
+)
 
 ENSURE_COS_ROLE = "from roles import service; service.ensure_cos_service_role(service.root_account())"
 SSE_C_KEY = hashlib.sha256(b"kinko lifecycle customer key").digest()
@@ -155,17 +165,29 @@ def test_a_thousand_rules_are_accepted(cos, lifecycle_bucket):
     assert len(cos.get_bucket_lifecycle(Bucket=lifecycle_bucket)["Rule"]) == 1000
 
 
+@pytest.fixture
+def users(kinko) -> SubUsers:
+    made = SubUsers(kinko)
+    yield made
+    made.cleanup()
+
+
+def test_each_lifecycle_operation_is_its_own_cam_action(kinko, cos, lifecycle_bucket, users):
+    cos.put_bucket_lifecycle(Bucket=lifecycle_bucket, LifecycleConfiguration={"Rule": [rule()]})
+    reader = users.create(allow("name/cos:GetBucketLifecycle"))
+    client = cos_client(kinko, secret_id=reader.secret_id, secret_key=reader.secret_key)
+    assert [found["ID"] for found in client.get_bucket_lifecycle(Bucket=lifecycle_bucket)["Rule"]] == ["r"]
+    put = {"LifecycleConfiguration": {"Rule": [rule(ID="mine")]}}
+    assert refusal(client.put_bucket_lifecycle, Bucket=lifecycle_bucket, **put) == (403, "AccessDenied")
+    assert refusal(client.delete_bucket_lifecycle, Bucket=lifecycle_bucket) == (403, "AccessDenied")
+    users.grant(reader, allow("name/cos:PutBucketLifecycle"), allow("name/cos:DeleteBucketLifecycle"))
+    client.put_bucket_lifecycle(Bucket=lifecycle_bucket, **put)
+    assert [found["ID"] for found in cos.get_bucket_lifecycle(Bucket=lifecycle_bucket)["Rule"]] == ["mine"]
+    client.delete_bucket_lifecycle(Bucket=lifecycle_bucket)
+    assert refusal(cos.get_bucket_lifecycle, Bucket=lifecycle_bucket) == (404, "NoSuchLifecycleConfiguration")
+
+
 # -- applying the rules -----------------------------------------------------------------------------------
-
-
-def age(kinko, bucket: str, model: str, field: str, keys: list[str], days: int) -> None:
-    """Move the rows' `field` (last_modified, initiated_at) `days` into the past, in the server's database."""
-    script = (
-        "import datetime; from django.utils import timezone; from buckets.models import " + model + "; "
-        f"{model}.objects.filter(bucket__name={bucket!r}, key__in={keys!r})"
-        f".update({field}=timezone.now() - datetime.timedelta(days={days}))"
-    )
-    manage(kinko, "shell", "-c", script)
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +215,7 @@ def applied(kinko, cos, kms_ready):
                 freed |= blob_files(kinko) - before
             (expired if gone else kept).append((key, mode))
     old = [key for key, _ in expired + kept if "young" not in key]
-    age(kinko, name, "StoredObject", "last_modified", old, 40)
+    age_rows(kinko, name, "StoredObject", "last_modified", old, 40)
     uploads = {}
     for key in ("up/old.bin", "up/young.bin", "elsewhere/old.bin"):
         uploads[key] = cos.create_multipart_upload(Bucket=name, Key=key)["UploadId"]
@@ -201,7 +223,7 @@ def applied(kinko, cos, kms_ready):
         cos.upload_part(Bucket=name, Key=key, Body=b"part" * 1024, PartNumber=1, UploadId=uploads[key])
         if key == "up/old.bin":
             freed |= blob_files(kinko) - before
-    age(kinko, name, "MultipartUpload", "initiated_at", ["up/old.bin", "elsewhere/old.bin"], 3)
+    age_rows(kinko, name, "MultipartUpload", "initiated_at", ["up/old.bin", "elsewhere/old.bin"], 3)
     summary = json.loads(manage(kinko, "apply_lifecycle").strip().splitlines()[-1])
     yield {"bucket": name, "expired": expired, "kept": kept, "freed": freed, "uploads": uploads, "summary": summary}
     cos.delete_bucket_lifecycle(Bucket=name)
