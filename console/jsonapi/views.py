@@ -199,14 +199,6 @@ class BucketCors(ApiView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def parse_bucket_policy(text: str, bucket: Bucket) -> dict:
-    """A bucket policy document as PUT Bucket policy takes it (at most MAX_BUCKET_POLICY_BYTES), or
-    PolicySyntaxError / MalformedPolicy in the domain's words."""
-    if len(text.encode()) > policy.MAX_BUCKET_POLICY_BYTES:
-        raise cos_errors.MalformedPolicy(f"A bucket policy holds at most {policy.MAX_BUCKET_POLICY_BYTES} bytes.")
-    return policy.parse_bucket_policy(text, bucket.name)
-
-
 class BucketPolicy(ApiView):
     """A bucket's policy, as PUT/GET/DELETE Bucket policy: `policy` is COS's JSON document."""
 
@@ -223,7 +215,7 @@ class BucketPolicy(ApiView):
         data = s.BucketPolicySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         with refused_as("policy"):
-            document = parse_bucket_policy(json.dumps(data.validated_data["policy"]), found)
+            document = policy.parse_bucket_policy(json.dumps(data.validated_data["policy"]), found.name)
         service.set_bucket_policy(found, document)
         return Response({"policy": found.policy})
 

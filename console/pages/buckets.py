@@ -1,4 +1,6 @@
-"""Bucket pages: list, create, settings (default encryption, ACL), delete."""
+"""Bucket pages: list, create, settings (default encryption, ACL, tags, bucket policy), delete."""
+
+import json
 
 from django.conf import settings
 from django.contrib import messages
@@ -6,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from buckets import acl, errors, service, sse
+from buckets import acl, errors, service, sse, tagging
 from buckets.models import Bucket
 from console.forms import BucketEncryptionForm, BucketForm
 from keys.models import KeyState, MasterKey
@@ -16,7 +18,18 @@ from .common import account_of, console_page, may, may_cos, require, require_cos
 
 # What a bucket's links need, as the pages they open require: its objects, its settings, its deletion.
 BUCKET_ACTIONS = ("GetBucket", "HeadBucket", "DeleteBucket")
-SETTINGS_ACTIONS = ("PutBucketEncryption", "DeleteBucketEncryption", "PutBucketACL", "DeleteBucket")
+SETTINGS_ACTIONS = (
+    "PutBucketEncryption",
+    "DeleteBucketEncryption",
+    "PutBucketACL",
+    "DeleteBucket",
+    "GetBucketTagging",
+    "PutBucketTagging",
+    "DeleteBucketTagging",
+    "PutBucketPolicy",
+    "DeleteBucketPolicy",
+)
+BLANK_TAG_ROWS = 3  # empty key/value rows under a form's tags, for new ones
 
 
 def key_choices(account, region: str | None = None) -> list[MasterKey]:
@@ -65,8 +78,7 @@ def bucket_list(request):
 
 @console_page
 def bucket_settings(request, bucket: str):
-    account = account_of(request)
-    found = get_object_or_404(Bucket.objects.select_related("owner"), name=bucket, owner=account)
+    found = get_object_or_404(Bucket.objects.select_related("owner"), name=bucket, owner=account_of(request))
     if request.method != "POST":
         require_cos(request, "HeadBucket", found)
     elif request.POST.get("encryption"):
@@ -87,14 +99,77 @@ def bucket_settings(request, bucket: str):
         else:
             messages.success(request, _("Default encryption saved."))
             return redirect("bucket-settings", bucket=bucket)
+    return _settings_page(request, found, form)
+
+
+def tag_rows(tags: dict[str, str] | list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A tags form's rows: the tags, then BLANK_TAG_ROWS empty ones."""
+    pairs = list(tags.items()) if isinstance(tags, dict) else list(tags)
+    return pairs + [("", "")] * BLANK_TAG_ROWS
+
+
+def posted_tags(request) -> list[tuple[str, str]]:
+    """The (key, value) rows of a tags form, rows left empty left out."""
+    rows = zip(request.POST.getlist("tag_key"), request.POST.getlist("tag_value"), strict=False)
+    return [(key, value) for key, value in rows if key or value]
+
+
+def _settings_page(request, found: Bucket, form: BucketEncryptionForm, status: int = 200, **typed):
+    """The settings page; after a refused tags or policy form, `typed` holds what was typed and the refusal."""
     context = {
         "bucket": found,
         "form": form,
-        "keys": key_choices(account, found.region),
+        "keys": key_choices(found.owner, found.region),
         "acl": acl.canned_name(found.acl, is_bucket=True),
         "can": may_cos(request, found, "", *SETTINGS_ACTIONS),
+        "tag_rows": tag_rows(found.tags),
+        "policy_text": json.dumps(found.policy, indent=2) if found.policy else "",
+        **typed,
     }
-    return render(request, "console/buckets/settings.html", context, status=400 if form.errors else 200)
+    return render(request, "console/buckets/settings.html", context, status=400 if form.errors else status)
+
+
+def _encryption_form(found: Bucket) -> BucketEncryptionForm:
+    return BucketEncryptionForm(initial={"encryption": found.default_sse, "kms_key_id": found.default_kms_key_id})
+
+
+@console_page
+@require_POST
+def bucket_tags(request, bucket: str):
+    """Replace the bucket's tags with the form's rows (none left: delete them), as PUT/DELETE Bucket tagging."""
+    found = get_object_or_404(Bucket.objects.select_related("owner"), name=bucket, owner=account_of(request))
+    pairs = posted_tags(request)
+    require_cos(request, "PutBucketTagging" if pairs else "DeleteBucketTagging", found)
+    try:
+        tags = tagging.validate_tags(pairs, tagging.MAX_BUCKET_TAGS)
+    except errors.CosError as exc:
+        typed = {"tag_rows": tag_rows(pairs), "tags_error": exc.message}
+        return _settings_page(request, found, _encryption_form(found), 400, **typed)
+    tagging.set_bucket_tags(found, tags)
+    messages.success(request, _("Tags saved."))
+    return redirect("bucket-settings", bucket=bucket)
+
+
+@console_page
+@require_POST
+def bucket_policy(request, bucket: str):
+    """Set the bucket policy to the typed JSON document (an empty field deletes it), as PUT/DELETE Bucket policy."""
+    found = get_object_or_404(Bucket.objects.select_related("owner"), name=bucket, owner=account_of(request))
+    text = request.POST.get("policy", "")
+    if not text.strip():
+        require_cos(request, "DeleteBucketPolicy", found)
+        service.set_bucket_policy(found, None)
+        messages.success(request, _("Bucket policy deleted."))
+        return redirect("bucket-settings", bucket=bucket)
+    require_cos(request, "PutBucketPolicy", found)
+    try:
+        document = policy.parse_bucket_policy(text, found.name)
+    except policy.PolicySyntaxError as exc:
+        typed = {"policy_text": text, "policy_error": str(exc)}
+        return _settings_page(request, found, _encryption_form(found), 400, **typed)
+    service.set_bucket_policy(found, document)
+    messages.success(request, _("Bucket policy saved."))
+    return redirect("bucket-settings", bucket=bucket)
 
 
 @console_page
