@@ -36,6 +36,7 @@ urlpatterns = [
     path("buckets/<str:bucket>/settings/", buckets.bucket_settings, name="bucket-settings"),
     path("buckets/<str:bucket>/acl/", buckets.bucket_acl, name="bucket-acl"),
     path("buckets/<str:bucket>/tags/", buckets.bucket_tags, name="bucket-tags"),
+    path("buckets/<str:bucket>/cors/", buckets.bucket_cors, name="bucket-cors"),
     path("buckets/<str:bucket>/policy/", buckets.bucket_policy, name="bucket-policy"),
     path("buckets/<str:bucket>/delete/", buckets.bucket_delete, name="bucket-delete"),
     path("buckets/<str:bucket>/delete-objects/", objects.object_delete, name="object-delete"),

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from buckets import acl, errors, service, sse, tagging
+from buckets import acl, cors, errors, service, sse, tagging
 from buckets.models import Bucket
 from console.forms import BucketEncryptionForm, BucketForm
 from keys.models import KeyState, MasterKey
@@ -26,10 +26,14 @@ SETTINGS_ACTIONS = (
     "GetBucketTagging",
     "PutBucketTagging",
     "DeleteBucketTagging",
+    "PutBucketCORS",
+    "DeleteBucketCORS",
     "PutBucketPolicy",
     "DeleteBucketPolicy",
 )
 BLANK_TAG_ROWS = 3  # empty key/value rows under a form's tags, for new ones
+BLANK_CORS_RULE = {"id": "", "origins": [], "methods": [], "headers": [], "expose": [], "max_age": None}
+CORS_LISTS = ("origins", "headers", "expose")  # a rule's fields typed one per line
 
 
 def key_choices(account, region: str | None = None) -> list[MasterKey]:
@@ -124,29 +128,72 @@ def _settings_page(request, found: Bucket, form: BucketEncryptionForm, status: i
         "can": may_cos(request, found, "", *SETTINGS_ACTIONS),
         "tag_rows": tag_rows(found.tags),
         "policy_text": json.dumps(found.policy, indent=2) if found.policy else "",
+        "cors_rules": [*(found.cors or []), BLANK_CORS_RULE],
+        "cors_methods": cors.METHODS,
         **typed,
     }
     return render(request, "console/buckets/settings.html", context, status=400 if form.errors else status)
 
 
-def _encryption_form(found: Bucket) -> BucketEncryptionForm:
-    return BucketEncryptionForm(initial={"encryption": found.default_sse, "kms_key_id": found.default_kms_key_id})
+def _changed_bucket(request, bucket: str, action: str) -> Bucket:
+    """The bucket a settings form changes, once the gate allowed the COS `action` on it."""
+    found = get_object_or_404(Bucket.objects.select_related("owner"), name=bucket, owner=account_of(request))
+    require_cos(request, action, found)
+    return found
+
+
+def _refused_change(request, found: Bucket, **typed):
+    """The settings page again, 400, with what was typed into the refused form and why (`typed`)."""
+    form = BucketEncryptionForm(initial={"encryption": found.default_sse, "kms_key_id": found.default_kms_key_id})
+    return _settings_page(request, found, form, 400, **typed)
 
 
 @console_page
 @require_POST
 def bucket_tags(request, bucket: str):
     """Replace the bucket's tags with the form's rows (none left: delete them), as PUT/DELETE Bucket tagging."""
-    found = get_object_or_404(Bucket.objects.select_related("owner"), name=bucket, owner=account_of(request))
     pairs = posted_tags(request)
-    require_cos(request, "PutBucketTagging" if pairs else "DeleteBucketTagging", found)
+    found = _changed_bucket(request, bucket, "PutBucketTagging" if pairs else "DeleteBucketTagging")
     try:
         tags = tagging.validate_tags(pairs, tagging.MAX_BUCKET_TAGS)
     except errors.CosError as exc:
-        typed = {"tag_rows": tag_rows(pairs), "tags_error": exc.message}
-        return _settings_page(request, found, _encryption_form(found), 400, **typed)
+        return _refused_change(request, found, tag_rows=tag_rows(pairs), tags_error=exc.message)
     tagging.set_bucket_tags(found, tags)
     messages.success(request, _("Tags saved."))
+    return redirect("bucket-settings", bucket=bucket)
+
+
+def posted_cors_rules(request) -> list[dict]:
+    """The rules of the CORS form (fields `cors-<n>-<name>`), rules left empty left out; the domain's rule shape
+    (buckets.cors), `max_age` as typed until the domain checks it."""
+    count = request.POST.get("cors_rules", "")
+    rules = []
+    for n in range(min(int(count), cors.MAX_RULES + 1) if count.isdecimal() else 0):
+        field = f"cors-{n}-"
+        rule = {name: request.POST.get(field + name, "").split() for name in CORS_LISTS}
+        rule["id"] = request.POST.get(field + "id", "").strip()
+        rule["methods"] = request.POST.getlist(field + "methods")
+        rule["max_age"] = request.POST.get(field + "max_age", "").strip() or None
+        if rule["origins"] or rule["methods"] or rule["id"]:
+            rules.append(rule)
+    return rules
+
+
+@console_page
+@require_POST
+def bucket_cors(request, bucket: str):
+    """Replace the bucket's CORS rules with the form's (none left: delete them), as PUT/DELETE Bucket cors."""
+    rules = posted_cors_rules(request)
+    found = _changed_bucket(request, bucket, "PutBucketCORS" if rules else "DeleteBucketCORS")
+    try:
+        for rule in rules:
+            if rule["max_age"] is not None and not rule["max_age"].isdecimal():
+                raise errors.InvalidArgument("MaxAgeSeconds must be a non-negative integer.")
+            rule["max_age"] = int(rule["max_age"]) if rule["max_age"] is not None else None
+        cors.set_bucket_cors(found, rules or None)
+    except errors.CosError as exc:
+        return _refused_change(request, found, cors_rules=[*rules, BLANK_CORS_RULE], cors_error=exc.message)
+    messages.success(request, _("CORS rules saved.") if rules else _("CORS rules deleted."))
     return redirect("bucket-settings", bucket=bucket)
 
 
@@ -154,19 +201,16 @@ def bucket_tags(request, bucket: str):
 @require_POST
 def bucket_policy(request, bucket: str):
     """Set the bucket policy to the typed JSON document (an empty field deletes it), as PUT/DELETE Bucket policy."""
-    found = get_object_or_404(Bucket.objects.select_related("owner"), name=bucket, owner=account_of(request))
     text = request.POST.get("policy", "")
     if not text.strip():
-        require_cos(request, "DeleteBucketPolicy", found)
-        service.set_bucket_policy(found, None)
+        service.set_bucket_policy(_changed_bucket(request, bucket, "DeleteBucketPolicy"), None)
         messages.success(request, _("Bucket policy deleted."))
         return redirect("bucket-settings", bucket=bucket)
-    require_cos(request, "PutBucketPolicy", found)
+    found = _changed_bucket(request, bucket, "PutBucketPolicy")
     try:
         document = policy.parse_bucket_policy(text, found.name)
     except policy.PolicySyntaxError as exc:
-        typed = {"policy_text": text, "policy_error": str(exc)}
-        return _settings_page(request, found, _encryption_form(found), 400, **typed)
+        return _refused_change(request, found, policy_text=text, policy_error=str(exc))
     service.set_bucket_policy(found, document)
     messages.success(request, _("Bucket policy saved."))
     return redirect("bucket-settings", bucket=bucket)

@@ -1,6 +1,6 @@
-"""Bucket tags, bucket policy and object tags in the console, in headless Chromium (axe on every page the guard
-watches), each change confirmed through the COS SDK: an invalid policy is refused next to its field with what was
-typed kept."""
+"""Bucket tags, CORS rules, bucket policy and object tags in the console, in headless Chromium (axe on every page
+the guard watches), each change confirmed through the COS SDK; an invalid policy or rule is refused next to its
+field with what was typed kept."""
 
 import json
 
@@ -92,3 +92,37 @@ def test_object_tags_edited_on_the_object_page_are_the_object_tagging_of_cos(pag
     form.get_by_role("button", name="Save tags").click()
     expect(page.locator("#object-tags")).to_have_text("new=2")
     assert tags_of(cos.get_object_tagging(Bucket=bucket, Key="dir/a.txt")) == {"new": "2"}
+
+
+def test_a_cors_rule_set_in_the_console_is_the_bucket_cors_of_cos(page: Page, cos, bucket):
+    page.goto(f"/buckets/{bucket}/settings/")
+    rule = page.locator("#cors-rule-0")
+    rule.get_by_label("ID").fill("web")
+    rule.get_by_label("Allowed origins (one per line)").fill("https://app.example\nhttps://*.example.org")
+    rule.get_by_label("PUT").check()
+    rule.get_by_label("GET", exact=True).check()
+    rule.get_by_label("Max age (seconds)").fill("600")
+    page.get_by_role("button", name="Save CORS rules").click()
+    expect(page.locator("p.message")).to_contain_text("CORS rules saved.")
+    (stored,) = cos.get_bucket_cors(Bucket=bucket)["CORSRule"]
+    assert (stored["ID"], stored["MaxAgeSeconds"]) == ("web", "600")
+    assert stored["AllowedOrigin"] == ["https://app.example", "https://*.example.org"]
+    assert sorted(stored["AllowedMethod"]) == ["GET", "PUT"]
+    expect(page.locator("#cors-rule-1")).to_be_attached()  # the saved rule, then a new one
+
+
+def test_an_invalid_cors_rule_is_refused_with_the_rule_kept(page: Page, guard, cos, bucket):
+    guard.expect_status(400, r"/cors/$")
+    page.goto(f"/buckets/{bucket}/settings/")
+    rule = page.locator("#cors-rule-0")
+    rule.get_by_label("Allowed origins (one per line)").fill("https://app.example")
+    page.get_by_role("button", name="Save CORS rules").click()
+    expect(page.locator("#bucket-cors-error")).to_have_text(
+        "Each CORSRule needs an AllowedOrigin and an AllowedMethod."
+    )
+    expect(page.locator("#cors-rule-0").get_by_label("Allowed origins (one per line)")).to_have_value(
+        "https://app.example"
+    )
+    with pytest.raises(CosServiceError) as err:
+        cos.get_bucket_cors(Bucket=bucket)
+    assert service_error(err.value) == (404, "NoSuchCORSConfiguration")

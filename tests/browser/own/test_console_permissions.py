@@ -57,6 +57,7 @@ CHANGES = [
     "#bucket-encryption",
     "#bucket-acl",
     "#bucket-tags",
+    "#bucket-cors",
     "#bucket-policy",
     "#object-tags-form",
 ]
@@ -383,6 +384,7 @@ ROOT_CONTROLS = {
         "#bucket-encryption",
         "#bucket-acl",
         "#bucket-tags",
+        "#bucket-cors",
         "#bucket-policy",
         "#delete-bucket",
     ],
