@@ -245,7 +245,9 @@ def _principal_names(principal: object) -> list | None:
 def parse_bucket_policy(text: str, bucket: str) -> dict:
     """Parse and validate the bucket policy of `bucket`: CAM syntax 2.0, each statement with a principal (its own
     or the document's), cos actions only, and resources inside the bucket. Returns the document as evaluated
-    (syntax elements in lower case)."""
+    (syntax elements in lower case). A document over MAX_BUCKET_POLICY_BYTES is refused."""
+    if len(text.encode("utf-8", errors="replace")) > MAX_BUCKET_POLICY_BYTES:
+        raise PolicySyntaxError("PolicySizeError", f"A bucket policy holds at most {MAX_BUCKET_POLICY_BYTES} bytes.")
     document = _lower_elements(_load(text))
     statements = document.get("statement")
     if isinstance(statements, (list, dict)):

@@ -178,6 +178,52 @@ class EncryptionJobCreateSerializer(StrictSerializer):
         return attrs
 
 
+class TagsSerializer(StrictSerializer):
+    """A bucket's or an object's tags: key to value (COS's TagSet; the domain checks COS's limits)."""
+
+    tags = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False))
+
+
+class CorsRuleSerializer(StrictSerializer):
+    """One CORSRule in snake_case; the domain (buckets.cors) checks what COS checks."""
+
+    id = serializers.CharField(required=False, allow_blank=True, default="")
+    allowed_origins = serializers.ListField(child=serializers.CharField())
+    allowed_methods = serializers.ListField(child=serializers.CharField())
+    allowed_headers = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    expose_headers = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    max_age_seconds = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class CorsSerializer(StrictSerializer):
+    rules = serializers.ListField(child=CorsRuleSerializer())
+
+
+# A CORS rule's JSON API name of each field of the domain's rule (buckets.cors).
+CORS_FIELDS = {
+    "id": "id",
+    "allowed_origins": "origins",
+    "allowed_methods": "methods",
+    "allowed_headers": "headers",
+    "expose_headers": "expose",
+    "max_age_seconds": "max_age",
+}
+
+
+def cors_rules_in(rules: list[dict]) -> list[dict]:
+    return [{CORS_FIELDS[name]: value for name, value in rule.items()} for rule in rules]
+
+
+def cors_rules_out(rules: list[dict]) -> dict:
+    return {"rules": [{name: rule[field] for name, field in CORS_FIELDS.items()} for rule in rules]}
+
+
+class BucketPolicySerializer(StrictSerializer):
+    """A bucket policy: COS's JSON document (CAM syntax 2.0, each statement naming its principals)."""
+
+    policy = serializers.DictField()
+
+
 class JobParamsSerializer(serializers.Serializer):
     prefix = serializers.CharField()
     keys = serializers.ListField(child=serializers.CharField(), required=False)

@@ -2,17 +2,19 @@
 render. Errors: console.jsonapi.errors."""
 
 import base64
+import json
 import re
+from contextlib import contextmanager
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import gate
-from buckets import acl, jobs, service, sse
+from buckets import acl, cors, jobs, service, sse, tagging
 from buckets import errors as cos_errors
 from buckets.api.headers import RequestBody
 from buckets.models import Bucket, Job, JobStatus, SseMode, StoredObject
@@ -132,6 +134,97 @@ class BucketEncryption(ApiView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@contextmanager
+def refused_as(field: str):
+    """The domain's refusal of a body (a COS error or a policy syntax error) as a 400 naming `field`, in the domain's
+    words."""
+    try:
+        yield
+    except (cos_errors.CosError, policy.PolicySyntaxError) as exc:
+        raise serializers.ValidationError({field: [getattr(exc, "message", str(exc))]}) from None
+
+
+def _tags(request: Request, limit: int) -> dict[str, str]:
+    data = s.TagsSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    with refused_as("tags"):
+        return tagging.validate_tags(list(data.validated_data["tags"].items()), limit)
+
+
+class BucketTags(ApiView):
+    """A bucket's tags, as PUT/GET/DELETE Bucket tagging: a bucket without tags answers NoSuchTagSet."""
+
+    @extend_schema(responses=s.TagsSerializer)
+    def get(self, request: Request, bucket: str) -> Response:
+        found = own_bucket(request, bucket, "GetBucketTagging")
+        if not found.tags:
+            raise cos_errors.NoSuchTagSet()
+        return Response({"tags": found.tags})
+
+    @extend_schema(request=s.TagsSerializer, responses=s.TagsSerializer)
+    def put(self, request: Request, bucket: str) -> Response:
+        found = own_bucket(request, bucket, "PutBucketTagging")
+        tagging.set_bucket_tags(found, _tags(request, tagging.MAX_BUCKET_TAGS))
+        return Response({"tags": found.tags})
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, bucket: str) -> Response:
+        tagging.set_bucket_tags(own_bucket(request, bucket, "DeleteBucketTagging"), {})
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BucketCors(ApiView):
+    """A bucket's CORS rules, as PUT/GET/DELETE Bucket cors."""
+
+    @extend_schema(responses=s.CorsSerializer)
+    def get(self, request: Request, bucket: str) -> Response:
+        found = own_bucket(request, bucket, "GetBucketCORS")
+        if found.cors is None:
+            raise cos_errors.NoSuchCORSConfiguration()
+        return Response(s.cors_rules_out(found.cors))
+
+    @extend_schema(request=s.CorsSerializer, responses=s.CorsSerializer)
+    def put(self, request: Request, bucket: str) -> Response:
+        found = own_bucket(request, bucket, "PutBucketCORS")
+        data = s.CorsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with refused_as("rules"):
+            rules = cors.validate_rules(s.cors_rules_in(data.validated_data["rules"]))
+        cors.set_bucket_cors(found, rules)
+        return Response(s.cors_rules_out(found.cors))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, bucket: str) -> Response:
+        cors.set_bucket_cors(own_bucket(request, bucket, "DeleteBucketCORS"), None)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BucketPolicy(ApiView):
+    """A bucket's policy, as PUT/GET/DELETE Bucket policy: `policy` is COS's JSON document."""
+
+    @extend_schema(responses=s.BucketPolicySerializer)
+    def get(self, request: Request, bucket: str) -> Response:
+        found = own_bucket(request, bucket, "GetBucketPolicy")
+        if found.policy is None:
+            raise cos_errors.NoSuchBucketPolicy()
+        return Response({"policy": found.policy})
+
+    @extend_schema(request=s.BucketPolicySerializer, responses=s.BucketPolicySerializer)
+    def put(self, request: Request, bucket: str) -> Response:
+        found = own_bucket(request, bucket, "PutBucketPolicy")
+        data = s.BucketPolicySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with refused_as("policy"):
+            document = policy.parse_bucket_policy(json.dumps(data.validated_data["policy"]), found.name)
+        service.set_bucket_policy(found, document)
+        return Response({"policy": found.policy})
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, bucket: str) -> Response:
+        service.set_bucket_policy(own_bucket(request, bucket, "DeleteBucketPolicy"), None)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 # -- objects ---------------------------------------------------------------------------------------------------
 
 LIST_PARAMETERS = [
@@ -223,6 +316,29 @@ class ObjectDetail(ApiView):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, bucket: str, key: str) -> Response:
         service.delete_object(own_bucket(request, bucket, "DeleteObject", key), key)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ObjectTags(ApiView):
+    """An object's tags, as PUT/GET/DELETE Object tagging (an object without tags answers `{"tags": {}}`)."""
+
+    @extend_schema(responses=s.TagsSerializer)
+    def get(self, request: Request, bucket: str, key: str) -> Response:
+        found = own_bucket(request, bucket, "GetObjectTagging", key)
+        return Response({"tags": service.get_object(found, key).tags})
+
+    @extend_schema(request=s.TagsSerializer, responses=s.TagsSerializer)
+    def put(self, request: Request, bucket: str, key: str) -> Response:
+        found = own_bucket(request, bucket, "PutObjectTagging", key)
+        obj = service.get_object(found, key)
+        tags = _tags(request, tagging.MAX_OBJECT_TAGS)
+        tagging.set_object_tags(obj, tags)
+        return Response({"tags": tags})
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, bucket: str, key: str) -> Response:
+        found = own_bucket(request, bucket, "DeleteObjectTagging", key)
+        tagging.set_object_tags(service.get_object(found, key), {})
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

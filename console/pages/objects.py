@@ -18,14 +18,14 @@ from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
-from buckets import errors, jobs, service
+from buckets import errors, jobs, service, tagging
 from buckets.api import auth as cos_auth
 from buckets.models import Bucket, SseMode, StoredObject
 from console.edge import download_response, preview_response, preview_type
 from console.forms import CreateFolderForm, SetEncryptionForm, SetEncryptionScopeForm, ShareForm
 from roles.models import ApiKey, ApiKeyStatus
 
-from .buckets import BUCKET_ACTIONS, key_choices
+from .buckets import BUCKET_ACTIONS, key_choices, posted_tags, tag_rows
 from .common import account_of, actor_of, console_page, may_cos, principal_of, redirect_back, require_cos
 
 PAGE_SIZES = (20, 50, 100, 200)
@@ -55,6 +55,7 @@ def _missing(request, bucket: Bucket, key: str):
 
 # What the controls of an object (or a folder's own "name/" key) need, as the views that answer them require.
 OBJECT_ACTIONS = ("GetObject", "HeadObject", "PutObject", "DeleteObject")
+DETAIL_ACTIONS = (*OBJECT_ACTIONS, "PutObjectTagging", "DeleteObjectTagging")
 
 
 @dataclass(frozen=True)
@@ -222,9 +223,28 @@ def object_detail(request, bucket: str, key: str):
         and obj.size_bytes <= PREVIEW_MAX_BYTES
         and preview_type(obj.content_type) is not None,
         "is_image": (preview_type(obj.content_type) or "").startswith("image/"),
-        "can": may_cos(request, found, obj.key, *OBJECT_ACTIONS),
+        "can": may_cos(request, found, obj.key, *DETAIL_ACTIONS),
+        "tag_rows": tag_rows(obj.tags),
     }
     return render(request, "console/objects/detail.html", context)
+
+
+@console_page
+@require_POST
+def object_tags(request, bucket: str, key: str):
+    """Replace the object's tags with the form's rows (none left: delete them), as PUT/DELETE Object tagging; a
+    refusal is an error message back on the object's page."""
+    pairs = posted_tags(request)
+    found = _bucket(request, bucket, "PutObjectTagging" if pairs else "DeleteObjectTagging", key)
+    obj = service.get_object(found, key)
+    try:
+        tags = tagging.validate_tags(pairs, tagging.MAX_OBJECT_TAGS)
+    except errors.CosError as exc:
+        messages.error(request, exc.message)
+    else:
+        tagging.set_object_tags(obj, tags)
+        messages.success(request, _("Tags saved."))
+    return redirect("object", bucket=bucket, key=key)
 
 
 @console_page

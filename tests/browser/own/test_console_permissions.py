@@ -56,6 +56,10 @@ CHANGES = [
     "a.delete-bucket",
     "#bucket-encryption",
     "#bucket-acl",
+    "#bucket-tags",
+    "#bucket-cors",
+    "#bucket-policy",
+    "#object-tags-form",
 ]
 KEY_CONTROLS = ["#disable-key-open", "#rotation-form", "#description-form", "#tag-form"]
 
@@ -369,8 +373,21 @@ ROOT_CONTROLS = {
         "button.danger-link",
     ],
     "/buckets/{bucket}/?prefix=docs/": ["#delete-folder"],
-    "/buckets/{bucket}/object/docs/readme.txt": ["#download", "#share", "#object-encryption-form", "#delete-object"],
-    "/buckets/{bucket}/settings/": ["#bucket-encryption", "#bucket-acl", "#delete-bucket"],
+    "/buckets/{bucket}/object/docs/readme.txt": [
+        "#download",
+        "#share",
+        "#object-encryption-form",
+        "#object-tags-form",
+        "#delete-object",
+    ],
+    "/buckets/{bucket}/settings/": [
+        "#bucket-encryption",
+        "#bucket-acl",
+        "#bucket-tags",
+        "#bucket-cors",
+        "#bucket-policy",
+        "#delete-bucket",
+    ],
     "/kms/": ["#create-key"],
     "/kms/keys/{key}/": KEY_CONTROLS,
     "/cam/users/": ["#add-user"],
