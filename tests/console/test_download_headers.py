@@ -1,5 +1,5 @@
 """Downloads from the console and the JSON API never run on the console's origin: whatever the key (non-ASCII,
-quotes, CR, LF, NUL), the answer is `Content-Disposition: attachment` with an RFC 6266 `filename*` that names the
+quotes, CR, LF, other control characters; a NUL is refused at upload), the answer is `Content-Disposition: attachment` with an RFC 6266 `filename*` that names the
 object exactly and an ASCII fallback `filename`, plus `X-Content-Type-Options: nosniff` and a sandbox CSP (issue 12)."""
 
 import re
@@ -16,7 +16,7 @@ KEYS = [
     "ページ<script>.html",
     'quote"and\\back.html',
     "line\r\nSet-Cookie: x=1.html",
-    "nul\x00byte.html",
+    "tab\tand\x1bescape.html",
     "dir/naïve café.txt",
     "plain.txt",
     "semi;colon, comma.html",
