@@ -1,6 +1,7 @@
 """Downloads from the console and the JSON API never run on the console's origin: whatever the key (non-ASCII,
-quotes, CR, LF, other control characters; a NUL is refused at upload), the answer is `Content-Disposition: attachment` with an RFC 6266 `filename*` that names the
-object exactly and an ASCII fallback `filename`, plus `X-Content-Type-Options: nosniff` and a sandbox CSP (issue 12)."""
+quotes, CR, LF, other control characters; a NUL is refused at upload), the answer is `Content-Disposition:
+attachment` with an RFC 6266 `filename*` that names the object exactly and an ASCII fallback `filename`, plus
+`X-Content-Type-Options: nosniff` and a sandbox CSP (issue 12)."""
 
 import re
 import uuid
