@@ -97,7 +97,7 @@ def test_object_tags_edited_on_the_object_page_are_the_object_tagging_of_cos(pag
 def test_a_cors_rule_set_in_the_console_is_the_bucket_cors_of_cos(page: Page, cos, bucket):
     page.goto(f"/buckets/{bucket}/settings/")
     rule = page.locator("#cors-rule-0")
-    rule.get_by_label("ID").fill("web")
+    rule.get_by_label("Rule ID").fill("web")
     rule.get_by_label("Allowed origins (one per line)").fill("https://app.example\nhttps://*.example.org")
     rule.get_by_label("PUT").check()
     rule.get_by_label("GET", exact=True).check()

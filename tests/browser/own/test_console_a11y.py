@@ -222,9 +222,11 @@ def test_the_language_menu_changes_language_only_when_asked(fresh_page):
 # -- Japanese ------------------------------------------------------------------------------------------------
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
-# Names that are the same in both languages: product and wire names, the language menu's own names.
+# Names that are the same in both languages: product and wire names (HTTP methods among them), the language menu's
+# own names.
 SAME_IN_JAPANESE = re.compile(
     r"^(Kinko( 金庫)?|KMS|COS|KeyId|RoleId|UIN|SecretId|SecretKey|SSE-(COS|KMS|C)|COS_QcsRole|English|日本語"
+    r"|GET|PUT|POST|DELETE|HEAD"
     r"|[0-9%/ .·—-]*)$"
 )
 TEXT_OF_CHROME = """() => Array.from(document.querySelectorAll(
