@@ -234,7 +234,7 @@ class SlowBody:
             return b""
         if self.sent >= self.after:
             self.halfway.set()
-            time.sleep(0.2)
+            time.sleep(0.5)
         chunk = os.urandom(min(MiB, self.size - self.sent))
         self.sent += len(chunk)
         return chunk
@@ -256,7 +256,11 @@ def test_a_node_killed_mid_upload_leaves_nothing_partial_and_the_other_keeps_ser
 
     sender = threading.Thread(target=put)
     sender.start()
+    store = seaweed.client()
+    store_bucket = shared["KINKO_BLOB_S3_BUCKET"]
     assert upload.halfway.wait(60), "the upload never got halfway"
+    in_store = wait_for(lambda: store.list_multipart_uploads(Bucket=store_bucket).get("Uploads"), timeout=30)
+    assert in_store, "A's writer never started its backend upload"  # so the kill cuts an upload the store holds
     os.kill(node_a.pid, signal.SIGKILL)  # the supervisor: its gunicorn and workers die with it (PDEATHSIG)
     sender.join(60)
     assert outcome and outcome[0] != "stored", outcome
@@ -267,8 +271,6 @@ def test_a_node_killed_mid_upload_leaves_nothing_partial_and_the_other_keeps_ser
     assert read(b, bucket, "killed/after.bin") == b"B still serves"
 
     # What A's writer left in the store (an unfinished backend multipart upload) is collected by B's sweep.
-    store = seaweed.client()
-    store_bucket = shared["KINKO_BLOB_S3_BUCKET"]
     assert store.list_multipart_uploads(Bucket=store_bucket).get("Uploads"), "A's cut upload left nothing to collect"
     collected = manage_py(node_env(node_b.data_dir, **shared, KINKO_ORPHAN_GRACE_SECONDS="0"), "collect_garbage")
     assert not store.list_multipart_uploads(Bucket=store_bucket).get("Uploads"), collected
