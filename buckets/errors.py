@@ -5,6 +5,7 @@ class CosError(Exception):
     status = 400
     code = "InvalidRequest"
     message = "The request is invalid."
+    delete_marker: str | None = None  # the stored id of the delete marker a GET, HEAD or copy source met
 
     def __init__(self, message: str | None = None):
         super().__init__(message or self.message)
@@ -85,6 +86,7 @@ SSEHeaderNotAllowed = _error(
 EntityTooSmall = _error("EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size.")
 InvalidPart = _error("InvalidPart", 400, "One or more of the specified parts could not be found.")
 InvalidPartOrder = _error("InvalidPartOrder", 400, "The list of parts was not in ascending order.")
+NoSuchVersion = _error("NoSuchVersion", 404, "The specified version does not exist.")
 NoSuchUpload = _error("NoSuchUpload", 404, "The specified multipart upload does not exist.")
 InvalidCopySource = _error("InvalidCopySource", 400, "The copy source is not valid.")
 NoSuchCopySource = _error("NoSuchCopySource", 404, "The specified copy source does not exist.")

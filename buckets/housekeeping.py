@@ -22,7 +22,7 @@ def collect_orphan_blobs(older_than_seconds: float | None = None, now: float | N
     removed = blobs.sweep_incomplete(grace, now)
     for ids in blobs.list_orphans(grace, now):
         referenced = {
-            *StoredObject.objects.filter(blob__in=ids).values_list("blob", flat=True),
+            *StoredObject.versions.filter(blob__in=ids).values_list("blob", flat=True),
             *ObjectSegment.objects.filter(blob__in=ids).values_list("blob", flat=True),
             *Part.objects.filter(blob__in=ids).values_list("blob", flat=True),
         }

@@ -2,8 +2,9 @@
 
 Every object is already encrypted at rest under its own data key, so moving an object between none, SSE-COS and
 SSE-KMS (or from one CMK to another) re-wraps its data keys: the object's bytes are never read or rewritten, and
-the switch is one conditional update of its row. A client's overwrite during the job wins; SSE-C objects are
-skipped (their key is not held). A worker renews its claims' lease while it works on them (a heartbeat every
+the switch is one conditional update of its row. An encryption job covers every version of the objects it names,
+each version on its own (each has its own data key and SSE). A client's overwrite during the job wins; SSE-C
+objects are skipped (their key is not held). A worker renews its claims' lease while it works on them (a heartbeat every
 HEARTBEAT), so a worker killed mid-batch leaves claims that go stale within LEASE: another worker takes them over,
 queued by `resume_stalled_jobs` (every few seconds by beat). A worker told to stop hands its claims back at once
 and queues the job again. An item's result is recorded only by the claim that holds it, so nothing is counted twice.
@@ -12,6 +13,7 @@ and queues the job again. An item's result is recorded only by the claim that ho
 import datetime
 import logging
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from celery import current_app
@@ -33,7 +35,7 @@ from .models import (
     SseMode,
     StoredObject,
 )
-from .service import delete_object, key_prefix_filter
+from .service import delete_object, key_prefix_filter, parse_version_id, version_label
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +69,8 @@ def start_encryption_job(
     workers: int = WORKERS_PER_JOB,
     keys: list[str] | None = None,
 ) -> Job:
-    """Create the job with one item per object under `prefix`, or, when `keys` names objects, one item per named key
-    and nothing else; queue it for `workers`."""
+    """Create the job with one item per version of each object under `prefix`, or, when `keys` names objects, of
+    each named object and nothing else; queue it for `workers`."""
     target = _target(bucket, sse_mode, kms_key_id)
     params = {"prefix": prefix, "sse": target.mode, "kms_key_id": target.kms_key_id}
     return _start_job(bucket, ENCRYPT_OBJECTS, params, requester, workers, keys)
@@ -89,16 +91,9 @@ def _start_job(bucket: Bucket, kind: str, params: dict, requester: str, workers:
         params = {**params, "keys": keys}
     with transaction.atomic():
         job = Job.objects.create(kind=kind, bucket=bucket, requester=requester, params=params)
-        if keys is not None:
-            listed = iter(keys)
-        else:
-            found = StoredObject.objects.filter(bucket=bucket).order_by("key")
-            if params["prefix"]:
-                found = found.filter(**key_prefix_filter(params["prefix"]))
-            listed = found.values_list("key", flat=True).iterator(chunk_size=ENUMERATION_BATCH)
         total, batch = 0, []
-        for key in listed:
-            batch.append(JobItem(job=job, key=key))
+        for key, version in _job_items(bucket, kind, params["prefix"], keys):
+            batch.append(JobItem(job=job, key=key, version_id=version))
             if len(batch) == ENUMERATION_BATCH:
                 JobItem.objects.bulk_create(batch)
                 total, batch = total + len(batch), []
@@ -109,21 +104,53 @@ def _start_job(bucket: Bucket, kind: str, params: dict, requester: str, workers:
     return job
 
 
+def _job_items(bucket: Bucket, kind: str, prefix: str, keys: list[str] | None) -> Iterator[tuple[str, str]]:
+    """(key, version label) of each item: every version of each object for an encryption job (a named key with
+    none is one item, skipped when run), the current object ("") for a delete job."""
+    if kind != ENCRYPT_OBJECTS:
+        if keys is not None:
+            yield from ((key, "") for key in keys)
+            return
+        found = StoredObject.objects.filter(bucket=bucket, **key_prefix_filter(prefix)).order_by("key")
+        yield from ((key, "") for key in found.values_list("key", flat=True).iterator(chunk_size=ENUMERATION_BATCH))
+        return
+    versions = StoredObject.versions.filter(bucket=bucket, delete_marker=False).order_by("key", "-id")
+    if keys is None:
+        rows = versions.filter(**key_prefix_filter(prefix)).values_list("key", "version_id")
+        yield from ((key, version_label(v)) for key, v in rows.iterator(chunk_size=ENUMERATION_BATCH))
+        return
+    for start in range(0, len(keys), ENUMERATION_BATCH):
+        chunk = keys[start : start + ENUMERATION_BATCH]
+        found: dict[str, list[str]] = {}
+        for key, version in versions.filter(key__in=chunk).values_list("key", "version_id"):
+            found.setdefault(key, []).append(version_label(version))
+        for key in chunk:
+            yield from ((key, label) for label in found.get(key, [""]))
+
+
 def start_lifecycle_job(bucket: Bucket, now: datetime.datetime, workers: int = WORKERS_PER_JOB) -> Job | None:
-    """A job deleting the objects and aborting the uploads the bucket's lifecycle rules expire at `now`; None when
-    there is nothing to do or the bucket's previous lifecycle job is still unfinished."""
+    """A job deleting the objects (a delete marker in a versioned bucket), the noncurrent versions and aborting the
+    uploads the bucket's lifecycle rules expire at `now`; None when there is nothing to do or the bucket's previous
+    lifecycle job is still unfinished."""
     rules = bucket.lifecycle
     if Job.objects.filter(bucket=bucket, kind=LIFECYCLE, status__in=UNFINISHED).exists():
         return None
     objects = StoredObject.objects.filter(bucket=bucket).only("key", "last_modified", "tags").order_by("key")
     keys = [o.key for o in objects.iterator(chunk_size=ENUMERATION_BATCH) if lifecycle.object_expired(rules, o, now)]
+    noncurrent = StoredObject.versions.filter(bucket=bucket, is_latest=False).order_by("key", "-id")
+    old = [
+        (v.key, v.version_id)
+        for v in noncurrent.only("key", "version_id", "tags", "noncurrent_since").iterator(chunk_size=ENUMERATION_BATCH)
+        if lifecycle.version_expired(rules, v, now)
+    ]
     uploads = MultipartUpload.objects.filter(bucket=bucket).only("key", "upload_id", "initiated_at")
     stale = [u for u in uploads.iterator(chunk_size=ENUMERATION_BATCH) if lifecycle.upload_expired(rules, u, now)]
-    if not keys and not stale:
+    if not keys and not old and not stale:
         return None
     with transaction.atomic():
         job = Job.objects.create(kind=LIFECYCLE, bucket=bucket, requester="lifecycle", params={})
         items = [JobItem(job=job, key=key) for key in keys]
+        items += [JobItem(job=job, key=key, version_id=version_label(version)) for key, version in old]
         items += [JobItem(job=job, key=u.key, upload_id=u.upload_id) for u in stale]
         JobItem.objects.bulk_create(items, batch_size=ENUMERATION_BATCH)
         job.total = len(items)
@@ -235,7 +262,7 @@ def _process(job: Job, item: JobItem, now: datetime.datetime) -> tuple[str, str,
         if job.kind == LIFECYCLE:
             return expire_item(job.bucket, item, now)
         target = sse.SseRequest(job.params["sse"], kms_key_id=job.params.get("kms_key_id", ""))
-        return reencrypt_object(job.bucket, item.key, target)
+        return reencrypt_object(job.bucket, item.key, target, item.version_id)
     except errors.CosError as exc:
         return JobItemState.FAILED, f"{exc.code}: {exc.message}"[:255], 0
 
@@ -262,10 +289,20 @@ def expire_item(bucket: Bucket, item: JobItem, now: datetime.datetime) -> tuple[
         except errors.NoSuchUpload:
             return JobItemState.SKIPPED, "completed or aborted since the job started", 0
         return JobItemState.DONE, "", size
+    if item.version_id:
+        deleted = delete_object(
+            bucket,
+            item.key,
+            only_if=lambda version: lifecycle.version_expired(bucket.lifecycle, version, now),
+            version_id=parse_version_id(item.version_id),
+        )
+        if deleted is None:
+            return JobItemState.SKIPPED, "deleted, current again or no longer expired since the job started", 0
+        return JobItemState.DONE, "", deleted.removed.size_bytes
     deleted = delete_object(bucket, item.key, only_if=lambda obj: lifecycle.object_expired(bucket.lifecycle, obj, now))
     if deleted is None:
         return JobItemState.SKIPPED, "deleted, overwritten or no longer expired since the job started", 0
-    return JobItemState.DONE, "", deleted.size_bytes
+    return JobItemState.DONE, "", deleted.current.size_bytes
 
 
 def _record(job: Job, item: JobItem, state: str, reason: str, size: int) -> None:
@@ -308,9 +345,14 @@ def progress() -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
     return jobs, items
 
 
-def reencrypt_object(bucket: Bucket, key: str, target: sse.SseRequest) -> tuple[str, str, int]:
-    """Re-wrap one object's data keys for `target`, switching its row only if no client changed it meanwhile."""
-    obj = one(StoredObject.objects.filter(bucket=bucket, key=key))
+def reencrypt_object(bucket: Bucket, key: str, target: sse.SseRequest, version: str = "") -> tuple[str, str, int]:
+    """Re-wrap the data keys of one object (`version` "") or one version of it (its label) for `target`, switching
+    its row only if no client changed it meanwhile."""
+    if version:
+        found = StoredObject.versions.filter(bucket=bucket, key=key, version_id=parse_version_id(version))
+        obj = one(found.filter(delete_marker=False))
+    else:
+        obj = one(StoredObject.objects.filter(bucket=bucket, key=key))
     if obj is None:
         return JobItemState.SKIPPED, "deleted since the job started", 0
     if obj.sse == SseMode.CUSTOMER:
@@ -328,7 +370,7 @@ def reencrypt_object(bucket: Bucket, key: str, target: sse.SseRequest) -> tuple[
         data_key = old_keys.unwrap(bytes(record.wrapped_key), record.kek_version, identity)
         rewrapped.append((record, new_keys.wrap(data_key, identity)))
     with transaction.atomic():
-        unchanged = StoredObject.objects.select_for_update().filter(
+        unchanged = StoredObject.versions.select_for_update().filter(
             pk=obj.pk, blob=obj.blob, last_modified=obj.last_modified, sse=obj.sse, kms_blob=obj.kms_blob
         )
         if not unchanged.exists():
@@ -358,11 +400,15 @@ def resume_stalled_jobs(now: datetime.datetime | None = None) -> int:
 
 @dataclass(frozen=True)
 class KeyImpact:
-    objects: int
-    bytes: int
+    objects: int  # current objects
+    bytes: int  # of every version
+    versions: int  # every version, current or not
 
 
 def objects_using_kms_key(account, key_id: str) -> KeyImpact:
-    """What a CMK's deletion would make unreadable (crypto-shredding impact)."""
-    found = StoredObject.objects.filter(bucket__owner=account, sse=SseMode.KMS, kms_key_id=key_id)
-    return KeyImpact(found.count(), found.aggregate(size=Sum("size_bytes"))["size"] or 0)
+    """What a CMK's deletion would make unreadable (crypto-shredding impact): every version under it."""
+    found = StoredObject.versions.filter(bucket__owner=account, sse=SseMode.KMS, kms_key_id=key_id)
+    totals = found.aggregate(
+        versions=Count("id"), current=Count("id", filter=Q(is_latest=True)), size=Sum("size_bytes")
+    )
+    return KeyImpact(totals["current"], totals["size"] or 0, totals["versions"])

@@ -5,7 +5,8 @@ the <And> shape for GET), `expiration` ({"days": n} or {"date": ISO 8601} or Non
 `abort_days` (or None). An object expires when an enabled rule's filter matches it (key prefix, and every tag of the
 filter among its tags) and its Days have passed since its last modification, or its rule's Date has come. An upload
 is aborted when an enabled rule's prefix matches its key and DaysAfterInitiation have passed since it was initiated.
-NoncurrentVersionExpiration is kept and returned; Kinko has no versioning yet, so it never finds a version to expire.
+A noncurrent version expires when an enabled rule with NoncurrentDays matches it (prefix and tags, as above) and
+those days have passed since a newer version replaced it.
 """
 
 import datetime
@@ -82,6 +83,19 @@ def object_expired(rules: list[dict] | None, obj: StoredObject, now: datetime.da
         and obj.key.startswith(rule["filter"]["prefix"])
         and all(obj.tags.get(key) == value for key, value in rule["filter"]["tags"])
         and _expiry_reached(rule, obj.last_modified, now)
+        for rule in rules or []
+    )
+
+
+def version_expired(rules: list[dict] | None, version: StoredObject, now: datetime.datetime) -> bool:
+    """Whether an enabled rule's NoncurrentVersionExpiration deletes the noncurrent `version` at `now`."""
+    since = version.noncurrent_since
+    return since is not None and any(
+        rule["enabled"]
+        and rule["noncurrent_days"] is not None
+        and version.key.startswith(rule["filter"]["prefix"])
+        and all(version.tags.get(key) == value for key, value in rule["filter"]["tags"])
+        and since + datetime.timedelta(days=rule["noncurrent_days"]) <= now
         for rule in rules or []
     )
 

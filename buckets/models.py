@@ -48,6 +48,15 @@ class WrappedKey(models.Model):
         abstract = True
 
 
+class Versioning(models.TextChoices):
+    """A bucket's versioning state: never versioned (one object per key), or versions kept (Enabled) or not added
+    any more (Suspended: writes replace the "null" version). Once enabled, a bucket never goes back to OFF."""
+
+    OFF = ""
+    ENABLED = "Enabled"
+    SUSPENDED = "Suspended"
+
+
 class Bucket(models.Model):
     name = ByteOrderCharField(max_length=64, unique=True)  # full wire name: <name>-<appid>
     owner = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="buckets")
@@ -59,6 +68,7 @@ class Bucket(models.Model):
     policy = models.JSONField(null=True, default=None)  # bucket policy document, see roles.policy; None: none
     tags = models.JSONField(default=dict)  # bucket tags (key → value), metadata: not encrypted
     lifecycle = models.JSONField(null=True, default=None)  # lifecycle rules, see buckets.lifecycle; None: none
+    versioning = models.CharField(max_length=10, choices=Versioning.choices, default=Versioning.OFF, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -68,7 +78,20 @@ class Bucket(models.Model):
         return self.name
 
 
+class CurrentObjects(models.Manager):
+    """What a key names now: its latest version, unless that is a delete marker."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(is_latest=True, delete_marker=False)
+
+
+NULL_VERSION = ""  # the version a never-versioned or suspended bucket writes: "null" on the wire
+
+
 class StoredObject(Envelope, WrappedKey):
+    """One version of an object: its own blob(s) and data key(s), or a delete marker (no bytes). A key has at
+    most one latest version. `objects` sees each key's current object; `versions` sees every version."""
+
     bucket = models.ForeignKey(Bucket, on_delete=models.CASCADE, related_name="stored_objects")
     key = ByteOrderCharField(max_length=1024)
     size_bytes = models.BigIntegerField()
@@ -83,10 +106,24 @@ class StoredObject(Envelope, WrappedKey):
     blob = models.CharField(max_length=64, blank=True)  # "" for multipart objects: see segments
     part_count = models.PositiveIntegerField(default=0)
     last_modified = models.DateTimeField(default=timezone.now)
+    version_id = ByteOrderCharField(max_length=32, blank=True, default=NULL_VERSION)
+    is_latest = models.BooleanField(default=True)
+    delete_marker = models.BooleanField(default=False)
+    noncurrent_since = models.DateTimeField(null=True, blank=True)  # when a newer version replaced it
+
+    versions = models.Manager()
+    objects = CurrentObjects()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["bucket", "key"], name="unique_object_key")]
-        ordering = ["bucket", "key"]
+        base_manager_name = "versions"
+        default_manager_name = "objects"
+        constraints = [
+            models.UniqueConstraint(fields=["bucket", "key", "version_id"], name="unique_object_version"),
+            models.UniqueConstraint(
+                fields=["bucket", "key"], condition=models.Q(is_latest=True), name="unique_latest_version"
+            ),
+        ]
+        ordering = ["bucket", "key", "-id"]
 
     def __str__(self) -> str:
         return f"{self.bucket.name}/{self.key}"
@@ -194,12 +231,14 @@ class JobItemState(models.TextChoices):
 
 
 class JobItem(models.Model):
-    """One object (or, for a lifecycle job, one incomplete upload) of a job. Workers claim pending items in batches
-    with a conditional update; a claim whose worker died is taken over once its lease has run out."""
+    """One object, or one version of it (or, for a lifecycle job, one incomplete upload) of a job. Workers claim
+    pending items in batches with a conditional update; a claim whose worker died is taken over once its lease has
+    run out."""
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="items")
     key = models.CharField(max_length=1024)
     upload_id = models.CharField(max_length=64, blank=True)  # a lifecycle job's incomplete upload to abort
+    version_id = models.CharField(max_length=32, blank=True)  # one version (its wire id, "null" too); "": current
     state = models.CharField(max_length=8, choices=JobItemState.choices, default=JobItemState.PENDING)
     claim = models.CharField(max_length=32, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)

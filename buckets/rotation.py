@@ -1,5 +1,5 @@
-"""SSE-COS master-key rotation: a new master version, every data key it wraps re-wrapped in batches, old
-versions retired once nothing names them. Object data is never read or rewritten."""
+"""SSE-COS master-key rotation: a new master version, every data key it wraps (of every object version) re-wrapped
+in batches, old versions retired once nothing names them. Object data is never read or rewritten."""
 
 import datetime
 import logging
@@ -65,7 +65,7 @@ def rotate_master_key() -> Rotation:
     """Add a master version, re-wrap every data key to it, then retire the versions nothing uses any more."""
     version = master.add_version()
     rewrapped = (
-        _rewrap(StoredObject.objects.filter(part_count=0).select_related("bucket"), version)
+        _rewrap(StoredObject.versions.filter(part_count=0).select_related("bucket"), version)
         + _rewrap(ObjectSegment.objects.select_related("obj__bucket"), version)
         + _rewrap(Part.objects.select_related("upload__bucket"), version)
     )
@@ -79,8 +79,8 @@ def retire_unused_versions(now: datetime.datetime | None = None) -> list[int]:
     than a request can run, so a PUT that wrapped its key under it just before the rotation is not orphaned."""
     cutoff = (now or timezone.now()) - RETIRE_GRACE
     in_use = set()
-    for model in (StoredObject, ObjectSegment, Part):
-        in_use.update(model.objects.exclude(kek_version=None).values_list("kek_version", flat=True).distinct())
+    for rows in (StoredObject.versions, ObjectSegment.objects, Part.objects):
+        in_use.update(rows.exclude(kek_version=None).values_list("kek_version", flat=True).distinct())
     retired = [v for v in master.superseded_versions(cutoff) if v not in in_use]
     for version in retired:
         master.retire(version)

@@ -14,7 +14,7 @@ from typing import BinaryIO, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Count, F, Sum, Value
+from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import StrIndex, Substr
 from django.utils import timezone
 
@@ -24,7 +24,7 @@ from roles.models import Account
 
 from . import conditions, errors, segments, sse, storage
 from .digest import ContentDigest
-from .models import Bucket, ObjectSegment, SseMode, StoredObject
+from .models import NULL_VERSION, Bucket, ObjectSegment, SseMode, StoredObject, Versioning
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -160,11 +160,68 @@ def delete_bucket(bucket: Bucket) -> None:
     with transaction.atomic():
         # Held, a PUT into the bucket commits after this (and finds it gone) or before (and is seen here).
         lock(bucket)
-        if StoredObject.objects.filter(bucket=bucket).exists():
+        if StoredObject.versions.filter(bucket=bucket).exists():  # noncurrent versions and delete markers too
             raise errors.BucketNotEmpty()
         if bucket.default_sse:
             sse.delete_bucket_encryption(bucket)  # releases the CMK bound to the bucket
         bucket.delete()
+
+
+# -- versions ---------------------------------------------------------------------------------------------
+
+NULL_LABEL = "null"  # how the null version is named to clients (COS, S3)
+VERSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def version_label(version_id: str) -> str:
+    return version_id or NULL_LABEL
+
+
+def parse_version_id(label: str) -> str:
+    """The stored id of the version a client names ("null" for the null version)."""
+    if label == NULL_LABEL:
+        return NULL_VERSION
+    if not VERSION_ID.match(label):
+        raise errors.InvalidArgument("Invalid version id specified.")
+    return label
+
+
+def set_bucket_versioning(bucket: Bucket, status: str) -> None:
+    """PUT ?versioning: Enabled or Suspended; a bucket once versioned cannot return to never versioned."""
+    if status not in (Versioning.ENABLED, Versioning.SUSPENDED):
+        raise errors.MalformedXML("VersioningConfiguration Status must be Enabled or Suspended.")
+    bucket.versioning = status
+    bucket.save(update_fields=["versioning"])
+
+
+def _new_version_id() -> str:
+    return secrets.token_urlsafe(18)  # 24 characters of [A-Za-z0-9_-]: never "null"
+
+
+def _discard(obj: StoredObject) -> None:
+    """Delete one version's row; its blobs are freed after commit (a delete marker has none)."""
+    if not obj.delete_marker:
+        _discard_after_commit(obj)
+    obj.delete()
+
+
+def _make_room(bucket: Bucket, key: str, now: datetime) -> str:
+    """Under the key's turn: set aside what a new latest version replaces, as the bucket's versioning says, and
+    return the new version's id. Never versioned: the object is deleted. Enabled: the latest version becomes
+    noncurrent. Suspended: the null version is deleted and any other latest one becomes noncurrent."""
+    latest = one(StoredObject.versions.select_for_update().filter(bucket=bucket, key=key, is_latest=True))
+    if bucket.versioning == Versioning.OFF:
+        if latest is not None:
+            _discard(latest)
+        return NULL_VERSION
+    if bucket.versioning == Versioning.SUSPENDED:
+        null = one(StoredObject.versions.select_for_update().filter(bucket=bucket, key=key, version_id=NULL_VERSION))
+        if null is not None:
+            _discard(null)
+            latest = None if latest is not None and latest.pk == null.pk else latest
+    if latest is not None:
+        StoredObject.versions.filter(pk=latest.pk).update(is_latest=False, noncurrent_since=now)
+    return _new_version_id() if bucket.versioning == Versioning.ENABLED else NULL_VERSION
 
 
 # -- objects ----------------------------------------------------------------------------------------------
@@ -251,18 +308,18 @@ def _writing_key(bucket: Bucket, key: str) -> None:
 
 
 def replace_object(bucket: Bucket, key: str, values: dict, segments: list[dict] = ()) -> StoredObject:
-    """Point (bucket, key) at new bytes in one transaction; the replaced blobs are freed after commit.
+    """Make new bytes the latest version of (bucket, key) in one transaction (see _make_room for what becomes of
+    the one it replaces); replaced blobs are freed after commit.
 
     `segments` are the ObjectSegment fields (blob, size_bytes, wrapped key) of a multipart object, in order."""
     for attempt in range(3):
         try:
             with disk_full_is_unavailable(), transaction.atomic():
                 _writing_key(bucket, key)
-                old = one(StoredObject.objects.select_for_update().filter(bucket=bucket, key=key))
-                if old is not None:
-                    _discard_after_commit(old)
-                    old.delete()
-                obj = StoredObject.objects.create(bucket=bucket, key=key, part_count=len(segments), **values)
+                version_id = _make_room(bucket, key, values["last_modified"])
+                obj = StoredObject.objects.create(
+                    bucket=bucket, key=key, version_id=version_id, part_count=len(segments), **values
+                )
                 ObjectSegment.objects.bulk_create(
                     ObjectSegment(obj=obj, number=n, **fields) for n, fields in enumerate(segments, start=1)
                 )
@@ -374,7 +431,7 @@ def copy_object(
         raise errors.EntityTooLarge("Objects over 5 GiB are copied with multipart Upload Part - Copy.")
     tags = write.attributes.tags if replace_tags else source.tags
     if not replace:
-        if source.bucket_id == bucket.id and source.key == key:
+        if source.bucket_id == bucket.id and source.key == key and source.is_latest:
             raise errors.InvalidRequest(
                 "This copy request is illegal because it is trying to copy an object to itself without changing "
                 "the object's metadata (use x-cos-metadata-directive: Replaced)."
@@ -389,10 +446,28 @@ def copy_object(
     return commit_blob(bucket, key, written, digest, keys, write)
 
 
-def get_object(bucket: Bucket, key: str) -> StoredObject:
-    obj = one(StoredObject.objects.filter(bucket=bucket, key=key))
-    if obj is None:
-        raise errors.NoSuchKey()
+def get_object(bucket: Bucket, key: str, version_id: str | None = None) -> StoredObject:
+    """The current object, or with `version_id` (a stored id) that version; a delete marker is no object: the
+    current one is NoSuchKey (naming the marker), one asked for by id MethodNotAllowed, as COS answers."""
+    if version_id is None:
+        obj = one(StoredObject.objects.filter(bucket=bucket, key=key))
+        if obj is None:
+            missing = errors.NoSuchKey()
+            if bucket.versioning != Versioning.OFF:
+                missing.delete_marker = one(
+                    StoredObject.versions.filter(bucket=bucket, key=key, is_latest=True).values_list(
+                        "version_id", flat=True
+                    )
+                )
+            raise missing
+    else:
+        obj = one(StoredObject.versions.filter(bucket=bucket, key=key, version_id=version_id))
+        if obj is None:
+            raise errors.NoSuchVersion()
+        if obj.delete_marker:
+            refused = errors.MethodNotAllowed("The specified version is a delete marker.")
+            refused.delete_marker = version_id
+            raise refused
     obj.bucket = bucket  # already loaded: spare a query
     return obj
 
@@ -448,6 +523,7 @@ def read_object(
     customer_key: sse.CustomerKey | None,
     request_id: str = "",
     via_api: bool = True,
+    version_id: str | None = None,
 ) -> ObjectRead:
     """Look the object up, check its SSE-C key, apply the conditional headers and Range, and open (decrypting)
     its bytes when a body is wanted. HEAD never calls the KMS.
@@ -455,7 +531,7 @@ def read_object(
     An overwrite deletes the replaced blobs right after its commit; a reader that lost that race looks again.
     """
     for _ in range(3):
-        obj = get_object(bucket, key)
+        obj = get_object(bucket, key, version_id)
         keys = None
         if want_body or obj.sse == SseMode.CUSTOMER:
             keys = sse.open_envelope(bucket, obj, customer_key, request_id, via_api)
@@ -477,34 +553,84 @@ def read_object(
     raise errors.InternalError("The object's data is missing.")
 
 
+@dataclass(frozen=True)
+class Deletion:
+    """What a DELETE did: `removed`, the version deleted for good (its bytes freed); `marker`, the delete marker it
+    added; `current`, the object that was current and no longer is."""
+
+    removed: StoredObject | None = None
+    marker: StoredObject | None = None
+    current: StoredObject | None = None
+
+
 def delete_object(
-    bucket: Bucket, key: str, only_if: Callable[[StoredObject], bool] | None = None
-) -> StoredObject | None:
-    """Delete the object (when `only_if` says yes of it, checked under the lock); the object deleted, if any."""
-    return freeing_space(functools.partial(_delete_object, bucket, key, only_if))
+    bucket: Bucket,
+    key: str,
+    only_if: Callable[[StoredObject], bool] | None = None,
+    version_id: str | None = None,
+) -> Deletion | None:
+    """Delete the current object, or with `version_id` (a stored id) that version for good, when `only_if` says
+    yes of it (checked under the lock); None when there was nothing to delete. In a versioned bucket, deleting the
+    current object adds a delete marker (the null one when suspended, which replaces the null version)."""
+    return freeing_space(functools.partial(_delete_object, bucket, key, only_if, version_id))
 
 
-def _delete_object(bucket: Bucket, key: str, only_if: Callable[[StoredObject], bool] | None) -> StoredObject | None:
+def _delete_object(
+    bucket: Bucket, key: str, only_if: Callable[[StoredObject], bool] | None, version_id: str | None
+) -> Deletion | None:
     with transaction.atomic():
         _writing_key(bucket, key)
-        obj = one(StoredObject.objects.select_for_update().filter(bucket=bucket, key=key))
-        if obj is None or (only_if is not None and not only_if(obj)):
+        if version_id is not None:
+            return _delete_version(bucket, key, version_id, only_if)
+        latest = one(StoredObject.versions.select_for_update().filter(bucket=bucket, key=key, is_latest=True))
+        current = latest if latest is not None and not latest.delete_marker else None
+        if only_if is not None and (current is None or not only_if(current)):
             return None
-        _discard_after_commit(obj)
-        obj.delete()
-        return obj
+        if bucket.versioning == Versioning.OFF:
+            if current is None:
+                return None
+            _discard(current)
+            return Deletion(removed=current, current=current)
+        now = timezone.now()
+        removed = None
+        if bucket.versioning == Versioning.SUSPENDED:
+            removed = one(StoredObject.versions.filter(bucket=bucket, key=key, version_id=NULL_VERSION))
+        version = _make_room(bucket, key, now)
+        marker = StoredObject.versions.create(
+            bucket=bucket, key=key, version_id=version, delete_marker=True, size_bytes=0, last_modified=now
+        )
+        return Deletion(removed=removed, marker=marker, current=current)
 
 
-def delete_objects(bucket: Bucket, keys: list[str]) -> list[tuple[str, errors.CosError | None]]:
-    """DELETE Multiple Objects: a missing key counts as deleted."""
-    results: list[tuple[str, errors.CosError | None]] = []
-    for key in keys:
+def _delete_version(
+    bucket: Bucket, key: str, version_id: str, only_if: Callable[[StoredObject], bool] | None
+) -> Deletion | None:
+    """Delete one version for good (if `only_if` says yes of it); when it was the latest, the newest one left
+    becomes the latest."""
+    row = one(StoredObject.versions.select_for_update().filter(bucket=bucket, key=key, version_id=version_id))
+    if row is None or (only_if is not None and not only_if(row)):
+        return None
+    _discard(row)
+    if row.is_latest:
+        successor = StoredObject.versions.filter(bucket=bucket, key=key).order_by("-id").first()
+        if successor is not None:
+            StoredObject.versions.filter(pk=successor.pk).update(is_latest=True, noncurrent_since=None)
+    return Deletion(removed=row, current=row if row.is_latest and not row.delete_marker else None)
+
+
+def delete_objects(
+    bucket: Bucket, entries: list[tuple[str, str | None]]
+) -> list[tuple[str, str | None, Deletion | None, errors.CosError | None]]:
+    """DELETE Multiple Objects: (key, version label or None) entries; a missing key or version counts as deleted.
+    Each result: the entry's key and version label, what was done, or the error that refused it."""
+    results: list[tuple[str, str | None, Deletion | None, errors.CosError | None]] = []
+    for key, label in entries:
         try:
             validate_key(key)
-            delete_object(bucket, key)
-            results.append((key, None))
+            version_id = None if label is None else parse_version_id(label)
+            results.append((key, label, delete_object(bucket, key, version_id=version_id), None))
         except errors.CosError as exc:
-            results.append((key, exc))
+            results.append((key, label, None, exc))
     return results
 
 
@@ -582,6 +708,80 @@ def list_objects(
             return Listing(objects, prefixes, False, None)
         if not restart and len(batch) < batch_size:
             return Listing(objects, prefixes, False, None)
+
+
+@dataclass
+class VersionListing:
+    versions: list[StoredObject]  # versions and delete markers: keys in order, each key's newest first
+    common_prefixes: list[str]
+    is_truncated: bool
+    next_key_marker: str | None
+    next_version_marker: str | None  # a stored id
+
+
+def list_versions(
+    bucket: Bucket,
+    prefix: str = "",
+    delimiter: str = "",
+    key_marker: str = "",
+    version_marker: str | None = None,
+    max_keys: int = 1000,
+) -> VersionListing:
+    """GET Bucket Object versions: every version and delete marker after (key_marker, version_marker) under
+    `prefix`, rolled up at `delimiter`. Without a version marker, listing starts after every version of
+    key_marker; with one, after that version of it (an id the key no longer has starts after the key)."""
+    base = StoredObject.versions.filter(bucket=bucket).order_by("key", "-id")
+    if prefix:
+        base = base.filter(**key_prefix_filter(prefix))
+    after_id = None
+    if key_marker and version_marker is not None:
+        after_id = one(base.filter(key=key_marker, version_id=version_marker).values_list("id", flat=True))
+    entries: list[StoredObject] = []
+    prefixes: list[str] = []
+    lower, inclusive = key_marker, False
+    batch_size = min(max_keys + 1, 1000)
+    last: tuple[str, str | None] | None = None
+
+    def done(truncated: bool) -> VersionListing:
+        key, version = last if truncated and last is not None else (None, None)
+        return VersionListing(entries, prefixes, truncated, key, version)
+
+    while True:
+        if inclusive:
+            found = base.filter(key__gte=lower)
+        elif after_id is not None:
+            found = base.filter(Q(key=lower, id__lt=after_id) | Q(key__gt=lower))
+        else:
+            found = base.filter(key__gt=lower) if lower else base
+        batch = list(found[:batch_size])
+        if not batch:
+            return done(False)
+        jumped = False
+        for row in batch:
+            common = None
+            if delimiter:
+                cut = row.key.find(delimiter, len(prefix))
+                if cut >= 0:
+                    common = row.key[: cut + len(delimiter)]
+            if common is not None and key_marker.startswith(common):
+                jumped = True
+            elif len(entries) + len(prefixes) >= max_keys:
+                return done(True)
+            elif common is not None:
+                prefixes.append(common)
+                last, jumped = (common, None), True
+            else:
+                entries.append(row)
+                last = (row.key, row.version_id)
+                lower, inclusive, after_id = row.key, False, row.id
+                continue
+            successor = _successor(common)
+            if successor is None:
+                return done(False)
+            lower, inclusive, after_id = successor, True, None
+            break
+        if not jumped and len(batch) < batch_size:
+            return done(False)
 
 
 def listing_entries(

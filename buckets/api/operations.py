@@ -24,6 +24,9 @@ SELECTORS = frozenset(
         "tagging",
         "uploadId",
         "uploads",
+        "versionId",
+        "versioning",
+        "versions",
     }
 )
 # Subresources COS (or its data-processing extension on the COS host) has and Kinko does not implement.
@@ -63,8 +66,6 @@ NOT_IMPLEMENTED = frozenset(
         "style",
         "symlink",
         "torrent",
-        "versioning",
-        "versions",
         "vod",
         "website",
     }
@@ -84,7 +85,7 @@ OPTIONS = frozenset(
         "max-uploads",
         "part-number-marker",
         "max-parts",
-        "versionId",
+        "version-id-marker",
         "region",
         "tagkey",
         "tagvalue",

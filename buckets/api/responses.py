@@ -3,6 +3,7 @@
 from django.http import HttpResponse
 
 from buckets import errors
+from buckets.service import version_label
 
 from . import xml
 from .urls import CosTarget
@@ -31,4 +32,7 @@ def error_response(exc: errors.CosError, target: CosTarget, request_id: str, met
     response._has_been_logged = True
     if isinstance(exc, errors.InvalidRange):
         response["Content-Range"] = f"bytes */{exc.size}"
+    if exc.delete_marker is not None:
+        response["x-cos-delete-marker"] = "true"
+        response["x-cos-version-id"] = version_label(exc.delete_marker)
     return response

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from urllib.parse import quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
@@ -17,7 +17,7 @@ from django.utils.http import http_date
 
 import gate
 from buckets import acl, conditions, cors, errors, lifecycle, multipart, service, sse, tagging, usage
-from buckets.models import Bucket, StoredObject
+from buckets.models import Bucket, StoredObject, Versioning
 from core import metrics
 from core.db import one
 from core.text import printable
@@ -316,6 +316,19 @@ def _with_echo(response: HttpResponse, echo: dict[str, str]) -> HttpResponse:
     return response
 
 
+def _version_asked(req: CosRequest) -> str | None:
+    """The stored id of the version ?versionId names; None without it (the current object)."""
+    label = req.query.get("versionId")
+    return None if label is None else service.parse_version_id(label)
+
+
+def _version_headers(response: HttpResponse, bucket: Bucket, obj: StoredObject) -> HttpResponse:
+    """x-cos-version-id of the version written or read, once the bucket has ever been versioned."""
+    if bucket.versioning != Versioning.OFF:
+        response["x-cos-version-id"] = service.version_label(obj.version_id)
+    return response
+
+
 def refuse_anonymous_encrypted(req: CosRequest, obj: StoredObject) -> None:
     """Encrypted objects need a valid signature, whatever the ACL says (the seed)."""
     if req.principal is None and obj.sse:
@@ -328,7 +341,15 @@ def _body(req: CosRequest) -> tuple[RequestBody, int | None]:
     return RequestBody(req.http if length is not None else req.meta["wsgi.input"]), length
 
 
-def parse_copy_source(value: str) -> tuple[str, str, str]:
+@dataclass(frozen=True)
+class CopySource:
+    bucket: str
+    region: str
+    key: str
+    version_id: str | None  # a stored id; None: the current object
+
+
+def parse_copy_source(value: str) -> CopySource:
     """x-cos-copy-source: <bucket>-<appid>.cos.<region>.<any domain>/<percent-encoded key>[?versionId=…]."""
     text = to_text(value).strip()
     if "://" not in text:
@@ -343,21 +364,29 @@ def parse_copy_source(value: str) -> tuple[str, str, str]:
     if not match or not key:
         raise errors.InvalidCopySource("x-cos-copy-source must be <bucket>-<appid>.cos.<region>.<domain>/<key>.")
     service.validate_key_text(key)
-    return match["bucket"].lower(), match["region"].lower(), key
+    query = parse_qs(parts.query, keep_blank_values=True)
+    if set(query) - {"versionId"} or len(query.get("versionId", [])) > 1:
+        raise errors.InvalidCopySource("x-cos-copy-source takes no parameter but one versionId.")
+    version = query["versionId"][0] if query else None
+    version_id = None if version is None else service.parse_version_id(version)
+    return CopySource(match["bucket"].lower(), match["region"].lower(), key, version_id)
 
 
 def load_copy_source(req: CosRequest) -> tuple[StoredObject, sse.ObjectKeys]:
     """The copy source, authorized for reading, its conditions checked, and its envelope opened (with the
     copy-source SSE-C trio when the source is SSE-C)."""
-    name, region, key = parse_copy_source(req.meta["HTTP_X_COS_COPY_SOURCE"])
+    named = parse_copy_source(req.meta["HTTP_X_COS_COPY_SOURCE"])
     try:
-        bucket = load_bucket(name, region)
+        bucket = load_bucket(named.bucket, named.region)
     except errors.NoSuchBucket:
         raise errors.NoSuchBucket("The copy source bucket does not exist.") from None
-    authorize(req, bucket, "GetObject", "READ", key, object_acl=True)
-    source = one(StoredObject.objects.filter(bucket=bucket, key=key).select_related("bucket"))
-    if source is None:
-        raise errors.NoSuchKey("The copy source key does not exist.")
+    authorize(req, bucket, "GetObject", "READ", named.key, object_acl=True)
+    try:
+        source = service.get_object(bucket, named.key, named.version_id)
+    except errors.NoSuchKey:
+        raise errors.NoSuchKey("The copy source key does not exist.") from None
+    except errors.MethodNotAllowed:
+        raise errors.InvalidRequest("The copy source version is a delete marker.") from None
     refuse_anonymous_encrypted(req, source)
     copy_conditions = {
         header: req.meta.get("HTTP_X_COS_COPY_SOURCE_" + header.upper().replace("-", "_"))
@@ -515,17 +544,89 @@ def list_objects(req: CosRequest, bucket: Bucket) -> HttpResponse:
 def delete_objects(req: CosRequest, bucket: Bucket) -> HttpResponse:
     root = xml.parse(_read_xml_body(req), "Delete")
     quiet = (root.findtext("Quiet") or "false").strip().lower() == "true"
-    keys = [element.findtext("Key") or "" for element in root.findall("Object")]
-    if not keys or len(keys) > MAX_DELETE_OBJECTS or any(not key for key in keys):
+    entries = [(element.findtext("Key") or "", element.findtext("VersionId")) for element in root.findall("Object")]
+    if not entries or len(entries) > MAX_DELETE_OBJECTS or any(not key for key, _ in entries):
         raise errors.MalformedXML(f"Delete names 1 to {MAX_DELETE_OBJECTS} objects, each with a Key.")
-    results = service.delete_objects(bucket, keys)
     children = []
-    for key, failure in results:
-        if failure is None and not quiet:
-            children.append(("Deleted", [("Key", key)]))
-        elif failure is not None:
-            children.append(("Error", [("Key", key), ("Code", failure.code), ("Message", failure.message)]))
+    for key, version, deletion, failure in service.delete_objects(bucket, entries):
+        named = [("Key", key)] + ([("VersionId", version)] if version is not None else [])
+        if failure is not None:
+            children.append(("Error", [*named, ("Code", failure.code), ("Message", failure.message)]))
+        elif not quiet:
+            children.append(("Deleted", named + _deleted_marker(version, deletion)))
     return xml_response(xml.render("DeleteResult", children))
+
+
+def _deleted_marker(version: str | None, deletion: service.Deletion | None) -> list:
+    """DeleteMarker and DeleteMarkerVersionId of a Deleted entry: the marker added, or the one removed by id."""
+    if version is None and deletion is not None and deletion.marker is not None:
+        return [("DeleteMarker", "true"), ("DeleteMarkerVersionId", service.version_label(deletion.marker.version_id))]
+    if version is not None and deletion is not None and deletion.removed.delete_marker:
+        return [("DeleteMarker", "true"), ("DeleteMarkerVersionId", version)]
+    return []
+
+
+@cos_operation("GetBucketObjectVersions", "READ")
+def list_object_versions(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    q = req.query
+    prefix, delimiter, key_marker = q.get("prefix", ""), q.get("delimiter", ""), q.get("key-marker", "")
+    version_label = q.get("version-id-marker") or None  # the SDKs send it empty
+    if version_label is not None and not key_marker:
+        raise errors.InvalidArgument("version-id-marker goes with key-marker.")
+    version_marker = None if version_label is None else service.parse_version_id(version_label)
+    max_keys = _int_param(req, "max-keys", 1000, 0, 1000)
+    listing = service.list_versions(bucket, prefix, delimiter, key_marker, version_marker, max_keys)
+    names = [prefix, key_marker, delimiter, listing.next_key_marker or "", *listing.common_prefixes]
+    encoding = xml.listing_encoding(_encoding_type(req), names + [v.key for v in listing.versions])
+
+    def enc(value: str) -> str:
+        return xml.url_encode(value, encoding)
+
+    owner = [("UID", bucket.owner.appid), ("DisplayName", bucket.owner.appid)]
+    body: list = [("Name", bucket.name)]
+    if encoding:
+        body.append(("EncodingType", encoding))
+    body += [
+        ("Prefix", enc(prefix) or None),
+        ("KeyMarker", enc(key_marker) or None),
+        ("VersionIdMarker", version_label),
+        ("MaxKeys", str(max_keys)),
+        ("Delimiter", enc(delimiter) or None),
+        ("IsTruncated", xml.bool_text(listing.is_truncated)),
+    ]
+    if listing.is_truncated:
+        body.append(("NextKeyMarker", enc(listing.next_key_marker or "")))
+        if listing.next_version_marker is not None:
+            body.append(("NextVersionIdMarker", service.version_label(listing.next_version_marker)))
+    body += [("CommonPrefixes", [("Prefix", enc(p))]) for p in listing.common_prefixes]
+    for v in listing.versions:
+        common = [
+            ("Key", enc(v.key)),
+            ("VersionId", service.version_label(v.version_id)),
+            ("IsLatest", xml.bool_text(v.is_latest)),
+            ("LastModified", xml.iso8601(v.last_modified)),
+        ]
+        if v.delete_marker:
+            body.append(("DeleteMarker", [*common, ("Owner", owner)]))
+        else:
+            details = [("ETag", f'"{v.etag}"'), ("Size", str(v.size_bytes)), ("StorageClass", v.storage_class)]
+            body.append(("Version", [*common, *details, ("Owner", owner)]))
+    response = xml_response(xml.render("ListVersionsResult", body))
+    response["x-cos-bucket-region"] = bucket.region
+    return response
+
+
+@cos_operation("PutBucketVersioning", OWNER)
+def put_bucket_versioning(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    root = xml.parse(_read_xml_body(req), "VersioningConfiguration")
+    service.set_bucket_versioning(bucket, (root.findtext("Status") or "").strip())
+    return empty_response()
+
+
+@cos_operation("GetBucketVersioning", OWNER)
+def get_bucket_versioning(req: CosRequest, bucket: Bucket) -> HttpResponse:
+    status = [("Status", bucket.versioning)] if bucket.versioning != Versioning.OFF else []
+    return xml_response(xml.render("VersioningConfiguration", status))
 
 
 def _acl_document(owner_id: str, grants: list[dict]) -> bytes:
@@ -786,7 +887,7 @@ def put_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
     response = empty_response()
     response["ETag"] = f'"{written.obj.etag}"'
     response["x-cos-hash-crc64ecma"] = written.obj.crc64
-    return _with_echo(response, written.echo)
+    return _with_echo(_version_headers(response, bucket, written.obj), written.echo)
 
 
 @cos_operation("PutObject", "WRITE")
@@ -812,15 +913,18 @@ def copy_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
             ],
         )
     )
-    return _with_echo(response, written.echo)
+    if source.bucket.versioning != Versioning.OFF:
+        response["x-cos-copy-source-version-id"] = service.version_label(source.version_id)
+    return _with_echo(_version_headers(response, bucket, obj), written.echo)
 
 
 def _read_object(req: CosRequest, bucket: Bucket, with_body: bool) -> HttpResponse:
     if "HTTP_X_COS_SERVER_SIDE_ENCRYPTION" in req.meta:
         raise errors.SSEHeaderNotAllowed()
     _check_overrides(req)
+    version_id = _version_asked(req)
     if req.principal is None:
-        refuse_anonymous_encrypted(req, service.get_object(bucket, req.key))
+        refuse_anonymous_encrypted(req, service.get_object(bucket, req.key, version_id))
     read = service.read_object(
         bucket,
         req.key,
@@ -828,6 +932,7 @@ def _read_object(req: CosRequest, bucket: Bucket, with_body: bool) -> HttpRespon
         want_body=with_body,
         customer_key=_customer_key(req),
         request_id=req.request_id,
+        version_id=version_id,
     )
     obj = read.obj
     status = 206 if read.span else 200
@@ -843,6 +948,7 @@ def _read_object(req: CosRequest, bucket: Bucket, with_body: bool) -> HttpRespon
         if read.span is not None:
             response["Content-Range"] = f"bytes {read.span[0]}-{read.span[1]}/{obj.size_bytes}"
     _object_headers(response, obj)
+    _version_headers(response, bucket, obj)
     for param, header in RESPONSE_OVERRIDES.items():
         if param in req.query:
             response[header] = to_wire(req.query[param])
@@ -868,13 +974,22 @@ def head_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
 @cos_operation("DeleteObject", "WRITE")
 def delete_object(req: CosRequest, bucket: Bucket) -> HttpResponse:
     service.validate_key(req.key)
-    service.delete_object(bucket, req.key)
-    return empty_response(204)
+    version_id = _version_asked(req)
+    deletion = service.delete_object(bucket, req.key, version_id=version_id)
+    response = empty_response(204)
+    if version_id is not None:
+        response["x-cos-version-id"] = service.version_label(version_id)
+        if deletion is not None and deletion.removed.delete_marker:
+            response["x-cos-delete-marker"] = "true"
+    elif deletion is not None and deletion.marker is not None:
+        response["x-cos-version-id"] = service.version_label(deletion.marker.version_id)
+        response["x-cos-delete-marker"] = "true"
+    return response
 
 
 @cos_operation("GetObjectACL", "READ_ACP", on="object")
 def get_object_acl(req: CosRequest, bucket: Bucket) -> HttpResponse:
-    obj = service.get_object(bucket, req.key)
+    obj = service.get_object(bucket, req.key, _version_asked(req))
     owner_id = bucket.owner.owner_id
     response = xml_response(_acl_document(owner_id, obj.acl or [acl.owner_grant(owner_id)]))
     if obj.acl is None:
@@ -884,7 +999,7 @@ def get_object_acl(req: CosRequest, bucket: Bucket) -> HttpResponse:
 
 @cos_operation("PutObjectACL", "WRITE_ACP", on="object")
 def put_object_acl(req: CosRequest, bucket: Bucket) -> HttpResponse:
-    obj = service.get_object(bucket, req.key)
+    obj = service.get_object(bucket, req.key, _version_asked(req))
     service.set_object_acl(obj, _acl_from_request(req, bucket.owner.owner_id, acl.OBJECT_CANNED))
     return empty_response()
 
@@ -937,19 +1052,19 @@ def delete_bucket_tagging(req: CosRequest, bucket: Bucket) -> HttpResponse:
 
 @cos_operation("PutObjectTagging", "WRITE")
 def put_object_tagging(req: CosRequest, bucket: Bucket) -> HttpResponse:
-    obj = service.get_object(bucket, req.key)
+    obj = service.get_object(bucket, req.key, _version_asked(req))
     tagging.set_object_tags(obj, _tags_from_request(req, tagging.MAX_OBJECT_TAGS))
     return empty_response()
 
 
 @cos_operation("GetObjectTagging", "READ", on="object")
 def get_object_tagging(req: CosRequest, bucket: Bucket) -> HttpResponse:
-    return _tagging_document(service.get_object(bucket, req.key).tags)
+    return _tagging_document(service.get_object(bucket, req.key, _version_asked(req)).tags)
 
 
 @cos_operation("DeleteObjectTagging", "WRITE")
 def delete_object_tagging(req: CosRequest, bucket: Bucket) -> HttpResponse:
-    tagging.set_object_tags(service.get_object(bucket, req.key), {})
+    tagging.set_object_tags(service.get_object(bucket, req.key, _version_asked(req)), {})
     return empty_response(204)
 
 
@@ -1074,7 +1189,7 @@ def _post_object_response(req: CosRequest, bucket: Bucket, obj: StoredObject, fi
             response = empty_response(200 if status == "200" else 204)
         response["Location"] = location
     response["ETag"] = f'"{obj.etag}"'
-    return response
+    return _version_headers(response, bucket, obj)
 
 
 # -- multipart upload -------------------------------------------------------------------------------------
@@ -1169,7 +1284,7 @@ def complete_multipart_upload(req: CosRequest, bucket: Bucket) -> HttpResponse:
             ],
         )
     )
-    return _with_echo(response, multipart.completion_echo(upload))
+    return _with_echo(_version_headers(response, bucket, obj), multipart.completion_echo(upload))
 
 
 @cos_operation("AbortMultipartUpload", "WRITE")
@@ -1288,8 +1403,13 @@ OPERATIONS: dict[tuple[str, str, frozenset[str], bool], Operation] = {
     ("object", "GET", frozenset(), False): get_object,
     ("object", "HEAD", frozenset(), False): head_object,
     ("object", "DELETE", frozenset(), False): delete_object,
+    ("object", "GET", frozenset({"versionId"}), False): get_object,
+    ("object", "HEAD", frozenset({"versionId"}), False): head_object,
+    ("object", "DELETE", frozenset({"versionId"}), False): delete_object,
     ("object", "GET", frozenset({"acl"}), False): get_object_acl,
     ("object", "PUT", frozenset({"acl"}), False): put_object_acl,
+    ("object", "GET", frozenset({"acl", "versionId"}), False): get_object_acl,
+    ("object", "PUT", frozenset({"acl", "versionId"}), False): put_object_acl,
     ("object", "POST", frozenset({"uploads"}), False): create_multipart_upload,
     ("object", "PUT", frozenset({"partNumber", "uploadId"}), False): upload_part,
     ("object", "PUT", frozenset({"partNumber", "uploadId"}), True): upload_part_copy,
@@ -1302,4 +1422,10 @@ OPERATIONS: dict[tuple[str, str, frozenset[str], bool], Operation] = {
     ("object", "PUT", frozenset({"tagging"}), False): put_object_tagging,
     ("object", "GET", frozenset({"tagging"}), False): get_object_tagging,
     ("object", "DELETE", frozenset({"tagging"}), False): delete_object_tagging,
+    ("object", "PUT", frozenset({"tagging", "versionId"}), False): put_object_tagging,
+    ("object", "GET", frozenset({"tagging", "versionId"}), False): get_object_tagging,
+    ("object", "DELETE", frozenset({"tagging", "versionId"}), False): delete_object_tagging,
+    ("bucket", "GET", frozenset({"versions"}), False): list_object_versions,
+    ("bucket", "PUT", frozenset({"versioning"}), False): put_bucket_versioning,
+    ("bucket", "GET", frozenset({"versioning"}), False): get_bucket_versioning,
 }

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from buckets import errors, jobs, multipart, service, sse
-from buckets.models import Job, JobItem, JobItemState, JobStatus, ObjectSegment, SseMode, StoredObject
+from buckets.models import Job, JobItem, JobItemState, JobStatus, ObjectSegment, SseMode, StoredObject, Versioning
 from keys import service as kms
 from tests.factories import BucketFactory
 
@@ -549,6 +549,27 @@ def test_an_item_that_failed_leaves_its_object_as_it_was(bucket, key_disabled_mi
     assert (stored(bucket, "second.txt").sse, read(bucket, "second.txt")) == (SseMode.NONE, b"second bytes")
 
 
+# -- versions -------------------------------------------------------------------------------------------------
+
+
+def test_a_job_re_encrypts_every_version_of_each_object_each_under_its_own_data_key(bucket, key_a):
+    service.set_bucket_versioning(bucket, Versioning.ENABLED)
+    put(bucket, "v.txt", b"first")
+    put_multipart(bucket, "v.txt", [b"s" * (5 * 1024 * 1024), b"econd"])
+    put(bucket, "v.txt", b"third")
+    service.delete_object(bucket, "v.txt")  # the marker has no bytes and no item
+    job = run(start(bucket, SseMode.KMS, key_a))
+    versions = list(StoredObject.versions.filter(bucket=bucket, delete_marker=False).order_by("id"))
+    assert (job.status, job.total, job.done) == (JobStatus.SUCCEEDED, 3, 3)
+    assert [(v.sse, v.kms_key_id) for v in versions] == [(SseMode.KMS, key_a)] * 3
+    bodies = []
+    for v in versions:
+        got = service.read_object(bucket, "v.txt", {}, True, None, via_api=False, version_id=v.version_id)
+        bodies.append(b"".join(got.body))
+    assert bodies == [b"first", b"s" * (5 * 1024 * 1024) + b"econd", b"third"]
+    assert len({bytes(v.kms_blob.encode()) for v in versions}) == 3  # each version keeps its own wrapped key
+
+
 # -- crypto-shredding impact ----------------------------------------------------------------------------------
 
 
@@ -557,12 +578,22 @@ def test_objects_using_kms_key_counts_the_objects_and_bytes_under_that_key(bucke
     put(bucket, "a2", b"12345", SseMode.KMS, key_a)
     put(bucket, "b1", b"1234567", SseMode.KMS, key_b)
     put(bucket, "cos", b"123456789", SseMode.COS)
-    assert jobs.objects_using_kms_key(bucket.owner, key_a) == jobs.KeyImpact(objects=2, bytes=8)
+    assert jobs.objects_using_kms_key(bucket.owner, key_a) == jobs.KeyImpact(objects=2, bytes=8, versions=2)
+
+
+def test_objects_using_kms_key_counts_every_version_a_deletion_would_shred(bucket, key_a):
+    service.set_bucket_versioning(bucket, Versioning.ENABLED)
+    put(bucket, "a", b"1", SseMode.KMS, key_a)
+    put(bucket, "a", b"22", SseMode.KMS, key_a)
+    put(bucket, "a", b"333", SseMode.COS)  # the current version is not under the key; the two older ones are
+    put(bucket, "b", b"4444", SseMode.KMS, key_a)
+    service.delete_object(bucket, "b")  # a delete marker: b's version stays, under the key
+    assert jobs.objects_using_kms_key(bucket.owner, key_a) == jobs.KeyImpact(objects=0, bytes=7, versions=3)
 
 
 def test_objects_using_kms_key_of_an_unused_key_is_zero(bucket, key_a):
     put(bucket, "cos", b"123456789", SseMode.COS)
-    assert jobs.objects_using_kms_key(bucket.owner, key_a) == jobs.KeyImpact(objects=0, bytes=0)
+    assert jobs.objects_using_kms_key(bucket.owner, key_a) == jobs.KeyImpact(objects=0, bytes=0, versions=0)
 
 
 def test_objects_using_kms_key_follows_objects_a_job_moved(bucket, key_a, key_b):
@@ -570,7 +601,7 @@ def test_objects_using_kms_key_follows_objects_a_job_moved(bucket, key_a, key_b)
     put(bucket, "a2", b"12345", SseMode.KMS, key_a)
     run(start(bucket, SseMode.KMS, key_b))
     impact = (jobs.objects_using_kms_key(bucket.owner, key_a), jobs.objects_using_kms_key(bucket.owner, key_b))
-    assert impact == (jobs.KeyImpact(0, 0), jobs.KeyImpact(2, 8))
+    assert impact == (jobs.KeyImpact(0, 0, 0), jobs.KeyImpact(2, 8, 2))
 
 
 # -- resuming -------------------------------------------------------------------------------------------------

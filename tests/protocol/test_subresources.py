@@ -44,6 +44,9 @@ IMPLEMENTED = {
     ("PUT", "object", "tagging"),
     ("GET", "object", "tagging"),
     ("DELETE", "object", "tagging"),
+    ("PUT", "bucket", "versioning"),
+    ("GET", "bucket", "versioning"),
+    ("GET", "bucket", "versions"),
 }
 
 
