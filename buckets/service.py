@@ -446,6 +446,29 @@ def copy_object(
     return commit_blob(bucket, key, written, digest, keys, write)
 
 
+def key_versions(bucket: Bucket, key: str) -> list[StoredObject]:
+    """Every version and delete marker of one key, newest first."""
+    return list(StoredObject.versions.filter(bucket=bucket, key=key).order_by("-id"))
+
+
+def restore_version(bucket: Bucket, key: str, version_id: str, request_id: str = "", via_api: bool = True) -> Written:
+    """Make an older version the current object again: a copy of it (a new version, in a versioned bucket) with its
+    metadata, tags, ACL and SSE. An SSE-C version is restored by a copy that sends its key (the key is not held)."""
+    source = get_object(bucket, key, version_id)
+    if source.is_latest:
+        raise errors.InvalidRequest("This version is already the current object.")
+    if source.sse == SseMode.CUSTOMER:
+        raise errors.InvalidRequest(
+            "An SSE-C version is restored by a copy that sends its key (x-cos-copy-source with ?versionId=)."
+        )
+    keys = sse.open_envelope(bucket, source, None, request_id, via_api)
+    kept = sse.SseRequest(source.sse, kms_key_id=source.kms_key_id, kms_context=source.kms_context)
+    write = WriteRequest(
+        acl=source.acl, sse_request=kept if source.sse else None, request_id=request_id, via_api=via_api
+    )
+    return copy_object(source, keys, bucket, key, replace=False, write=write)
+
+
 def get_object(bucket: Bucket, key: str, version_id: str | None = None) -> StoredObject:
     """The current object, or with `version_id` (a stored id) that version; a delete marker is no object: the
     current one is NoSuchKey (naming the marker), one asked for by id MethodNotAllowed, as COS answers."""

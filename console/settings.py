@@ -264,7 +264,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Deep links put a link inside each operation's toggle button: a nested control screen readers cannot reach.
     "SWAGGER_UI_SETTINGS": {"deepLinking": False},
-    "ENUM_NAME_OVERRIDES": {"SseEnum": "console.jsonapi.serializers.SSE_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {
+        "SseEnum": "console.jsonapi.serializers.SSE_CHOICES",
+        "ObjectSseEnum": "console.jsonapi.serializers.OBJECT_SSE",
+        "VersioningStatusEnum": "console.jsonapi.serializers.VERSIONING_STATES",
+    },
 }
 
 # The embedded broker (console/broker.py): kombu's filesystem transport with atomic message files and a quarantine.

@@ -38,6 +38,7 @@ urlpatterns = [
     path("buckets/<str:bucket>/tags/", buckets.bucket_tags, name="bucket-tags"),
     path("buckets/<str:bucket>/cors/", buckets.bucket_cors, name="bucket-cors"),
     path("buckets/<str:bucket>/policy/", buckets.bucket_policy, name="bucket-policy"),
+    path("buckets/<str:bucket>/versioning/", buckets.bucket_versioning, name="bucket-versioning"),
     path("buckets/<str:bucket>/delete/", buckets.bucket_delete, name="bucket-delete"),
     path("buckets/<str:bucket>/delete-objects/", objects.object_delete, name="object-delete"),
     path("buckets/<str:bucket>/set-encryption/", objects.set_encryption, name="set-encryption"),
@@ -46,6 +47,8 @@ urlpatterns = [
     path("buckets/<str:bucket>/download/<key:key>", objects.object_download, name="object-download"),
     path("buckets/<str:bucket>/preview/<key:key>", objects.object_preview, name="object-preview"),
     path("buckets/<str:bucket>/share/<key:key>", objects.object_share, name="object-share"),
+    path("buckets/<str:bucket>/version-download/<key:key>", objects.version_download, name="version-download"),
+    path("buckets/<str:bucket>/versions/<key:key>", objects.object_version, name="object-version"),
     path("buckets/<str:bucket>/create-folder/", objects.create_folder, name="create-folder"),
     path("buckets/<str:bucket>/delete-folder/", objects.delete_folder, name="delete-folder"),
     # the upload manager (console/pages/uploads.py)

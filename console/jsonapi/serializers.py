@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from buckets.models import Bucket, Job, SseMode, StoredObject
+from buckets.service import version_label
 from keys.models import AuditEvent, MasterKey
 from roles.models import Role, SubUser
 
@@ -18,6 +19,8 @@ from .pagination import page_serializer
 
 MAX_JOB_KEYS = 1000
 SSE_CHOICES = ["AES256", "cos/kms"]
+OBJECT_SSE = ["AES256", "cos/kms", "SSE-C"]  # what an object's `sse` can be
+VERSIONING_STATES = ["Enabled", "Suspended"]
 # A bucket default's COS wire name (PUT Bucket encryption's SSEAlgorithm) for each `sse`, and back.
 ALGORITHM_OF_SSE = {"AES256": "AES256", "cos/kms": "KMS"}
 SSE_OF_ALGORITHM = {algorithm: sse for sse, algorithm in ALGORITHM_OF_SSE.items()}
@@ -132,6 +135,7 @@ class ObjectSerializer(serializers.ModelSerializer):
     sse = serializers.SerializerMethodField()
     kms_key_id = serializers.SerializerMethodField()
     encryption = DeprecatedObjectEncryptionField()
+    version_id = serializers.SerializerMethodField(help_text='"null" for the version a never-versioned bucket holds')
 
     class Meta:
         model = StoredObject
@@ -149,9 +153,10 @@ class ObjectSerializer(serializers.ModelSerializer):
             "metadata",
             "headers",
             "tags",
+            "version_id",
         ]
 
-    @extend_schema_field({"type": "string", "enum": ["AES256", "cos/kms", "SSE-C"], "nullable": True})
+    @extend_schema_field({"type": "string", "enum": OBJECT_SSE, "nullable": True})
     def get_sse(self, obj: StoredObject) -> str | None:
         return obj.sse or None
 
@@ -160,6 +165,30 @@ class ObjectSerializer(serializers.ModelSerializer):
 
     def get_kms_key_id(self, obj: StoredObject) -> str | None:
         return obj.kms_key_id or None
+
+    def get_version_id(self, obj: StoredObject) -> str:
+        return version_label(obj.version_id)
+
+
+class VersionSerializer(ObjectSerializer):
+    """One version of an object, or a delete marker (no bytes: size 0, no ETag)."""
+
+    class Meta(ObjectSerializer.Meta):
+        fields = [*ObjectSerializer.Meta.fields, "is_latest", "delete_marker"]
+
+
+class VersionListSerializer(serializers.Serializer):
+    results = VersionSerializer(many=True)
+
+
+class VersioningSerializer(StrictSerializer):
+    """A bucket's versioning: Enabled, Suspended, or null for a bucket never versioned (which it cannot return to)."""
+
+    status = serializers.ChoiceField(VERSIONING_STATES, allow_null=True)
+
+
+class RestoreVersionSerializer(StrictSerializer):
+    version_id = serializers.CharField(max_length=32)
 
 
 class EncryptionJobCreateSerializer(StrictSerializer):

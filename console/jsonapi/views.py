@@ -319,6 +319,70 @@ class ObjectDetail(ApiView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class BucketVersioning(ApiView):
+    """A bucket's versioning, as PUT/GET Bucket versioning."""
+
+    @extend_schema(responses=s.VersioningSerializer)
+    def get(self, request: Request, bucket: str) -> Response:
+        found = own_bucket(request, bucket, "GetBucketVersioning")
+        return Response({"status": found.versioning or None})
+
+    @extend_schema(request=s.VersioningSerializer, responses=s.VersioningSerializer)
+    def put(self, request: Request, bucket: str) -> Response:
+        found = own_bucket(request, bucket, "PutBucketVersioning")
+        data = s.VersioningSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with refused_as("status"):
+            service.set_bucket_versioning(found, data.validated_data["status"] or "")
+        return Response({"status": found.versioning or None})
+
+
+VERSION_PARAMETER = OpenApiParameter("version_id", str, description='A version of the key ("null" included)')
+
+
+def _version_of(request: Request) -> str:
+    label = request.query_params.get("version_id")
+    if not label:
+        raise InvalidParameter("version_id", "Name the version: version_id.")
+    with refused_as("version_id"):
+        return service.parse_version_id(label)
+
+
+class ObjectVersions(ApiView):
+    """The versions of one key, newest first (delete markers included); one of them downloaded (`version_id` and
+    `download`), restored as the current object (POST, a new version) or deleted for good (DELETE)."""
+
+    @extend_schema(
+        parameters=[VERSION_PARAMETER, OpenApiParameter("download", bool)], responses=s.VersionListSerializer
+    )
+    def get(self, request: Request, bucket: str, key: str):
+        if request.query_params.get("download") in ("1", "true"):
+            found = own_bucket(request, bucket, "GetObject", key)
+            read = service.read_object(
+                found, key, {}, want_body=True, customer_key=None, via_api=False, version_id=_version_of(request)
+            )
+            return download_response(read.body, key, read.obj.content_type, read.obj.size_bytes)
+        found = own_bucket(request, bucket, "GetBucketObjectVersions")
+        return Response({"results": s.VersionSerializer(service.key_versions(found, key), many=True).data})
+
+    @extend_schema(request=s.RestoreVersionSerializer, responses={201: s.ObjectSerializer})
+    def post(self, request: Request, bucket: str, key: str) -> Response:
+        found = own_bucket(request, bucket, "GetObject", key)
+        require(request, "cos:PutObject", policy.cos_resource(found.region, found.owner.appid, found.name, key))
+        data = s.RestoreVersionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with refused_as("version_id"):
+            version_id = service.parse_version_id(data.validated_data["version_id"])
+        written = service.restore_version(found, key, version_id, request_id_of(request), via_api=False)
+        return Response(s.ObjectSerializer(written.obj).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[VERSION_PARAMETER], responses={204: None})
+    def delete(self, request: Request, bucket: str, key: str) -> Response:
+        found = own_bucket(request, bucket, "DeleteObject", key)
+        service.delete_object(found, key, version_id=_version_of(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class ObjectTags(ApiView):
     """An object's tags, as PUT/GET/DELETE Object tagging (an object without tags answers `{"tags": {}}`)."""
 
@@ -565,7 +629,8 @@ class KeyImpact(ApiView):
         buckets = list(
             Bucket.objects.filter(owner=key.account, default_kms_key_id=str(key.key_id)).values_list("name", flat=True)
         )
-        return Response({"objects": impact.objects, "bytes": impact.bytes, "bucket_defaults": buckets})
+        body = {"objects": impact.objects, "versions": impact.versions, "bytes": impact.bytes}
+        return Response({**body, "bucket_defaults": buckets})
 
 
 class KeyImportParameters(ApiView):

@@ -1,4 +1,4 @@
-"""Bucket pages: list, create, settings (default encryption, ACL, tags, bucket policy), delete."""
+"""Bucket pages: list, create, settings (default encryption, ACL, versioning, tags, CORS, bucket policy), delete."""
 
 import json
 
@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from buckets import acl, cors, errors, service, sse, tagging
-from buckets.models import Bucket
+from buckets.models import Bucket, Versioning
 from console.forms import BucketEncryptionForm, BucketForm
 from keys.models import KeyState, MasterKey
 from roles import policy
@@ -30,6 +30,7 @@ SETTINGS_ACTIONS = (
     "DeleteBucketCORS",
     "PutBucketPolicy",
     "DeleteBucketPolicy",
+    "PutBucketVersioning",
 )
 BLANK_TAG_ROWS = 3  # empty key/value rows under a form's tags, for new ones
 BLANK_CORS_RULE = {"id": "", "origins": [], "methods": [], "headers": [], "expose": [], "max_age": None}
@@ -213,6 +214,21 @@ def bucket_policy(request, bucket: str):
         return _refused_change(request, found, policy_text=text, policy_error=str(exc))
     service.set_bucket_policy(found, document)
     messages.success(request, _("Bucket policy saved."))
+    return redirect("bucket-settings", bucket=bucket)
+
+
+@console_page
+@require_POST
+def bucket_versioning(request, bucket: str):
+    """Enable or suspend versioning, as PUT Bucket versioning."""
+    found = _changed_bucket(request, bucket, "PutBucketVersioning")
+    try:
+        service.set_bucket_versioning(found, request.POST.get("status", ""))
+    except errors.CosError as exc:
+        messages.error(request, exc.message)
+    else:
+        enabled = found.versioning == Versioning.ENABLED
+        messages.success(request, _("Versioning enabled.") if enabled else _("Versioning suspended."))
     return redirect("bucket-settings", bucket=bucket)
 
 

@@ -1,7 +1,7 @@
 """The object browser: folders (names relative to the current one, breadcrumbs, create, delete recursively as a
 job), pages with counts and a page size, sorting, per-row actions (download, share, delete, details), previews in a
 sandboxed frame, share links (presigned COS URLs), the overwrite check the upload panel asks, and "Set encryption"
-on an object, a selection or a prefix (a bulk job)."""
+on an object, a selection or a prefix (a bulk job); an object's versions, each downloaded, restored or deleted."""
 
 import io
 import os
@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from buckets import errors, jobs, service, tagging
 from buckets.api import auth as cos_auth
-from buckets.models import Bucket, SseMode, StoredObject
+from buckets.models import Bucket, SseMode, StoredObject, Versioning
 from console.edge import download_response, preview_response, preview_type
 from console.forms import CreateFolderForm, SetEncryptionForm, SetEncryptionScopeForm, ShareForm
 from roles.models import ApiKey, ApiKeyStatus
@@ -47,10 +47,35 @@ def _folder_of(key: str) -> str:
 
 
 def _missing(request, bucket: Bucket, key: str):
-    """A missing object's page: 404, saying so, with a way back to its folder."""
+    """A missing object's page: 404, saying so, with a way back to its folder, and the versions the key still has
+    (a deleted object of a versioned bucket is restored from them)."""
     folder = _folder_of(key)
-    context = {"bucket": bucket, "key": key, "folder": folder}
+    context = {"bucket": bucket, "key": key, "folder": folder, **_versions_context(request, bucket, key)}
     return render(request, "console/objects/missing.html", context, status=404)
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    """One version of a key (or a delete marker) on the object's page, with the controls it offers."""
+
+    obj: StoredObject
+    label: str
+    readable: bool  # bytes the console can decrypt: not a delete marker, not SSE-C
+    restorable: bool
+
+
+def _versions_context(request, bucket: Bucket, key: str) -> dict:
+    """The key's versions, newest first, when the bucket has ever been versioned and the gate lets them be listed."""
+    allowed = may_cos(request, bucket, key, "GetBucketObjectVersions", "GetObject", "PutObject", "DeleteObject")
+    if bucket.versioning == Versioning.OFF or not allowed["GetBucketObjectVersions"]:
+        return {"versions": []}
+    rows = []
+    for version in service.key_versions(bucket, key):
+        readable = not version.delete_marker and version.sse != SseMode.CUSTOMER
+        rows.append(
+            VersionRow(version, service.version_label(version.version_id), readable, readable and not version.is_latest)
+        )
+    return {"versions": rows, "can_version": allowed}
 
 
 # What the controls of an object (or a folder's own "name/" key) need, as the views that answer them require.
@@ -225,8 +250,59 @@ def object_detail(request, bucket: str, key: str):
         "is_image": (preview_type(obj.content_type) or "").startswith("image/"),
         "can": may_cos(request, found, obj.key, *DETAIL_ACTIONS),
         "tag_rows": tag_rows(obj.tags),
+        "version_label": service.version_label(obj.version_id),
+        **_versions_context(request, found, obj.key),
     }
     return render(request, "console/objects/detail.html", context)
+
+
+def _version_posted(source) -> str | None:
+    try:
+        return service.parse_version_id(source.get("version", ""))
+    except errors.CosError:
+        return None
+
+
+@console_page
+def version_download(request, bucket: str, key: str):
+    """One version of the object, downloaded (GET Object with versionId)."""
+    found = _bucket(request, bucket, "GetObject", key)
+    version_id = _version_posted(request.GET)
+    if version_id is None:
+        raise Http404("no such version")
+    try:
+        read = service.read_object(
+            found, key, {}, want_body=True, customer_key=None, via_api=False, version_id=version_id
+        )
+    except (errors.NoSuchVersion, errors.MethodNotAllowed):
+        raise Http404("no such version") from None
+    return download_response(read.body, key, read.obj.content_type, read.obj.size_bytes)
+
+
+@console_page
+@require_POST
+def object_version(request, bucket: str, key: str):
+    """Restore a version as the current object (a copy of it: a new version), or delete one for good."""
+    action = request.POST.get("action")
+    if action not in ("restore", "delete"):
+        messages.error(request, _("Choose to restore or to delete the version."))
+        return redirect("object", bucket=bucket, key=key)
+    found = _bucket(request, bucket, "PutObject" if action == "restore" else "DeleteObject", key)
+    version_id = _version_posted(request.POST)
+    if version_id is None:
+        messages.error(request, _("There is no such version of this object."))
+    elif action == "restore":
+        require_cos(request, "GetObject", found, key)
+        try:
+            service.restore_version(found, key, version_id, via_api=False)
+        except errors.CosError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("The version was restored: it is the current object again."))
+    else:
+        service.delete_object(found, key, version_id=version_id)
+        messages.success(request, _("The version was deleted for good."))
+    return redirect("object", bucket=bucket, key=key)
 
 
 @console_page

@@ -25,6 +25,8 @@ ROUTES = [
     ("PUT", "/buckets/{bucket}/encryption/", ["algorithm", "kms_key_id"]),
     ("POST", "/buckets/{bucket}/encryption-jobs/", ["prefix", "sse", "kms_key_id"]),
     ("PUT", "/buckets/{bucket}/objects/{key}", []),
+    ("PUT", "/buckets/{bucket}/versioning/", ["status"]),
+    ("POST", "/buckets/{bucket}/versions/{key}", ["version_id"]),
     ("POST", "/jobs/{job_id}/cancel/", []),
     ("POST", "/kms/activate/", []),
     ("POST", "/kms/keys/", ["alias", "description", "origin", "region"]),

@@ -18,6 +18,7 @@ from tests.protocol.api3 import call
 
 PHONE = {"width": 390, "height": 844}
 LONG_KEY = "reports/2026/quarterly-encryption-summary-for-the-storage-team-final-version-two.pdf"
+VERSIONED_KEY = "versioned.txt"
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +37,10 @@ def site(context, cos, kms) -> dict[str, str]:
         cos.create_bucket(Bucket=bucket)
         for key in ("short.txt", LONG_KEY):
             cos.put_object(Bucket=bucket, Key=key, Body=b"a11y", ServerSideEncryption="AES256")
+        cos.put_bucket_versioning(Bucket=bucket, Status="Enabled")
+        for body in (b"first", b"second"):  # an object with an older version, and a delete marker under it
+            cos.put_object(Bucket=bucket, Key=VERSIONED_KEY, Body=body, ServerSideEncryption="AES256")
+        cos.delete_object(Bucket=bucket, Key="deleted.txt")
         key_id = call(kms, "CreateKey", Alias=f"a11y-{uuid.uuid4().hex[:6]}").KeyId
         external = call(kms, "CreateKey", Alias=f"ext-{uuid.uuid4().hex[:6]}", Type=2).KeyId
         page.goto(f"/buckets/{bucket}/?prefix=reports/")
@@ -57,6 +62,7 @@ def pages_of(site: dict[str, str]) -> dict[str, str]:
         "objects": f"/buckets/{bucket}/",
         "objects-folder": f"/buckets/{bucket}/?prefix=reports/",
         "object-detail": f"/buckets/{bucket}/object/{LONG_KEY}",
+        "object-versions": f"/buckets/{bucket}/object/{VERSIONED_KEY}",
         "bucket-settings": f"/buckets/{bucket}/settings/",
         "kms": "/kms/",
         "key-detail": f"/kms/keys/{site['key_id']}/",
@@ -274,7 +280,17 @@ def test_every_console_page_in_japanese_has_no_english_left_in_its_headings_butt
     expect(page.locator("html")).to_have_attribute("lang", "ja")
     expect(page.locator("header nav")).to_contain_text("バケット")
     expect(page.get_by_role("button", name="サインアウト")).to_be_visible()
-    names = (site["bucket"], "short.txt", LONG_KEY, "reports/", "a11y-", "ext-", "Default", "COS_QcsRole")
+    names = (
+        site["bucket"],
+        "short.txt",
+        LONG_KEY,
+        VERSIONED_KEY,
+        "reports/",
+        "a11y-",
+        "ext-",
+        "Default",
+        "COS_QcsRole",
+    )
     assert untranslated(page, names) == [], f"{name} has English left"
 
 
